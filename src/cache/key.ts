@@ -1,0 +1,83 @@
+import { createHash, createHmac } from 'node:crypto';
+import type { CacheScope } from '../config/types.js';
+import type { RequestIdentity } from '../sessions/identity.js';
+
+/** Everything a cache key is made of. Credentials arrive already reduced to a partition. */
+export interface KeyParts {
+  readonly upstream: string;
+  readonly method: string;
+  /** Upstream-relative path, dot-segments removed. */
+  readonly path: string;
+  /** Canonical query (see `canonicalQuery`). */
+  readonly query: string;
+  /** [header, value] for every vary header, in a fixed order; absent headers have value ''. */
+  readonly vary: ReadonlyArray<readonly [string, string]>;
+  readonly partition: string;
+  readonly bodyHash: string | null;
+}
+
+/**
+ * Key format: `<upstream>:<partition>:<digest>` where partition is `shared`, `auth:<h>`, `anon`
+ * or `sess:<h>` (h = HMAC of the credential with the key secret, 128 bits, base64url) and digest
+ * is SHA-256 over method, path, query, vary values and body hash. Fixed length whatever the URL,
+ * so it fits every tier's key limits; the readable path is kept on the entry instead.
+ */
+export function buildCacheKey(parts: KeyParts): string {
+  const digest = createHash('sha256');
+  digest.update(parts.method).update('\n').update(parts.path).update('\n').update(parts.query).update('\n');
+  for (const [name, value] of parts.vary) digest.update(name).update(':').update(value).update('\n');
+  digest.update(parts.bodyHash ?? '-');
+  return `${parts.upstream}:${parts.partition}:${digest.digest('base64url')}`;
+}
+
+/**
+ * The cache partition for a scope, or null when the request cannot be partitioned safely
+ * (a `session` rule without a session token): such a request bypasses the cache.
+ */
+export function cachePartition(scope: CacheScope, identity: RequestIdentity, secret: string): string | null {
+  switch (scope) {
+    case 'shared':
+      return 'shared';
+    case 'authorization':
+      return identity.credential === undefined ? 'anon' : `auth:${keyedHash(secret, identity.credential)}`;
+    case 'session':
+      return identity.sessionToken === undefined ? null : `sess:${keyedHash(secret, identity.sessionToken)}`;
+  }
+}
+
+function keyedHash(secret: string, value: string): string {
+  return createHmac('sha256', secret).update(value).digest('base64url').slice(0, 22);
+}
+
+/**
+ * Hash of a request body for body-keyed rules. JSON bodies are canonicalised first (object keys
+ * sorted, insignificant whitespace dropped) so equivalent requests share an entry.
+ */
+export function hashRequestBody(body: Buffer, contentType: string | undefined): string {
+  const hash = createHash('sha256').update(mediaType(contentType)).update('\n');
+  if (/json/i.test(contentType ?? '')) {
+    const canonical = canonicalJson(body);
+    if (canonical !== undefined) return hash.update(canonical).digest('base64url');
+  }
+  return hash.update(body).digest('base64url');
+}
+
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function canonicalJson(body: Buffer): string | undefined {
+  try {
+    return JSON.stringify(sortKeys(JSON.parse(body.toString('utf8'))));
+  } catch {
+    return undefined;
+  }
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const sorted: Record<string, unknown> = {};
+  for (const name of Object.keys(value).sort()) sorted[name] = sortKeys((value as Record<string, unknown>)[name]);
+  return sorted;
+}

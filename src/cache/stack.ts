@@ -1,0 +1,69 @@
+import type { CacheEntry } from './entry.js';
+import type { CacheTier, TierName, TierStats } from './store.js';
+import type { MemoryTier } from './tiers/memory.js';
+
+/** A look-up answered by some tier. */
+export interface TierHit {
+  readonly entry: CacheEntry;
+  readonly tier: TierName;
+}
+
+/**
+ * The tiers in read order: memory first (synchronous), then the shared tiers. A hit in a lower
+ * tier is promoted to every tier above it with its own absolute expiry, so promotion never
+ * extends an entry's life.
+ */
+export class TierStack {
+  readonly memory: MemoryTier | null;
+  readonly #lower: readonly CacheTier[];
+  readonly #now: () => number;
+
+  constructor(options: { memory: MemoryTier | null; lower?: readonly CacheTier[]; now?: () => number }) {
+    this.memory = options.memory;
+    this.#lower = options.lower ?? [];
+    this.#now = options.now ?? Date.now;
+  }
+
+  get tiers(): readonly CacheTier[] {
+    return this.memory === null ? this.#lower : [this.memory, ...this.#lower];
+  }
+
+  /** Memory look-up without a promise, for the hot path. */
+  peekMemory(key: string): TierHit | undefined {
+    const entry = this.memory?.peek(key);
+    return entry === undefined ? undefined : { entry, tier: 'memory' };
+  }
+
+  /** Looks through the tiers below memory in order, promoting a hit upwards. */
+  async lookupLower(key: string): Promise<TierHit | undefined> {
+    for (let i = 0; i < this.#lower.length; i++) {
+      const tier = this.#lower[i]!;
+      const entry = await tier.get(key);
+      if (entry === undefined || entry.staleUntil <= this.#now()) continue;
+      this.memory?.put(entry);
+      for (let j = 0; j < i; j++) void this.#lower[j]!.set(entry);
+      return { entry, tier: tier.name };
+    }
+    return undefined;
+  }
+
+  /** Stores a fresh entry in every tier; only the memory write happens before returning. */
+  store(entry: CacheEntry): void {
+    this.memory?.put(entry);
+    for (const tier of this.#lower) void tier.set(entry);
+  }
+
+  async delete(key: string): Promise<void> {
+    await Promise.all(this.tiers.map((tier) => tier.delete(key)));
+  }
+
+  async stats(): Promise<Record<string, TierStats>> {
+    const out: Record<string, TierStats> = {};
+    for (const tier of this.tiers) out[tier.name] = await tier.stats();
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.tiers.map((tier) => tier.close()));
+  }
+}

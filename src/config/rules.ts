@@ -1,0 +1,128 @@
+/**
+ * Checks one schema-valid cache rule beyond its shape (path pattern, templates, method/body
+ * consistency) and normalises it into a `CacheRuleConfig` (milliseconds, bytes, upper-case methods).
+ */
+import { DEFAULTS, HTTP_METHODS, type RawRule, type RawRuleDefaults } from './schema.js';
+import type { CacheRuleConfig, CacheScope } from './types.js';
+import { DURATION_EXPECTED, parseDuration, parseSize } from './units.js';
+
+export interface RuleContext {
+  /** Key path of the rule in problem lines, e.g. `upstreams[0].rules[2]` or `presets.jira.rules[1]`. */
+  readonly at: string;
+  /** Name used when the rule has none: `<upstream>.rule<index in the effective list>`. */
+  readonly defaultName: string;
+  /** The file's `defaults.rule` section, if any. */
+  readonly defaults: RawRuleDefaults | undefined;
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LITERAL_SEGMENT = /^[^\s?#*:][^\s?#*]*$/;
+const POSITIVE_DURATION = DURATION_EXPECTED.replace('a duration', 'a duration greater than 0');
+
+/** Returns the normalised rule; every problem found is appended to `problems` as one line. */
+export function normaliseRule(raw: RawRule, ctx: RuleContext, problems: string[]): CacheRuleConfig {
+  const { at, defaults } = ctx;
+  const methods = unique((typeof raw.methods === 'string' ? [raw.methods] : (raw.methods ?? DEFAULTS.rule.methods)).map((m) => m.toUpperCase()));
+  const params = pathParams(raw.path, `${at}.path`, problems);
+  const cache = raw.cache ?? DEFAULTS.rule.cache;
+  const bodyKey = raw.bodyKey ?? DEFAULTS.rule.bodyKey;
+  const tags = raw.tags ?? [];
+  const invalidates = raw.invalidates ?? [];
+  checkTemplates(tags, `${at}.tags`, params, problems);
+  checkTemplates(invalidates, `${at}.invalidates`, params, problems);
+
+  const hasBody = methods.some((m) => BODY_METHODS.has(m));
+  const hasUnsafe = methods.some((m) => UNSAFE_METHODS.has(m));
+  if (bodyKey && !hasBody) {
+    problems.push(`${at}.bodyKey: can only be true when methods include POST, PUT or PATCH`);
+  } else if (cache && hasUnsafe && !bodyKey) {
+    problems.push(
+      hasBody
+        ? `${at}.bodyKey: must be true when a POST/PUT/PATCH/DELETE rule is cacheable`
+        : `${at}.cache: must be false for a DELETE rule (a DELETE response is never cached)`,
+    );
+  }
+  if (invalidates.length > 0 && (cache || !hasUnsafe)) {
+    problems.push(`${at}.invalidates: only a write rule (POST/PUT/PATCH/DELETE with cache: false) can invalidate`);
+  }
+
+  const ttl = pick(raw.ttl, defaults?.ttl, DEFAULTS.rule.ttl);
+  const negativeTtl = raw.negativeTtl;
+  return {
+    name: raw.name ?? ctx.defaultName,
+    methods,
+    path: raw.path,
+    query: { ...raw.query },
+    cache,
+    ttlMs: positiveDuration(ttl, raw.ttl !== undefined || defaults?.ttl === undefined ? `${at}.ttl` : 'defaults.rule.ttl', problems),
+    scope: pick(raw.scope, defaults?.scope, DEFAULTS.rule.scope) as CacheScope,
+    vary: unique((raw.vary ?? []).map((h) => h.toLowerCase())),
+    tags: [...tags],
+    statuses: unique([...pick(raw.statuses, defaults?.statuses, DEFAULTS.rule.statuses)]),
+    negativeTtlMs: negativeTtl === undefined ? null : positiveDuration(negativeTtl, `${at}.negativeTtl`, problems),
+    maxBodyBytes: parseSize(pick(raw.maxBodyBytes, defaults?.maxBodyBytes, DEFAULTS.rule.maxBodyBytes)),
+    bodyKey,
+    respectCacheControl: raw.respectCacheControl ?? DEFAULTS.rule.respectCacheControl,
+    invalidates: [...invalidates],
+  };
+}
+
+/** Names of the `:param` segments of a rule path; reports malformed segments. */
+export function pathParams(pattern: string, at: string, problems: string[]): string[] {
+  if (pattern === '/') return [];
+  const params: string[] = [];
+  const segments = pattern.slice(1).split('/');
+  segments.forEach((segment, index) => {
+    const last = index === segments.length - 1;
+    if (segment === '') {
+      problems.push(`${at}: must not contain empty segments ("//" or a trailing "/")`);
+    } else if (segment === '.' || segment === '..') {
+      problems.push(`${at}: must not contain "." or ".." segments`);
+    } else if (segment === '*') {
+      if (!last) problems.push(`${at}: "*" is only allowed as the last segment`);
+    } else if (segment.startsWith(':')) {
+      const name = segment.slice(1);
+      if (!PARAM_NAME.test(name)) {
+        problems.push(`${at}: parameter "${segment}" must be ":" then letters, digits or "_", not starting with a digit`);
+      } else if (params.includes(name)) {
+        problems.push(`${at}: parameter ":${name}" appears twice`);
+      } else {
+        params.push(name);
+      }
+    } else if (!LITERAL_SEGMENT.test(segment)) {
+      problems.push(`${at}: segment "${segment}" must be a literal (no spaces, "?", "#" or "*"), a ":param" or a final "*"`);
+    }
+  });
+  return params;
+}
+
+/** Every `{name}` of every template must be a path parameter. */
+function checkTemplates(templates: readonly string[], at: string, params: readonly string[], problems: string[]): void {
+  templates.forEach((template, index) => {
+    for (const [, name] of template.matchAll(/\{([^{}]*)\}/g)) {
+      if (!params.includes(name as string)) {
+        const known = params.length > 0 ? params.join(', ') : 'no params';
+        problems.push(`${at}[${index}]: unknown path param "${name}" (path has: ${known})`);
+      }
+    }
+    if (/[{}]/.test(template.replace(/\{[^{}]*\}/g, ''))) {
+      problems.push(`${at}[${index}]: has an unmatched "{" or "}"`);
+    }
+  });
+}
+
+function positiveDuration(value: number | string, at: string, problems: string[]): number {
+  const ms = parseDuration(value);
+  if (ms <= 0) problems.push(`${at}: ${POSITIVE_DURATION}`);
+  return ms;
+}
+
+function pick<T>(own: T | undefined, fallback: T | undefined, builtIn: T): T {
+  return own ?? fallback ?? builtIn;
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,302 @@
+/**
+ * The schema of the raw YAML file, after `${VAR}` interpolation and before normalisation.
+ * Every object refuses unknown keys. A key set to null (or left empty) takes its default.
+ * Each node carries `errorMessage`: the words a problem line uses when the node is invalid.
+ * Defaults live in `DEFAULTS` (used by the loader) and are repeated as `default` annotations.
+ */
+import { KindGuard, Type, type Static, type TLiteral, type TSchema } from '@sinclair/typebox';
+import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
+import { DURATION_EXPECTED, DURATION_PATTERN, SIZE_EXPECTED, SIZE_PATTERN } from './units.js';
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const SCOPES = ['authorization', 'session', 'shared'] as const;
+
+/** Defaults applied by the loader when neither the file nor its `defaults:` section sets a key. */
+export const DEFAULTS = {
+  server: {
+    host: '0.0.0.0',
+    port: 8080,
+    maxRequestBodyBytes: '1GB',
+    maxKeyedBodyBytes: '1MB',
+    shutdownGrace: '10s',
+    requestIdHeader: 'x-request-id',
+    sessionHeader: 'x-session-token',
+    logLevel: 'info',
+  },
+  memory: { enabled: true, maxBytes: '256MB', maxEntries: 100_000 },
+  redactQueryParams: [
+    'access_token', 'refresh_token', 'token', 'id_token', 'client_secret', 'password', 'api_key',
+    'apikey', 'key', 'sig', 'signature', 'code', 'session', 'sessionid', 'sid',
+  ],
+  pool: { connections: 32, connectTimeout: '5s', headersTimeout: '30s', bodyTimeout: '30s', keepAliveTimeout: '30s' },
+  upstream: { clientNoCache: 'refresh', vary: ['accept', 'accept-encoding'] },
+  rule: {
+    methods: ['GET'], cache: true, ttl: '5m', scope: 'authorization', statuses: [200, 203], negativeTtl: null,
+    maxBodyBytes: '1MB', bodyKey: false, respectCacheControl: false,
+  },
+} as const;
+
+const TOKEN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+const caseless = (word: string) => [...word].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join('');
+
+const Duration = (fallback?: string | null) =>
+  Type.Union([Type.Number({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], {
+    errorMessage: DURATION_EXPECTED,
+    default: fallback,
+  });
+const Size = (fallback: string) =>
+  Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: SIZE_PATTERN })], {
+    errorMessage: SIZE_EXPECTED,
+    default: fallback,
+  });
+const Bool = (fallback: boolean) => Type.Boolean({ errorMessage: 'must be true or false', default: fallback });
+const HeaderName = (fallback?: string) =>
+  Type.String({ pattern: TOKEN, errorMessage: 'must be an HTTP header name such as "x-request-id"', default: fallback });
+const HeaderNames = (fallback?: readonly string[]) =>
+  Type.Array(HeaderName(), { errorMessage: 'must be a list of HTTP header names', default: fallback });
+const Templates = Type.Array(
+  Type.String({ minLength: 1, errorMessage: 'must be a non-empty template such as "sf:{type}:{id}"' }),
+  { errorMessage: 'must be a list of templates such as "sf:{type}:{id}"', default: [] },
+);
+const Method = Type.String({ pattern: `^(?:${HTTP_METHODS.map(caseless).join('|')})$` });
+const Enum = <T extends string>(values: readonly T[], fallback: T) =>
+  Type.Union(values.map((v) => Type.Literal(v)) as TLiteral<T>[], {
+    errorMessage: `must be one of ${values.join(', ')}`,
+    default: fallback,
+  });
+const Opt = Type.Optional;
+const strict = { additionalProperties: false } as const;
+
+export const ServerSchema = Type.Object(
+  {
+    host: Opt(Type.String({ minLength: 1, errorMessage: 'must be a host name or IP address', default: DEFAULTS.server.host })),
+    port: Opt(Type.Integer({ minimum: 0, maximum: 65535, errorMessage: 'must be an integer from 0 to 65535', default: DEFAULTS.server.port })),
+    maxRequestBodyBytes: Opt(Size(DEFAULTS.server.maxRequestBodyBytes)),
+    maxKeyedBodyBytes: Opt(Size(DEFAULTS.server.maxKeyedBodyBytes)),
+    shutdownGrace: Opt(Duration(DEFAULTS.server.shutdownGrace)),
+    requestIdHeader: Opt(HeaderName(DEFAULTS.server.requestIdHeader)),
+    sessionHeader: Opt(HeaderName(DEFAULTS.server.sessionHeader)),
+    logLevel: Opt(Enum(LOG_LEVELS, 'info')),
+  },
+  strict,
+);
+
+export const CacheSchema = Type.Object(
+  {
+    // Empty string or absent: null, i.e. a random secret per process.
+    keySecret: Opt(Type.String({ errorMessage: 'must be a string', default: null })),
+    memory: Opt(
+      Type.Object(
+        {
+          enabled: Opt(Bool(DEFAULTS.memory.enabled)),
+          maxBytes: Opt(Size(DEFAULTS.memory.maxBytes)),
+          maxEntries: Opt(Type.Integer({ minimum: 1, errorMessage: 'must be a positive integer', default: DEFAULTS.memory.maxEntries })),
+        },
+        strict,
+      ),
+    ),
+  },
+  strict,
+);
+
+export const PoolSchema = Type.Object(
+  {
+    connections: Opt(Type.Integer({ minimum: 1, maximum: 1024, errorMessage: 'must be an integer from 1 to 1024', default: 32 })),
+    connectTimeout: Opt(Duration(DEFAULTS.pool.connectTimeout)),
+    headersTimeout: Opt(Duration(DEFAULTS.pool.headersTimeout)),
+    bodyTimeout: Opt(Duration(DEFAULTS.pool.bodyTimeout)),
+    keepAliveTimeout: Opt(Duration(DEFAULTS.pool.keepAliveTimeout)),
+  },
+  strict,
+);
+
+const ruleDefaultable = {
+  ttl: Opt(Duration(DEFAULTS.rule.ttl)),
+  scope: Opt(Enum(SCOPES, 'authorization')),
+  statuses: Opt(
+    Type.Array(Type.Integer({ minimum: 100, maximum: 599, errorMessage: 'must be an HTTP status from 100 to 599' }), {
+      errorMessage: 'must be a list of HTTP statuses such as [200, 203]',
+      default: DEFAULTS.rule.statuses,
+    }),
+  ),
+  maxBodyBytes: Opt(Size(DEFAULTS.rule.maxBodyBytes)),
+};
+
+export const RuleSchema = Type.Object(
+  {
+    // Default: `<upstream>.rule<index in the effective rule list>`.
+    name: Opt(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', errorMessage: 'must be 1-64 letters, digits, ".", "_" or "-"' })),
+    methods: Opt(
+      Type.Union([Method, Type.Array(Method, { minItems: 1 })], {
+        errorMessage: `must be an HTTP method or a non-empty list of them (${HTTP_METHODS.join(', ')})`,
+        default: DEFAULTS.rule.methods,
+      }),
+    ),
+    path: Type.String({ pattern: '^/', errorMessage: 'must be a path pattern starting with "/"' }),
+    query: Opt(
+      Type.Record(
+        Type.String(),
+        Type.Union([Type.String(), Type.Boolean()], { errorMessage: 'must be a string (exact value), true (present) or false (absent)' }),
+        { errorMessage: 'must be a mapping of query parameter names to conditions', default: {} },
+      ),
+    ),
+    cache: Opt(Bool(DEFAULTS.rule.cache)),
+    ...ruleDefaultable,
+    vary: Opt(HeaderNames([])),
+    tags: Opt(Templates),
+    // Default null: 404 is not cached.
+    negativeTtl: Opt(Duration(null)),
+    bodyKey: Opt(Bool(DEFAULTS.rule.bodyKey)),
+    respectCacheControl: Opt(Bool(DEFAULTS.rule.respectCacheControl)),
+    invalidates: Opt(Templates),
+  },
+  strict,
+);
+
+export const UpstreamSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$', errorMessage: 'must be 1-32 lower-case letters, digits, "_" or "-", starting with a letter' }),
+    prefix: Type.String({
+      pattern: '^(?:/|(?:/(?!\\.\\.?(?:/|$))[^/?#\\s]+)+)$',
+      errorMessage: 'must be a path such as "/salesforce": starting with "/", no trailing "/", no "//", "." or ".." segments',
+    }),
+    // Empty after interpolation: the upstream is disabled (target null, with a warning).
+    target: Type.String({ errorMessage: 'must be an absolute http(s) URL' }),
+    preset: Opt(Type.String({ pattern: '^[a-z][a-z0-9_-]*$', errorMessage: 'must be a preset name such as "salesforce"' })),
+    pool: Opt(PoolSchema),
+    requestHeaders: Opt(
+      Type.Object(
+        {
+          add: Opt(
+            Type.Record(Type.String(), Type.String({ pattern: '^[^\\r\\n\\x00]*$', errorMessage: 'must be a header value without CR, LF or NUL' }), {
+              errorMessage: 'must be a mapping of header names to values',
+              default: {},
+            }),
+          ),
+          remove: Opt(HeaderNames([])),
+        },
+        strict,
+      ),
+    ),
+    clientNoCache: Opt(Enum(['refresh', 'ignore'] as const, 'refresh')),
+    vary: Opt(HeaderNames(DEFAULTS.upstream.vary)),
+    rules: Opt(Type.Array(RuleSchema, { errorMessage: 'must be a list of rules', default: [] })),
+  },
+  strict,
+);
+
+export const DefaultsSchema = Type.Object(
+  { pool: Opt(PoolSchema), rule: Opt(Type.Object(ruleDefaultable, strict)) },
+  strict,
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    server: Opt(ServerSchema),
+    cache: Opt(CacheSchema),
+    // Given: replaces the default list (DEFAULTS.redactQueryParams).
+    redactQueryParams: Opt(
+      Type.Array(Type.String({ minLength: 1, errorMessage: 'must be a query parameter name' }), {
+        errorMessage: 'must be a list of query parameter names',
+      }),
+    ),
+    defaults: Opt(DefaultsSchema),
+    upstreams: Type.Array(UpstreamSchema, { minItems: 1, errorMessage: 'must be a non-empty list of upstreams' }),
+  },
+  strict,
+);
+
+/** A preset file: `rules:` only, appended after an upstream's own rules. */
+export const PresetSchema = Type.Object(
+  { rules: Type.Array(RuleSchema, { errorMessage: 'must be a list of rules' }) },
+  strict,
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;
+export type RawUpstream = Static<typeof UpstreamSchema>;
+export type RawRule = Static<typeof RuleSchema>;
+export type RawPool = Static<typeof PoolSchema>;
+export type RawRuleDefaults = Static<typeof DefaultsSchema>['rule'] & {};
+export type RawPreset = Static<typeof PresetSchema>;
+
+/**
+ * Converts scalars only where the schema wants another type and the value does not already fit:
+ * numeric strings to numbers (`port: ${PORT:-8080}` gives "8080"), "true"/"false" to booleans,
+ * numbers and booleans to strings (`x-api-version: 2`). Also drops null-valued keys of objects.
+ */
+export function coerce(schema: TSchema, value: unknown): unknown {
+  if (KindGuard.IsObject(schema) && isRecord(value)) {
+    const entries = Object.entries(value).filter(([, v]) => v !== null);
+    return Object.fromEntries(
+      entries.map(([k, v]) => {
+        const property = schema.properties[k];
+        return [k, property ? coerce(property, v) : v];
+      }),
+    );
+  }
+  if (KindGuard.IsRecord(schema) && isRecord(value)) {
+    const item = Object.values(schema.patternProperties)[0] as TSchema;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, coerce(item, v)]));
+  }
+  if (KindGuard.IsArray(schema) && Array.isArray(value)) return value.map((v) => coerce(schema.items, v));
+  if (KindGuard.IsUnion(schema)) {
+    if (Value.Check(schema, value)) return value;
+    for (const variant of schema.anyOf) {
+      const converted = coerce(variant, value);
+      if (Value.Check(variant, converted)) return converted;
+    }
+    return value;
+  }
+  if (KindGuard.IsString(schema) && (typeof value === 'number' || typeof value === 'boolean')) return String(value);
+  if (typeof value !== 'string') return value;
+  if ((KindGuard.IsNumber(schema) || KindGuard.IsInteger(schema)) && /^-?\d+(?:\.\d+)?$/.test(value.trim())) {
+    return Number(value);
+  }
+  if (KindGuard.IsBoolean(schema) && (value === 'true' || value === 'false')) return value === 'true';
+  return value;
+}
+
+/** Every schema violation as one `<keypath>: <what was expected>` line, at most one per key path. */
+export function schemaProblems(schema: TSchema, value: unknown, base: readonly (string | number)[] = []): string[] {
+  const byPath = new Map<string, string>();
+  for (const error of Value.Errors(schema, value)) {
+    const path = keyPath([...base, ...pointerSegments(error.path)]);
+    if (!byPath.has(path)) byPath.set(path, describe(error));
+  }
+  return [...byPath].map(([path, message]) => `${path}: ${message}`);
+}
+
+/** `['upstreams', 0, 'requestHeaders', 'add', 'x-foo']` -> `upstreams[0].requestHeaders.add["x-foo"]`. */
+export function keyPath(segments: readonly (string | number)[]): string {
+  let out = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function describe(error: ValueError): string {
+  if (error.type === ValueErrorType.ObjectAdditionalProperties) return 'unknown key';
+  if (error.type === ValueErrorType.ObjectRequiredProperty) return 'is required';
+  const message: unknown = error.schema['errorMessage'];
+  if (typeof message === 'string') return message;
+  if (error.type === ValueErrorType.Object) return 'must be a mapping of keys to values';
+  if (error.type === ValueErrorType.Array) return 'must be a list';
+  return 'has an invalid value';
+}
+
+function pointerSegments(pointer: string): (string | number)[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((raw) => raw.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((segment) => (/^(?:0|[1-9]\d*)$/.test(segment) ? Number(segment) : segment));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,103 @@
+/**
+ * The validated, normalised configuration the rest of sidecache reads.
+ * Durations are milliseconds, sizes are bytes; `load.ts` turns the YAML file into this shape.
+ */
+
+export type CacheScope = 'authorization' | 'session' | 'shared';
+
+/** What a client `Cache-Control: no-cache` (or `Pragma: no-cache`) does for an upstream. */
+export type ClientNoCacheMode = 'refresh' | 'ignore';
+
+/** Query-parameter condition of a rule: a required value, or presence (true) / absence (false). */
+export type QueryCondition = string | boolean;
+
+export interface CacheRuleConfig {
+  /** Stable name used in logs, audit action types and metrics; defaults to `<upstream>.rule<N>`. */
+  readonly name: string;
+  /** Upper-case HTTP methods this rule matches. */
+  readonly methods: readonly string[];
+  /** Path pattern relative to the upstream prefix, with `:param` segments and an optional trailing `*`. */
+  readonly path: string;
+  readonly query: Readonly<Record<string, QueryCondition>>;
+  /** false = matched requests always pass through uncached (e.g. `/limits`, OAuth). */
+  readonly cache: boolean;
+  readonly ttlMs: number;
+  readonly scope: CacheScope;
+  /** Lower-case request header names whose values partition the entry, on top of the upstream defaults. */
+  readonly vary: readonly string[];
+  /** Tag templates such as `sf:{type}:{id}`, filled from path params. */
+  readonly tags: readonly string[];
+  readonly statuses: readonly number[];
+  /** When set, 404 responses are cached for this long (negative caching is opt-in). */
+  readonly negativeTtlMs: number | null;
+  readonly maxBodyBytes: number;
+  /** Key includes a hash of the canonicalised request body (cacheable POST reads). */
+  readonly bodyKey: boolean;
+  readonly respectCacheControl: boolean;
+  /** Tag templates a successful (2xx) unsafe request invalidates (consumed by the invalidation engine). */
+  readonly invalidates: readonly string[];
+}
+
+export interface PoolConfig {
+  readonly connections: number;
+  readonly connectTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+export interface HeaderRewriteConfig {
+  /** Headers set on every forwarded request (overriding the client's value). */
+  readonly add: Readonly<Record<string, string>>;
+  /** Lower-case header names removed from every forwarded request. */
+  readonly remove: readonly string[];
+}
+
+export interface UpstreamConfig {
+  readonly name: string;
+  /** Path prefix on sidecache, e.g. `/salesforce` (no trailing slash). */
+  readonly prefix: string;
+  /** Absolute http(s) URL, or null when its environment variable is unset (upstream disabled). */
+  readonly target: URL | null;
+  readonly pool: PoolConfig;
+  readonly requestHeaders: HeaderRewriteConfig;
+  readonly clientNoCache: ClientNoCacheMode;
+  /** Lower-case request headers every cache key of this upstream varies on (e.g. accept, accept-encoding). */
+  readonly vary: readonly string[];
+  readonly rules: readonly CacheRuleConfig[];
+}
+
+export interface MemoryTierConfig {
+  readonly enabled: boolean;
+  readonly maxBytes: number;
+  readonly maxEntries: number;
+}
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Upper bound for a streamed pass-through request body; 413 beyond it. */
+  readonly maxRequestBodyBytes: number;
+  /** Upper bound for a request body buffered to build a cache key (body-keyed rules). */
+  readonly maxKeyedBodyBytes: number;
+  /** How long SIGTERM waits for in-flight requests before closing connections. */
+  readonly shutdownGraceMs: number;
+  readonly requestIdHeader: string;
+  /** Header carrying the caller's session token (used by `session`-scoped rules). */
+  readonly sessionHeader: string;
+  readonly logLevel: string;
+}
+
+export interface CacheConfig {
+  /** Secret for hashing credentials into cache keys; null = random per process (logged at start-up). */
+  readonly keySecret: string | null;
+  readonly memory: MemoryTierConfig;
+}
+
+export interface Config {
+  readonly server: ServerConfig;
+  readonly cache: CacheConfig;
+  readonly upstreams: readonly UpstreamConfig[];
+  /** Query parameter names whose values are redacted in logs (lower-case). */
+  readonly redactQueryParams: readonly string[];
+}

@@ -1,0 +1,44 @@
+/** The one catalogue of errors sidecache answers with: stable code, HTTP status, default message. */
+
+export const errorCatalogue = {
+  bad_request_target: { status: 400, message: 'request target must be origin-form (a path starting with "/")' },
+  path_traversal: { status: 400, message: 'path escapes the upstream prefix' },
+  invalid_path: { status: 400, message: 'path contains characters sidecache refuses to forward' },
+  invalid_request: { status: 400, message: 'the request is malformed' },
+  no_upstream: { status: 404, message: 'no upstream is configured for this path' },
+  method_not_supported: { status: 405, message: 'this HTTP method is not supported by sidecache' },
+  request_body_too_large: { status: 413, message: 'request body exceeds the configured limit' },
+  upstream_disabled: { status: 503, message: 'upstream is configured but has no target URL' },
+  upstream_unreachable: { status: 502, message: 'could not connect to the upstream' },
+  upstream_connection_reset: { status: 502, message: 'the upstream closed the connection before answering' },
+  upstream_bad_response: { status: 502, message: 'the upstream sent an invalid response' },
+  upstream_timeout: { status: 504, message: 'the upstream did not answer in time' },
+  shutting_down: { status: 503, message: 'sidecache is shutting down' },
+  internal_error: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** An error with a catalogued code; the error handler turns it into `{error, message, requestId}`. */
+export class SidecacheError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? errorCatalogue[code].message, options);
+    this.name = 'SidecacheError';
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+  }
+}
+
+/** JSON body sent for an error response. */
+export interface ErrorBody {
+  error: ErrorCode;
+  message: string;
+  requestId: string;
+}
+
+export function errorBody(err: SidecacheError, requestId: string): ErrorBody {
+  return { error: err.code, message: err.message, requestId };
+}

@@ -1,0 +1,48 @@
+import { buildApp } from './app.js';
+import { ConfigError, formatConfigError, loadConfig } from './config/load.js';
+
+/** Entry point: load config → build → listen; SIGTERM/SIGINT drain in-flight requests, then exit. */
+async function main(): Promise<void> {
+  const configPath = process.env['PROXY_CONFIG'] ?? './proxy.config.yaml';
+  let loaded;
+  try {
+    loaded = loadConfig({ path: configPath, env: process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${formatConfigError(err)}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const { config, warnings } = loaded;
+  const sidecache = await buildApp(config);
+  const { app } = sidecache;
+  for (const warning of warnings) app.log.warn(warning);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal, graceMs: config.server.shutdownGraceMs }, 'draining in-flight requests');
+    sidecache.startDraining();
+    const forced = setTimeout(() => {
+      app.log.error('shutdown grace period expired; closing remaining connections');
+      app.server.closeAllConnections();
+      process.exit(1);
+    }, config.server.shutdownGraceMs);
+    forced.unref();
+    await app.close();
+    clearTimeout(forced);
+    app.log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ host: config.server.host, port: config.server.port });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`sidecache failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+import type { CacheRuleConfig } from '../config/types.js';
+import type { StoredHeaders } from '../cache/entry.js';
+import { headerValue } from '../proxy/headers.js';
+
+/** Why a response was or was not stored; surfaces in `Cache-Status` detail and logs. */
+export type StoreDecision =
+  | { readonly store: true; readonly ttlMs: number }
+  | { readonly store: false; readonly reason: 'status' | 'set-cookie' | 'no-store' | 'private' | 'vary' | 'max-age' };
+
+/** What the client asked of the cache (RFC 9111 §5.2.1, with `Pragma` as the §5.4 fallback). */
+export interface ClientDirectives {
+  readonly noCache: boolean;
+  readonly noStore: boolean;
+}
+
+export function clientDirectives(headers: Record<string, string | string[] | undefined>): ClientDirectives {
+  const cacheControl = headerValue(headers, 'cache-control');
+  if (cacheControl === undefined) {
+    const pragma = headerValue(headers, 'pragma');
+    return { noCache: pragma !== undefined && /(^|,)\s*no-cache\s*(,|$)/i.test(pragma), noStore: false };
+  }
+  const directives = parseCacheControl(cacheControl);
+  return {
+    noCache: directives.has('no-cache') || directives.get('max-age') === '0',
+    noStore: directives.has('no-store'),
+  };
+}
+
+/**
+ * Decides whether a response may be stored under a rule. The rule's ttl overrides upstream
+ * `Cache-Control` unless `respectCacheControl` is set (Salesforce sends `no-cache` on
+ * everything); `Set-Cookie` always prevents storing, and so does a `Vary` the key does not cover.
+ */
+export function decideStore(
+  rule: CacheRuleConfig,
+  status: number,
+  headers: StoredHeaders,
+  keyVary: ReadonlySet<string>,
+): StoreDecision {
+  let ttlMs: number;
+  if (rule.statuses.includes(status)) ttlMs = rule.ttlMs;
+  else if (status === 404 && rule.negativeTtlMs !== null) ttlMs = rule.negativeTtlMs;
+  else return { store: false, reason: 'status' };
+
+  if (headers['set-cookie'] !== undefined) return { store: false, reason: 'set-cookie' };
+
+  const vary = headerValue(headers, 'vary');
+  if (vary !== undefined) {
+    for (const field of vary.split(',')) {
+      const name = field.trim().toLowerCase();
+      if (name !== '' && !keyVary.has(name)) return { store: false, reason: 'vary' };
+    }
+  }
+
+  if (rule.respectCacheControl) {
+    const cacheControl = headerValue(headers, 'cache-control');
+    if (cacheControl !== undefined) {
+      const directives = parseCacheControl(cacheControl);
+      if (directives.has('no-store') || directives.has('no-cache')) return { store: false, reason: 'no-store' };
+      if (directives.has('private')) return { store: false, reason: 'private' };
+      // §5.2.2.10: s-maxage overrides max-age for a shared cache.
+      const maxAge = Number(directives.get('s-maxage') ?? directives.get('max-age') ?? Number.NaN);
+      if (Number.isFinite(maxAge)) {
+        if (maxAge <= 0) return { store: false, reason: 'max-age' };
+        ttlMs = maxAge * 1000;
+      }
+    }
+  }
+  return { store: true, ttlMs };
+}
+
+/** Parses `Cache-Control` into lower-case directive names mapped to their (unquoted) values. */
+export function parseCacheControl(value: string): Map<string, string> {
+  const directives = new Map<string, string>();
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (name === '') continue;
+    directives.set(name, eq === -1 ? '' : part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+  }
+  return directives;
+}

@@ -1,0 +1,70 @@
+import { SidecacheError } from '../errors.js';
+
+/** A request target split into path and raw query, after the safety checks below. */
+export interface SafeTarget {
+  /** Path relative to the matched prefix, dot-segments removed; always starts with "/". */
+  readonly path: string;
+  /** Raw query string without the leading "?" ('' when absent), forwarded unchanged. */
+  readonly query: string;
+}
+
+const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f]/;
+const ENCODED_NUL = /%00/i;
+const ENCODED_SEPARATOR = /%2f|%5c|\\/gi;
+const ENCODED_DOT = /%2e/gi;
+
+/** Splits an origin-form request target, refusing every other form (RFC 9112 §3.2). */
+export function splitOriginForm(url: string): { path: string; query: string } {
+  // absolute-form (`http://host/…`), authority-form (`host:443`) and asterisk-form (`*`) all fail this.
+  if (url.charCodeAt(0) !== 47 /* "/" */) throw new SidecacheError('bad_request_target');
+  if (url.startsWith('//')) throw new SidecacheError('bad_request_target', 'request target must not start with "//"');
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? '' : url.slice(q + 1);
+  if (CONTROL_OR_SPACE.test(url) || url.includes('#') || ENCODED_NUL.test(path)) {
+    throw new SidecacheError('invalid_path');
+  }
+  return { path, query };
+}
+
+/**
+ * Removes dot-segments (RFC 3986 §5.2.4) from the part of the path below the prefix and refuses
+ * any path that would climb above it. Encoded dots count as dots, and encoded slashes or
+ * backslashes count as separators for this check, because upstream servers differ in how they
+ * decode them — so `%2e%2e%2f` cannot be used to escape either.
+ */
+export function confineBelowPrefix(rest: string): string {
+  if (rest === '' || rest === '/') return '/';
+  const decodedDots = rest.replace(ENCODED_DOT, '.');
+  climbs(decodedDots.replace(ENCODED_SEPARATOR, '/'));
+  if (!hasDotSegment(decodedDots)) return rest;
+  return removeDotSegments(decodedDots);
+}
+
+function hasDotSegment(path: string): boolean {
+  return /(^|\/)\.\.?(\/|$)/.test(path);
+}
+
+function climbs(path: string): void {
+  let depth = 0;
+  for (const segment of path.split('/')) {
+    if (segment === '..') {
+      depth -= 1;
+      if (depth < 0) throw new SidecacheError('path_traversal');
+    } else if (segment !== '.' && segment !== '') {
+      depth += 1;
+    }
+  }
+}
+
+function removeDotSegments(path: string): string {
+  const out: string[] = [];
+  const segments = path.split('/').slice(1);
+  segments.forEach((segment, i) => {
+    const last = i === segments.length - 1;
+    if (segment === '..') out.pop();
+    if (segment !== '..' && segment !== '.') out.push(segment);
+    else if (last) out.push('');
+  });
+  return '/' + out.join('/');
+}

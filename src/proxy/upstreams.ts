@@ -1,0 +1,64 @@
+import type { CacheRuleConfig, UpstreamConfig } from '../config/types.js';
+import { SidecacheError } from '../errors.js';
+import { compileRules, type RuleSet } from '../policy/rules.js';
+import { compileRequestHeaderPlan, type RequestHeaderPlan } from './headers.js';
+
+/** An upstream with everything the hot path needs precomputed at boot. */
+export interface CompiledUpstream {
+  readonly config: UpstreamConfig;
+  readonly name: string;
+  readonly enabled: boolean;
+  /** Target path without a trailing slash ('' for an origin-only target). */
+  readonly basePath: string;
+  readonly rules: RuleSet;
+  readonly headerPlan: RequestHeaderPlan;
+  /** Sorted vary header names of a rule: the upstream's plus the rule's own. */
+  varyFor(rule: CacheRuleConfig): readonly string[];
+}
+
+/** Request headers that never go upstream: `expect` is answered by Node itself (100-continue). */
+const ALWAYS_REMOVED = ['expect'];
+
+export function compileUpstream(config: UpstreamConfig): CompiledUpstream {
+  const vary = new Map<CacheRuleConfig, readonly string[]>();
+  for (const rule of config.rules) vary.set(rule, [...new Set([...config.vary, ...rule.vary])].sort());
+  return {
+    config,
+    name: config.name,
+    enabled: config.target !== null,
+    basePath: config.target === null ? '' : config.target.pathname.replace(/\/+$/, ''),
+    rules: compileRules(config.rules),
+    headerPlan: compileRequestHeaderPlan(config.requestHeaders, ALWAYS_REMOVED),
+    varyFor: (rule) => vary.get(rule) ?? config.vary,
+  };
+}
+
+/** Longest-prefix routing of a request path to an upstream, at segment boundaries. */
+export class UpstreamRouter {
+  readonly #byLongestPrefix: readonly CompiledUpstream[];
+
+  constructor(upstreams: readonly UpstreamConfig[]) {
+    this.#byLongestPrefix = upstreams.map(compileUpstream).sort((a, b) => b.config.prefix.length - a.config.prefix.length);
+  }
+
+  get upstreams(): readonly CompiledUpstream[] {
+    return this.#byLongestPrefix;
+  }
+
+  /** The upstream owning `path`, and the remainder of the path below its prefix. */
+  route(path: string): { upstream: CompiledUpstream; rest: string } {
+    for (const upstream of this.#byLongestPrefix) {
+      const prefix = upstream.config.prefix;
+      if (prefix === '/') return { upstream, rest: path };
+      if (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47)) {
+        return { upstream, rest: path.slice(prefix.length) };
+      }
+    }
+    throw new SidecacheError('no_upstream', `no upstream is configured for ${truncate(path)}`);
+  }
+}
+
+function truncate(path: string): string {
+  const firstSegment = path.split('/', 2).join('/');
+  return firstSegment.length > 64 ? `${firstSegment.slice(0, 64)}…` : firstSegment;
+}

@@ -1,0 +1,63 @@
+import type { CacheRuleConfig, Config, UpstreamConfig } from '../../src/config/types.js';
+
+type RuleInput = Partial<CacheRuleConfig> & Pick<CacheRuleConfig, 'path'>;
+type UpstreamInput = Partial<Omit<UpstreamConfig, 'rules' | 'target'>> & { target: string | null; rules?: RuleInput[] };
+
+/** A rule with the same defaults the config loader applies. */
+export function rule(input: RuleInput, index = 0): CacheRuleConfig {
+  return {
+    name: `rule${index}`,
+    methods: ['GET'],
+    query: {},
+    cache: true,
+    ttlMs: 300_000,
+    scope: 'authorization',
+    vary: [],
+    tags: [],
+    statuses: [200, 203],
+    negativeTtlMs: null,
+    maxBodyBytes: 1024 * 1024,
+    bodyKey: false,
+    respectCacheControl: false,
+    invalidates: [],
+    ...input,
+  };
+}
+
+export function upstream(input: UpstreamInput): UpstreamConfig {
+  return {
+    name: 'api',
+    prefix: '/api',
+    pool: { connections: 16, connectTimeoutMs: 2000, headersTimeoutMs: 5000, bodyTimeoutMs: 5000, keepAliveTimeoutMs: 10_000 },
+    requestHeaders: { add: {}, remove: [] },
+    clientNoCache: 'refresh',
+    vary: ['accept', 'accept-encoding'],
+    ...input,
+    target: input.target === null ? null : new URL(input.target),
+    rules: (input.rules ?? []).map((r, i) => rule(r, i)),
+  };
+}
+
+/** A complete normalised Config for tests, built without the YAML loader. */
+export function testConfig(upstreams: UpstreamInput[], overrides: { server?: Partial<Config['server']>; cache?: Partial<Config['cache']> } = {}): Config {
+  return {
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      maxRequestBodyBytes: 1024 * 1024 * 1024,
+      maxKeyedBodyBytes: 1024 * 1024,
+      shutdownGraceMs: 5000,
+      requestIdHeader: 'x-request-id',
+      sessionHeader: 'x-session-token',
+      logLevel: 'silent',
+      ...overrides.server,
+    },
+    cache: {
+      keySecret: 'test-secret',
+      memory: { enabled: true, maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 },
+      ...overrides.cache,
+    },
+    upstreams: upstreams.map(upstream),
+    redactQueryParams: ['access_token', 'token', 'password'],
+  };
+}
