@@ -2,7 +2,7 @@
  * Checks one schema-valid cache rule beyond its shape (path pattern, templates, method/body
  * consistency) and normalises it into a `CacheRuleConfig` (milliseconds, bytes, upper-case methods).
  */
-import { DEFAULTS, HTTP_METHODS, type RawRule, type RawRuleDefaults } from './schema.js';
+import { DEFAULTS, type RawRule, type RawRuleDefaults } from './schema.js';
 import type { CacheRuleConfig, CacheScope } from './types.js';
 import { DURATION_EXPECTED, parseDuration, parseSize } from './units.js';
 
@@ -60,7 +60,7 @@ export function normaliseRule(raw: RawRule, ctx: RuleContext, problems: string[]
     scope: pick(raw.scope, defaults?.scope, DEFAULTS.rule.scope) as CacheScope,
     vary: unique((raw.vary ?? []).map((h) => h.toLowerCase())),
     tags: [...tags],
-    statuses: unique([...pick(raw.statuses, defaults?.statuses, DEFAULTS.rule.statuses)]),
+    statuses: unique(pick<readonly number[]>(raw.statuses, defaults?.statuses, DEFAULTS.rule.statuses)),
     negativeTtlMs: negativeTtl === undefined ? null : positiveDuration(negativeTtl, `${at}.negativeTtl`, problems),
     maxBodyBytes: parseSize(pick(raw.maxBodyBytes, defaults?.maxBodyBytes, DEFAULTS.rule.maxBodyBytes)),
     bodyKey,

@@ -269,13 +269,14 @@ export function schemaProblems(schema: TSchema, value: unknown, base: readonly (
 
 /** `['upstreams', 0, 'requestHeaders', 'add', 'x-foo']` -> `upstreams[0].requestHeaders.add["x-foo"]`. */
 export function keyPath(segments: readonly (string | number)[]): string {
-  let out = '';
-  for (const segment of segments) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
-    else out += `[${JSON.stringify(segment)}]`;
-  }
-  return out === '' ? '(root)' : out;
+  return segments.reduce<string>(appendKey, '') || '(root)';
+}
+
+/** Appends one key to a key path: `.name`, `[3]` or `["x-foo"]`. */
+export function appendKey(base: string, segment: string | number): string {
+  if (typeof segment === 'number') return `${base}[${segment}]`;
+  if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment)) return base === '' ? segment : `${base}.${segment}`;
+  return `${base}[${JSON.stringify(segment)}]`;
 }
 
 function describe(error: ValueError): string {

@@ -35,6 +35,11 @@ export class MemoryTier implements CacheTier {
     if (entry.staleUntil > this.#now()) this.#lru.set(entry.key, entry);
   }
 
+  /** Keys currently held, most recently used first. */
+  keys(): IterableIterator<string> {
+    return this.#lru.keys();
+  }
+
   remove(key: string): boolean {
     return this.#lru.delete(key);
   }

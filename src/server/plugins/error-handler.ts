@@ -28,6 +28,7 @@ export const errorHandler = fp(
 
 /** Fastify framework errors (bad URL encoding, …) go through the same catalogue. */
 export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
   void sendError(reply, request, new SidecacheError('invalid_path', err.message));
 }
 

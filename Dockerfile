@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# sidecache image: compile TypeScript in a build stage, ship dist/ + production deps only.
+
+# ---- build: full dependencies, tsc -> dist/ (entry dist/src/main.js)
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- runtime: production dependencies, non-root
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production PORT=8080 DATA_DIR=/data
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Application files stay root-owned (read-only for the node user); only /data is writable.
+COPY --from=build /app/dist ./dist
+COPY config ./config
+COPY migrations ./migrations
+COPY proxy.config.yaml ./
+RUN mkdir -p /data && chown node:node /data
+VOLUME /data
+USER node
+EXPOSE 8080 9090
+STOPSIGNAL SIGTERM
+# No curl in the slim image: Node's own fetch probes the service port.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "--enable-source-maps", "dist/src/main.js"]

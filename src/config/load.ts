@@ -1,0 +1,316 @@
+/**
+ * YAML file + environment -> validated, normalised, deep-frozen `Config`.
+ * Steps: read and parse YAML, interpolate `${VAR}`, coerce and validate against the schema
+ * (all violations), semantic checks, normalise. Any problem throws one `ConfigError` listing all.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parseDocument } from 'yaml';
+import { interpolate, type Env, type UnsetVariable } from './interpolate.js';
+import { normaliseRule } from './rules.js';
+import {
+  CacheSchema, ConfigSchema, DEFAULTS, DefaultsSchema, PresetSchema, ServerSchema, UpstreamSchema,
+  appendKey, coerce, keyPath, schemaProblems, type RawRule, type RawUpstream,
+} from './schema.js';
+import type { CacheRuleConfig, Config, UpstreamConfig } from './types.js';
+import { parseDuration, parseSize } from './units.js';
+
+export interface LoadOptions {
+  readonly path: string;
+  readonly env: Env;
+  /** Folder of `<name>.yaml` rule presets; default: `config/presets` at the repository root. */
+  readonly presetsDir?: string;
+}
+
+export interface LoadResult {
+  readonly config: Config;
+  readonly warnings: string[];
+}
+
+/** A user mistake in the config file: one line per problem, no stack trace needed. */
+export class ConfigError extends Error {
+  readonly path: string;
+  readonly problems: string[];
+
+  constructor(path: string, problems: string[]) {
+    super(formatProblems(path, problems));
+    this.name = 'ConfigError';
+    this.path = path;
+    this.problems = problems;
+  }
+}
+
+/** `invalid config <path>:` followed by one indented line per problem, for stderr. */
+export function formatConfigError(err: ConfigError): string {
+  return formatProblems(err.path, err.problems);
+}
+
+/** Loads and validates the config file; throws `ConfigError` listing every problem found. */
+export function loadConfig(options: LoadOptions): LoadResult {
+  const file = resolve(options.path);
+  const parsed = readYaml(file, '(file)');
+  if ('problem' in parsed) throw new ConfigError(file, [parsed.problem]);
+  if (parsed.value === null || parsed.value === undefined) {
+    throw new ConfigError(file, ['(root): the file is empty; expected a mapping with an "upstreams" list']);
+  }
+
+  const interpolated = interpolate(parsed.value, options.env);
+  const raw = coerce(ConfigSchema, interpolated.value);
+  const problems = interpolated.problems.map((p) => `${keyPath(p.path)}: ${p.message}`);
+  const badPaths = new Set(interpolated.problems.map((p) => keyPath(p.path)));
+  problems.push(...schemaProblems(ConfigSchema, raw).filter((line) => !badPaths.has(line.slice(0, line.lastIndexOf(': ')))));
+  const warnings: string[] = [];
+  const config = normalise(raw as Record<string, unknown>, {
+    problems,
+    warnings,
+    unset: interpolated.unset,
+    presets: presetLoader(options.presetsDir, problems),
+  });
+  if (problems.length > 0 || config === undefined) {
+    throw new ConfigError(file, [...new Set(problems)].map((line) => withUnsetHint(line, interpolated.unset)));
+  }
+  return { config: deepFreeze(config), warnings };
+}
+
+interface Context {
+  readonly problems: string[];
+  readonly warnings: string[];
+  readonly unset: readonly UnsetVariable[];
+  readonly presets: ReturnType<typeof presetLoader>;
+}
+
+/** Semantic checks and normalisation of every section that passed the schema on its own. */
+function normalise(raw: Record<string, unknown>, ctx: Context): Config | undefined {
+  const server = section(ServerSchema, raw['server']);
+  const cache = section(CacheSchema, raw['cache']);
+  const defaults = section(DefaultsSchema, raw['defaults']) ?? {};
+  const rawUpstreams = Array.isArray(raw['upstreams']) ? (raw['upstreams'] as unknown[]) : [];
+  const upstreams: UpstreamConfig[] = [];
+  rawUpstreams.forEach((candidate, index) => {
+    if (Value.Check(UpstreamSchema, candidate)) upstreams.push(normaliseUpstream(candidate, index, defaults, ctx));
+  });
+  checkUnique(rawUpstreams, 'name', 'upstream name', ctx.problems);
+  checkUnique(rawUpstreams, 'prefix', 'prefix', ctx.problems);
+  if (ctx.problems.length > 0 || !server || !cache) return undefined;
+  if (upstreams.every((u) => u.target === null)) ctx.warnings.push('no upstream is enabled: every target is empty');
+
+  const memory = cache.memory ?? {};
+  return {
+    server: {
+      host: server.host ?? DEFAULTS.server.host,
+      port: server.port ?? DEFAULTS.server.port,
+      maxRequestBodyBytes: parseSize(server.maxRequestBodyBytes ?? DEFAULTS.server.maxRequestBodyBytes),
+      maxKeyedBodyBytes: parseSize(server.maxKeyedBodyBytes ?? DEFAULTS.server.maxKeyedBodyBytes),
+      shutdownGraceMs: parseDuration(server.shutdownGrace ?? DEFAULTS.server.shutdownGrace),
+      requestIdHeader: (server.requestIdHeader ?? DEFAULTS.server.requestIdHeader).toLowerCase(),
+      sessionHeader: (server.sessionHeader ?? DEFAULTS.server.sessionHeader).toLowerCase(),
+      logLevel: server.logLevel ?? DEFAULTS.server.logLevel,
+    },
+    cache: {
+      keySecret: cache.keySecret === undefined || cache.keySecret === '' ? null : cache.keySecret,
+      memory: {
+        enabled: memory.enabled ?? DEFAULTS.memory.enabled,
+        maxBytes: parseSize(memory.maxBytes ?? DEFAULTS.memory.maxBytes),
+        maxEntries: memory.maxEntries ?? DEFAULTS.memory.maxEntries,
+      },
+    },
+    upstreams,
+    redactQueryParams: lowerUnique((raw['redactQueryParams'] as string[] | undefined) ?? DEFAULTS.redactQueryParams),
+  };
+}
+
+function normaliseUpstream(raw: RawUpstream, index: number, defaults: Static<typeof DefaultsSchema>, ctx: Context): UpstreamConfig {
+  const at = `upstreams[${index}]`;
+  const pool = { ...DEFAULTS.pool, ...defaults.pool, ...raw.pool };
+  return {
+    name: raw.name,
+    prefix: raw.prefix,
+    target: normaliseTarget(raw, index, ctx),
+    pool: {
+      connections: pool.connections,
+      connectTimeoutMs: parseDuration(pool.connectTimeout),
+      headersTimeoutMs: parseDuration(pool.headersTimeout),
+      bodyTimeoutMs: parseDuration(pool.bodyTimeout),
+      keepAliveTimeoutMs: parseDuration(pool.keepAliveTimeout),
+    },
+    requestHeaders: {
+      add: normaliseHeaderMap(raw.requestHeaders?.add ?? {}, `${at}.requestHeaders.add`, ctx.problems),
+      remove: lowerUnique(raw.requestHeaders?.remove ?? []),
+    },
+    clientNoCache: raw.clientNoCache ?? 'refresh',
+    vary: lowerUnique(raw.vary ?? DEFAULTS.upstream.vary),
+    rules: effectiveRules(raw, at, defaults, ctx),
+  };
+}
+
+/** The upstream's own rules first, then its preset's; names must be unique in the result. */
+function effectiveRules(raw: RawUpstream, at: string, defaults: Static<typeof DefaultsSchema>, ctx: Context): CacheRuleConfig[] {
+  const sources: { rule: RawRule; at: string }[] = (raw.rules ?? []).map((rule, i) => ({ rule, at: `${at}.rules[${i}]` }));
+  if (raw.preset !== undefined) {
+    const rules = ctx.presets.rules(raw.preset);
+    if (rules === undefined) {
+      const available = ctx.presets.available();
+      const list = available.length > 0 ? available.join(', ') : 'none';
+      ctx.problems.push(`${at}.preset: unknown preset "${raw.preset}" (available: ${list})`);
+    } else {
+      sources.push(...rules.map((rule, i) => ({ rule, at: `presets.${raw.preset}.rules[${i}]` })));
+    }
+  }
+  const seen = new Map<string, string>();
+  return sources.map((source, i) => {
+    const rule = normaliseRule(source.rule, { at: source.at, defaultName: `${raw.name}.rule${i}`, defaults: defaults.rule }, ctx.problems);
+    const first = seen.get(rule.name);
+    if (first !== undefined) ctx.problems.push(`${source.at}.name: duplicate rule name "${rule.name}" (also ${first})`);
+    else seen.set(rule.name, source.at);
+    return rule;
+  });
+}
+
+/** An empty target disables the upstream with a warning; anything else must be an http(s) URL. */
+function normaliseTarget(raw: RawUpstream, index: number, ctx: Context): URL | null {
+  const unset = ctx.unset
+    .filter((u) => u.path.length === 3 && u.path[0] === 'upstreams' && u.path[1] === index && u.path[2] === 'target')
+    .map((u) => u.name);
+  const notSet = unset.length > 0 ? `${unset.join(', ')} ${unset.length > 1 ? 'are' : 'is'} not set` : '';
+  if (raw.target.trim() === '') {
+    ctx.warnings.push(`upstream "${raw.name}" is disabled: ${notSet || 'its target is empty'}`);
+    return null;
+  }
+  const url = parseTarget(raw.target);
+  if (typeof url === 'string') ctx.problems.push(`upstreams[${index}].target: ${url}`);
+  return typeof url === 'string' ? null : url;
+}
+
+/** Appends `(NAME is not set)` to a problem about a value that used an unset variable. */
+function withUnsetHint(line: string, unset: readonly UnsetVariable[]): string {
+  const names = unset.filter((u) => !u.hasDefault && line.startsWith(`${keyPath(u.path)}: `)).map((u) => u.name);
+  if (names.length === 0) return line;
+  return `${line} (${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} not set)`;
+}
+
+function parseTarget(text: string): URL | string {
+  const expected = 'must be an absolute http(s) URL';
+  if (!/^https?:\/\/[^/\s]/i.test(text) || /\s/.test(text)) return expected;
+  if (/[?#]/.test(text)) return `${expected} without a query or fragment`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return expected;
+  }
+  if (url.username !== '' || url.password !== '') return `${expected} without credentials (send them as request headers)`;
+  url.pathname = url.pathname.replace(/\/+$/, '') || '/';
+  return url;
+}
+
+const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function normaliseHeaderMap(headers: Readonly<Record<string, string>>, at: string, problems: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    const here = appendKey(at, name);
+    if (!HEADER_TOKEN.test(name)) problems.push(`${here}: must be an HTTP header name such as "x-request-id"`);
+    else if (Object.hasOwn(out, lower)) problems.push(`${here}: header "${lower}" is set twice`);
+    else out[lower] = value;
+  }
+  return out;
+}
+
+function checkUnique(items: readonly unknown[], key: string, label: string, problems: string[]): void {
+  const seen = new Map<unknown, number>();
+  items.forEach((item, index) => {
+    const value = typeof item === 'object' && item !== null ? (item as Record<string, unknown>)[key] : undefined;
+    if (typeof value !== 'string') return;
+    const first = seen.get(value);
+    if (first === undefined) seen.set(value, index);
+    else problems.push(`upstreams[${index}].${key}: duplicate ${label} "${value}" (also upstreams[${first}].${key})`);
+  });
+}
+
+/** Lazily reads `<dir>/<name>.yaml` presets, validating each once. */
+function presetLoader(dir: string | undefined, problems: string[]) {
+  const folder = (): string | undefined => (dir ??= defaultPresetsDir());
+  const loaded = new Map<string, readonly RawRule[] | undefined>();
+  const available = (): string[] => {
+    const at = folder();
+    if (at === undefined || !existsSync(at)) return [];
+    return readdirSync(at).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
+  };
+  const rules = (name: string): readonly RawRule[] | undefined => {
+    if (loaded.has(name)) return loaded.get(name);
+    const at = folder();
+    let result: readonly RawRule[] | undefined;
+    if (at !== undefined && available().includes(name)) {
+      const parsed = readYaml(join(at, `${name}.yaml`), `presets.${name}`);
+      const value = 'problem' in parsed ? undefined : coerce(PresetSchema, parsed.value);
+      const found = 'problem' in parsed ? [parsed.problem] : schemaProblems(PresetSchema, value, ['presets', name]);
+      problems.push(...found);
+      result = found.length === 0 ? (value as Static<typeof PresetSchema>).rules : [];
+    }
+    loaded.set(name, result);
+    return result;
+  };
+  return { available, rules };
+}
+
+/** Walks up from this module (src/config or dist/src/config) to the folder holding `config/presets`. */
+function defaultPresetsDir(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'config', 'presets');
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+const FS_ERRORS: Readonly<Record<string, string>> = { ENOENT: 'file not found', EACCES: 'permission denied', EISDIR: 'is a directory' };
+
+/** Reads and parses one YAML file; a read or syntax error becomes one problem line. */
+function readYaml(file: string, at: string): { value: unknown } | { problem: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    return { problem: `${at}: cannot read ${file} (${FS_ERRORS[code] ?? code})` };
+  }
+  const doc = parseDocument(text, { merge: true });
+  const error = doc.errors[0];
+  if (error) {
+    const pos = error.linePos?.[0];
+    const where = pos ? ` line ${pos.line}, column ${pos.col}` : '';
+    return { problem: `${at}: YAML syntax error at${where}: ${error.message.replace(/ at line \d+, column \d+:[^]*$/, '')}` };
+  }
+  try {
+    return { value: doc.toJS({ maxAliasCount: 100 }) };
+  } catch (err) {
+    return { problem: `${at}: YAML error: ${(err as Error).message}` };
+  }
+}
+
+function section<S extends TSchema>(schema: S, value: unknown): Static<S> | undefined {
+  const candidate = value ?? {};
+  return Value.Check(schema, candidate) ? (candidate as Static<S>) : undefined;
+}
+
+function lowerUnique(values: readonly string[]): string[] {
+  return [...new Set(values.map((v) => v.toLowerCase()))];
+}
+
+function formatProblems(path: string, problems: readonly string[]): string {
+  return [`invalid config ${path}:`, ...problems.map((p) => `  ${p}`)].join('\n');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    if (!(value instanceof URL)) for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
