@@ -66,18 +66,27 @@ function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
+/**
+ * Sorted-key JSON, or undefined when canonicalising could merge distinct bodies: numbers with
+ * 16+ digits lose precision through `JSON.parse`, so such bodies are hashed as raw bytes.
+ */
 function canonicalJson(body: Buffer): string | undefined {
+  const text = body.toString('utf8');
+  if (/\d{16}/.test(text)) return undefined;
   try {
-    return JSON.stringify(sortKeys(JSON.parse(body.toString('utf8'))));
+    return canonicalise(JSON.parse(text));
   } catch {
     return undefined;
   }
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value === null || typeof value !== 'object') return value;
-  const sorted: Record<string, unknown> = {};
-  for (const name of Object.keys(value).sort()) sorted[name] = sortKeys((value as Record<string, unknown>)[name]);
-  return sorted;
+// Serialised directly rather than by rebuilding objects, so keys such as "__proto__" survive.
+function canonicalise(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalise).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  const record = value as Record<string, unknown>;
+  const members = Object.keys(record)
+    .sort()
+    .map((name) => `${JSON.stringify(name)}:${canonicalise(record[name])}`);
+  return `{${members.join(',')}}`;
 }

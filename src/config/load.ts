@@ -60,8 +60,8 @@ export function loadConfig(options: LoadOptions): LoadResult {
   const interpolated = interpolate(parsed.value, options.env);
   const raw = coerce(ConfigSchema, interpolated.value);
   const problems = interpolated.problems.map((p) => `${keyPath(p.path)}: ${p.message}`);
-  const badPaths = new Set(interpolated.problems.map((p) => keyPath(p.path)));
-  problems.push(...schemaProblems(ConfigSchema, raw).filter((line) => !badPaths.has(line.slice(0, line.lastIndexOf(': ')))));
+  const reported = interpolated.problems.map((p) => `${keyPath(p.path)}: `);
+  problems.push(...schemaProblems(ConfigSchema, raw).filter((line) => !reported.some((at) => line.startsWith(at))));
   const warnings: string[] = [];
   const config = normalise(raw as Record<string, unknown>, {
     problems,

@@ -54,5 +54,7 @@ function queryMatches(conditions: CompiledRule['query'], query: QueryPairs): boo
 
 /** Fills `{param}` placeholders (`sf:{type}:{id}`) from path params; unknown names stay as written. */
 export function fillTemplate(template: string, params: Readonly<Record<string, string>>): string {
-  return template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => params[name] ?? whole);
+  return template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) =>
+    Object.hasOwn(params, name) ? params[name]! : whole,
+  );
 }

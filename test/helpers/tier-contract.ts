@@ -29,12 +29,12 @@ export function testEntry(now: number, overrides: Partial<CacheEntry> = {}): Cac
  * uses the interface, drives time through the clock it hands to `makeTier`, and gives every
  * entry a fresh random key so it can run against a shared Redis or Postgres.
  */
-export function runTierContract(
+export async function runTierContract(
   t: Test,
   name: string,
   makeTier: (now: () => number) => Promise<CacheTier>,
 ): Promise<void> {
-  return t.test(`${name} honours the CacheTier contract`, async (t) => {
+  await t.test(`${name} honours the CacheTier contract`, async (t) => {
     /** A fresh tier on a controllable clock, closed when the subtest ends. */
     async function setup(t: Test): Promise<{ tier: CacheTier; clock: { now: number } }> {
       const clock = { now: CONTRACT_START };

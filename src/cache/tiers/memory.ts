@@ -30,9 +30,10 @@ export class MemoryTier implements CacheTier {
     return entry;
   }
 
-  /** Synchronous write; an entry already past its stale window is not kept. */
+  /** Synchronous write; an entry already past its stale window replaces nothing and is not kept. */
   put(entry: CacheEntry): void {
     if (entry.staleUntil > this.#now()) this.#lru.set(entry.key, entry);
+    else this.#lru.delete(entry.key);
   }
 
   /** Keys currently held, most recently used first. */
