@@ -121,6 +121,46 @@ t.test('request headers are forwarded byte for byte minus hop-by-hop, with the u
   t.equal(upstream.received[1]!.headers['x-request-id'], again.all('x-request-id')[0]);
 });
 
+t.test('HEAD is forwarded as HEAD and answered without a body', async (t) => {
+  const upstream = await startFakeUpstream((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '11', etag: '"h"' });
+    res.end(req.method === 'HEAD' ? undefined : 'hello world');
+  });
+  t.teardown(() => upstream.close());
+  const proxy = await startProxy(t, testConfig([{ target: upstream.url }]));
+  const connection = await RawConnection.open((proxy.app.server.address() as AddressInfo).port);
+  t.teardown(() => connection.destroy());
+  connection.write(head('HEAD /api/doc HTTP/1.1', 'Host: s'));
+  const response = await connection.readResponse({ head: true });
+  t.equal(response.status, 200);
+  t.equal(upstream.received[0]?.method, 'HEAD');
+  t.equal(response.all('content-length')[0], '11', 'content-length of the representation is kept');
+  t.equal(response.all('etag')[0], '"h"');
+  connection.write(head('GET /api/doc HTTP/1.1', 'Host: s'));
+  const next = await connection.readResponse();
+  t.equal(next.body.toString(), 'hello world', 'the connection is in sync after HEAD');
+  t.equal(connection.pending.length, 0);
+});
+
+t.test('Expect: 100-continue is answered by sidecache and not forwarded', async (t) => {
+  const upstream = await startFakeUpstream();
+  t.teardown(() => upstream.close());
+  const proxy = await startProxy(t, testConfig([{ target: upstream.url }]));
+  const connection = await RawConnection.open((proxy.app.server.address() as AddressInfo).port);
+  t.teardown(() => connection.destroy());
+  connection.write(head('POST /api/upload HTTP/1.1', 'Host: s', 'Content-Length: 5', 'Expect: 100-continue'));
+  const deadline = Date.now() + 2000;
+  while (!connection.pending.toString('latin1').startsWith('HTTP/1.1 100') && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  t.match(connection.pending.toString('latin1'), /^HTTP\/1\.1 100 Continue\r\n/, 'interim 100 Continue');
+  connection.write('hello');
+  const response = await connection.readResponse();
+  t.equal(response.status, 200);
+  t.equal(upstream.received[0]?.body.toString(), 'hello');
+  t.notOk('expect' in upstream.received[0]!.headers, 'expect is not forwarded');
+});
+
 t.test('binary bodies pass both ways unchanged', async (t) => {
   const upstream = await startFakeUpstream((_req, res, body) => {
     res.setHeader('content-type', 'application/octet-stream');
@@ -186,10 +226,14 @@ t.test('status codes pass through, with no body where none is allowed', async (t
   t.equal(connection.pending.length, 0, 'no stray bytes on the connection');
 });
 
-t.test('repeated response headers keep their multiplicity', async (t) => {
+t.test('repeated response headers keep their multiplicity; hop-by-hop ones are dropped', async (t) => {
   const upstream = await startFakeUpstream((_req, res) => {
     res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; HttpOnly', 'c=3; Secure']);
     res.setHeader('x-dup', ['a', 'b']);
+    res.setHeader('connection', 'keep-alive, x-hop');
+    res.setHeader('x-hop', 'connection-scoped');
+    res.setHeader('keep-alive', 'timeout=60');
+    res.setHeader('proxy-authenticate', 'Basic realm="upstream"');
     res.setHeader('content-type', 'text/plain');
     res.end('ok');
   });
@@ -201,5 +245,8 @@ t.test('repeated response headers keep their multiplicity', async (t) => {
   t.equal(response.status, 200);
   t.same(response.all('set-cookie'), ['a=1; Path=/', 'b=2; HttpOnly', 'c=3; Secure']);
   t.same(response.all('x-dup'), ['a', 'b'], 'x-dup arrives as two separate fields');
+  t.same(response.all('x-hop'), [], 'a field named in the upstream Connection header is dropped');
+  t.same(response.all('proxy-authenticate'), [], 'proxy-authenticate is dropped');
+  t.notOk(response.all('keep-alive').includes('timeout=60'), "the upstream's keep-alive parameters are not relayed");
   t.equal(response.body.toString(), 'ok');
 });

@@ -52,7 +52,9 @@ t.test('a missing or insane x-request-id is replaced by a generated UUID', async
     t.equal(response.status, 200, label);
     const id = response.headers['x-request-id'];
     t.match(id, UUID, `${label}: replaced by a UUID`);
-    t.equal(upstream.received[before]!.headers['x-request-id'], id, `${label}: the generated id is what goes upstream`);
+    const forwarded = upstream.received[before]!;
+    t.equal(forwarded.headers['x-request-id'], id, `${label}: the generated id is what goes upstream`);
+    t.equal(forwarded.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'x-request-id').length, 1, `${label}: exactly one x-request-id upstream`);
     seen.add(String(id));
 
     const error = await proxy.fetch('/nope', { headers: value === undefined ? {} : { 'x-request-id': value } });

@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { startProxy, type ProxyResponse } from '../../helpers/app.js';
 import { testConfig } from '../../helpers/config.js';
@@ -79,6 +79,28 @@ t.test('upstream resets the socket before answering → 502 upstream_connection_
     const response = await proxy.fetch('/api/reset', { method });
     assertError(t, response, 502, 'upstream_connection_reset');
   }
+});
+
+t.test('upstream resets while the request body is still streaming → 502 upstream_connection_reset', async (t) => {
+  const server = createHttpServer((req) => req.socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  const proxy = await startProxy(t, testConfig([{ target: `http://127.0.0.1:${port}`, pool: POOL }]));
+  const response = await proxy.fetch('/api/upload', { method: 'PUT', body: Buffer.alloc(4 * 1024 * 1024, 1) });
+  assertError(t, response, 502, 'upstream_connection_reset');
+});
+
+t.test('upstream answers with something that is not HTTP → 502 upstream_bad_response', async (t) => {
+  const server = createServer((socket) => {
+    socket.once('data', () => socket.end('HELLO THERE\r\n\r\n'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  const proxy = await startProxy(t, testConfig([{ target: `http://127.0.0.1:${port}`, pool: POOL }]));
+  const response = await proxy.fetch('/api/x');
+  assertError(t, response, 502, 'upstream_bad_response');
 });
 
 t.test('disabled upstream (no target) → 503 upstream_disabled', async (t) => {

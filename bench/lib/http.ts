@@ -1,0 +1,51 @@
+import { request, type Dispatcher } from 'undici';
+
+export interface Timed {
+  readonly status: number;
+  readonly xCache: string | undefined;
+  readonly bytes: number;
+  /** Wall time from sending to the last body byte, in ms. */
+  readonly ms: number;
+}
+
+const TIMEOUTS = { headersTimeout: 30_000, bodyTimeout: 30_000 } as const;
+
+/** GET `url` through `dispatcher`, reading the whole body inside the timed window. */
+export async function timedGet(dispatcher: Dispatcher, url: string): Promise<Timed> {
+  const started = performance.now();
+  const res = await request(url, { dispatcher, ...TIMEOUTS });
+  const body = await res.body.arrayBuffer();
+  const ms = performance.now() - started;
+  const header = res.headers['x-cache'];
+  return { status: res.statusCode, xCache: Array.isArray(header) ? header[0] : header, bytes: body.byteLength, ms };
+}
+
+/** JSON GET/POST helper for the upstream's control endpoints. */
+export async function control(dispatcher: Dispatcher, url: string, method: 'GET' | 'POST' = 'GET'): Promise<unknown> {
+  const res = await request(url, { dispatcher, method, ...TIMEOUTS });
+  const text = await res.body.text();
+  if (res.statusCode >= 400) throw new Error(`${method} ${url}: ${res.statusCode}`);
+  return text === '' ? null : (JSON.parse(text) as unknown);
+}
+
+/** Runs `task(i)` for i in [0, count) with at most `concurrency` in flight, stopping at `deadline`. */
+export async function runPool(
+  count: number,
+  concurrency: number,
+  deadline: number,
+  task: (i: number) => Promise<void>,
+): Promise<{ attempted: number; timedOut: boolean }> {
+  let next = 0;
+  let timedOut = false;
+  const worker = async () => {
+    while (next < count) {
+      if (Date.now() > deadline) {
+        timedOut = true;
+        return;
+      }
+      await task(next++);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { attempted: next, timedOut };
+}

@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface SidecacheProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Every stdout/stderr line so far. */
+  readonly output: string[];
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+}
+
+/** Writes a config file to a temp dir removed at test end; returns its path. */
+export function writeConfig(t: Test, yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sidecache-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'proxy.config.yaml');
+  writeFileSync(path, yaml);
+  return path;
+}
+
+/**
+ * Runs `src/main.ts` as a real process (through tsx) on an ephemeral port and waits until it
+ * logs that it listens. Killed by PID at test end if still running.
+ */
+export async function startSidecacheProcess(t: Test, configPath: string, env: Record<string, string> = {}): Promise<SidecacheProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, PROXY_CONFIG: configPath, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sidecache did not start in 20 s:\n${output.join('\n')}`)), 20_000);
+    const onLine = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        output.push(line);
+        const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      }
+    };
+    child.stdout!.on('data', onLine);
+    child.stderr!.on('data', onLine);
+    void exited.then((code) => reject(new Error(`sidecache exited (${code}) before listening:\n${output.join('\n')}`)));
+  });
+  return { child, url, output, exited };
+}
