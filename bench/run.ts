@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: builds sidecache, runs the four scenarios against child processes, prints one
  * table and writes bench/results/latest.json. Every child is stopped by PID, also on failure.
+ * BENCH_REF=<git ref> benches a committed snapshot instead of the working tree.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { stopAll, stopChild } from './lib/children.js';
 import { buildSidecache, ROOT, startSidecache, startUpstream } from './lib/servers.js';
@@ -15,6 +16,11 @@ import { missLatency } from './scenarios/miss-latency.js';
 import { stampede } from './scenarios/stampede.js';
 
 const OVERALL_BUDGET_MS = 290_000;
+const started = Date.now();
+
+function log(message: string): void {
+  process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+}
 
 function gitCommit(): string | null {
   try {
@@ -24,20 +30,13 @@ function gitCommit(): string | null {
   }
 }
 
-async function main(): Promise<void> {
-  const started = Date.now();
-  const log = (msg: string) => process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
-  const rows: Row[] = [];
-  const results: Record<string, unknown> = {};
-
-  log('building dist/ (tsc -p tsconfig.build.json)');
-  buildSidecache();
-
+/** The four scenarios in order; rows and raw results are appended as each one finishes. */
+async function runScenarios(rows: Row[], results: Record<string, unknown>): Promise<void> {
   const upstream = await startUpstream('upstream');
   try {
     const sidecache = await startSidecache({ name: 'sidecache', upstreamUrl: upstream.url });
     try {
-      log('1/4 memory-hit throughput (2 x (2 s warm-up + 10 s))');
+      log('1/4 memory-hit throughput (warm-up 2 s each, then 10 s each in alternating slices)');
       const s1 = await hitThroughput(sidecache);
       rows.push(...s1.rows);
       results['hitThroughput'] = s1.result;
@@ -48,7 +47,6 @@ async function main(): Promise<void> {
       results['missLatency'] = s2.result;
     } finally {
       await stopChild(sidecache.child);
-      sidecache.cleanup();
     }
 
     log('3/4 stampede (500 concurrent cold requests)');
@@ -63,32 +61,57 @@ async function main(): Promise<void> {
   } finally {
     await stopChild(upstream.child);
   }
+}
 
-  const table = formatTable(rows);
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  const loadBefore = loadavg()[0]!;
+
+  const ref = process.env['BENCH_REF'] || undefined;
+  log(`building sidecache from ${ref === undefined ? 'the working tree into dist/' : `git ${ref} (snapshot in a temp dir)`}`);
+  const build = buildSidecache(ref);
+  if (build.errors !== null) log(`WARNING: tsc reported errors; measuring what it emitted:\n${build.errors}`);
+  try {
+    await runScenarios(rows, results);
+  } finally {
+    build.cleanup();
+  }
+
+  // Other processes on the box (test runs, builds) skew throughput; the load average shows it.
+  const loadAfter = loadavg()[0]!;
+  rows.push(
+    { scenario: 'machine', metric: `1-min load average start / end (${cpus().length} CPUs)`, value: `${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)}` },
+    { scenario: 'machine', metric: `tsc build clean (${build.source})`, value: build.errors === null ? 'yes' : 'NO', target: 'yes', pass: build.errors === null },
+  );
   const elapsedS = (Date.now() - started) / 1000;
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const report = {
     date: new Date().toISOString(),
     commit: gitCommit(),
+    source: build.source,
     node: process.version,
     cpus: cpus().length,
     elapsedS,
+    loadAverage: { start: loadBefore, end: loadAfter },
+    buildErrors: build.errors,
     rows,
     results,
   };
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\n${table}\n\n${rows.filter((r) => r.pass === false).length} target(s) missed; ${elapsedS.toFixed(0)} s; results in bench/results/latest.json`);
+  const missed = rows.filter((r) => r.pass === false).length;
+  console.log(`\n${formatTable(rows)}\n\n${missed} target(s) missed; ${elapsedS.toFixed(0)} s; results in bench/results/latest.json`);
 }
 
 const watchdog = setTimeout(() => {
   process.stderr.write(`bench exceeded ${OVERALL_BUDGET_MS / 1000} s; stopping\n`);
-  process.exit(2); // the 'exit' handler kills the children by PID
+  process.exit(2); // the 'exit' handler in lib/children.ts kills the children by PID
 }, OVERALL_BUDGET_MS);
 watchdog.unref();
 
 main()
-  .catch(async (err: unknown) => {
+  .catch((err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;
   })

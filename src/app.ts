@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config/types.js';
-import { TierStack } from './cache/stack.js';
-import { MemoryTier } from './cache/tiers/memory.js';
+import { openCacheStorage, type CacheStorage } from './cache/open-stack.js';
 import { Forwarder } from './proxy/forwarder.js';
 import { createProxyHandler } from './proxy/handler.js';
 import { ReadThrough, type Fetched } from './proxy/read-through.js';
@@ -18,7 +16,8 @@ import { proxyRoutes } from './server/routes/proxy.js';
 /** The running pieces of one sidecache instance, for the entry point, admin and tests. */
 export interface Sidecache {
   readonly app: FastifyInstance;
-  readonly stack: TierStack;
+  readonly storage: CacheStorage;
+  readonly stack: CacheStorage['stack'];
   readonly flights: SingleFlight<Fetched>;
   readonly router: UpstreamRouter;
   /** Marks the instance as draining: `/readyz` turns 503 and responses ask clients to reconnect elsewhere. */
@@ -40,6 +39,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestIdHeader: false,
     // One access-log line per request comes from the request-context plugin instead.
     logController: new LogController({ disableRequestLogging: true }),
+    // No pino child per request (it costs more than the rest of a memory hit's logging):
+    // our own log lines carry `reqId` explicitly.
+    childLoggerFactory: (logger) => logger,
     exposeHeadRoutes: false,
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
@@ -48,32 +50,39 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   let draining = false;
   const isDraining = () => draining;
 
-  const keySecret = config.cache.keySecret ?? randomBytes(32).toString('hex');
-  if (config.cache.keySecret === null) {
-    app.log.warn('cache.keySecret (CACHE_KEY_SECRET) is not set: using a random per-process secret, so cache keys change on restart and differ between instances');
-  }
   const redactQueryParams = new Set(config.redactQueryParams);
   const router = new UpstreamRouter(config.upstreams);
   for (const upstream of router.upstreams) {
     if (!upstream.enabled) app.log.warn({ upstream: upstream.name }, `upstream "${upstream.name}" is disabled: no target URL configured`);
   }
-  const stack = new TierStack({ memory: config.cache.memory.enabled ? new MemoryTier(config.cache.memory, now) : null, now });
+  const storage = await openCacheStorage(config, { log: app.log, now });
+  const { stack } = storage;
   const forwarder = new Forwarder(config.upstreams);
   const flights = new SingleFlight<Fetched>();
-  const readThrough = new ReadThrough({ stack, forwarder, flights, keySecret, server: config.server, redactQueryParams, now });
+  const readThrough = new ReadThrough({
+    stack,
+    forwarder,
+    flights,
+    keySecret: storage.keySecret,
+    server: config.server,
+    redactQueryParams,
+    now,
+    onHit: storage.countHit,
+  });
 
   await app.register(requestContext, { redactQueryParams, isDraining });
   await app.register(errorHandler);
-  await app.register(healthRoutes, { upstreams: router.upstreams, stack, isDraining });
+  await app.register(healthRoutes, { upstreams: router.upstreams, tierHealth: storage.health, isDraining });
   await app.register(proxyRoutes, { handler: createProxyHandler({ router, forwarder, readThrough, server: config.server }) });
 
   app.addHook('onClose', async () => {
     await forwarder.close();
-    await stack.close();
+    await storage.close();
   });
 
   return {
     app,
+    storage,
     stack,
     flights,
     router,

@@ -13,7 +13,6 @@ export const errorCatalogue = {
   upstream_connection_reset: { status: 502, message: 'the upstream closed the connection before answering' },
   upstream_bad_response: { status: 502, message: 'the upstream sent an invalid response' },
   upstream_timeout: { status: 504, message: 'the upstream did not answer in time' },
-  shutting_down: { status: 503, message: 'sidecache is shutting down' },
   internal_error: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -15,11 +15,11 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Polls `url` until it answers 200, for at most `timeoutMs`. */
-export async function waitForHealthy(url: string, timeoutMs = 20_000): Promise<void> {
+/** Polls `url` until it answers 200, for at most `timeoutMs` or until `signal` aborts. */
+export async function waitForHealthy(url: string, timeoutMs = 20_000, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && signal?.aborted !== true) {
     try {
       const res = await request(url, { headersTimeout: 1_000, bodyTimeout: 1_000 });
       await res.body.dump();
@@ -31,13 +31,4 @@ export async function waitForHealthy(url: string, timeoutMs = 20_000): Promise<v
     await sleep(100);
   }
   throw new Error(`${url} not healthy after ${timeoutMs} ms (${last})`);
-}
-
-/** Resident set size of a process in bytes, from /proc/<pid>/status (Linux only). */
-export async function readRssBytes(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  if (match === null) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(match[1]) * 1024;
 }

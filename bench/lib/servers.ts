@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,17 +17,45 @@ export interface Running {
   readonly url: string;
 }
 
-/** Compiles src/ to dist/ (tsconfig.build.json), so the bench always measures the current source. */
-export function buildSidecache(): void {
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: BUILD_TIMEOUT_MS,
-  });
-  if (result.status !== 0) {
-    throw new Error(`build failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}${result.stderr}`);
+/** The sidecache entry point every `startSidecache` runs; set by `buildSidecache`. */
+let mainJs = join(ROOT, 'dist', 'src', 'main.js');
+
+export interface Build {
+  /** What was built: "working tree" or the git ref. */
+  readonly source: string;
+  /** tsc's output when it reported errors (it still emits), else null. */
+  readonly errors: string | null;
+  /** Removes the snapshot directory of a ref build. */
+  cleanup(): void;
+}
+
+/**
+ * Compiles sidecache with tsconfig.build.json: the working tree into dist/, or, with `ref`, a
+ * read-only `git archive` snapshot of that commit in a temp dir (for when src/ is mid-edit).
+ */
+export function buildSidecache(ref?: string): Build {
+  let cwd = ROOT;
+  let cleanup = (): void => undefined;
+  if (ref !== undefined) {
+    cwd = mkdtempSync(join(tmpdir(), 'sidecache-ref-'));
+    const dir = cwd;
+    cleanup = () => rmSync(dir, { recursive: true, force: true });
+    const archive = execFileSync('git', ['archive', '--format=tar', ref, 'src', 'config', 'package.json', 'tsconfig.json', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    execFileSync('tar', ['-x', '-C', cwd], { input: archive });
+    symlinkSync(join(ROOT, 'node_modules'), join(cwd, 'node_modules'), 'dir');
   }
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd, encoding: 'utf8', timeout: BUILD_TIMEOUT_MS });
+  if (result.error !== undefined || result.status === null) {
+    cleanup();
+    throw new Error(`build did not run: ${result.error?.message ?? result.signal}`);
+  }
+  mainJs = join(cwd, 'dist', 'src', 'main.js');
+  const errors = result.status === 0 ? null : `${result.stdout}${result.stderr}`.trim();
+  return { source: ref === undefined ? 'working tree' : `git ${ref}`, errors, cleanup };
 }
 
 /** The bench upstream (bench/servers/upstream.ts) on a random port, optionally slowed down. */
@@ -43,8 +71,13 @@ export async function startUpstream(name: string, delayMs = 0): Promise<Running>
 }
 
 /** The bare Fastify baseline (bench/servers/bare-fastify.ts). */
-export async function startBareFastify(): Promise<Running> {
-  const child = spawnNode({ name: 'bare-fastify', args: ['--import', 'tsx', join(SERVERS, 'bare-fastify.ts')], env: { PORT: '0' }, cwd: ROOT });
+export async function startBareFastify(nodeArgs: readonly string[] = []): Promise<Running> {
+  const child = spawnNode({
+    name: 'bare-fastify',
+    args: [...nodeArgs, '--import', 'tsx', join(SERVERS, 'bare-fastify.ts')],
+    env: { PORT: '0' },
+    cwd: ROOT,
+  });
   const { port } = (await child.announced) as { port: number };
   const url = `http://127.0.0.1:${port}`;
   await waitForHealthy(`${url}/healthz`);
@@ -56,32 +89,53 @@ export interface SidecacheOptions {
   readonly upstreamUrl: string;
   readonly maxBytes?: string;
   readonly maxEntries?: number;
+  /** false disables the memory tier (to measure the shared tiers alone). */
+  readonly memory?: boolean;
+  /** Redis tier URL; absent = no Redis tier. */
+  readonly redisUrl?: string;
+  /** Postgres URL for the Postgres tier; absent = no Postgres tier. */
+  readonly databaseUrl?: string;
+  readonly namespace?: string;
+  /** Extra node flags for the child, e.g. --cpu-prof. */
+  readonly nodeArgs?: readonly string[];
 }
 
-/** Writes a bench config to a temp dir and starts `node dist/src/main.js` with it. */
-export async function startSidecache(options: SidecacheOptions): Promise<Running & { cleanup(): void }> {
+/** Writes a bench config to a temp dir (removed when the child exits) and starts sidecache with it. */
+export async function startSidecache(options: SidecacheOptions): Promise<Running> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sidecache-bench-'));
   const configPath = join(dir, 'proxy.config.yaml');
   writeFileSync(configPath, configYaml(port, options));
   const child = spawnNode({
     name: options.name,
-    args: [join(ROOT, 'dist', 'src', 'main.js')],
+    args: [...(options.nodeArgs ?? []), mainJs],
     env: { PROXY_CONFIG: configPath, LOG_LEVEL: 'warn', PORT: String(port) },
     cwd: ROOT,
   });
+  child.process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<never>((_resolve, reject) => {
     child.process.once('exit', (code) => reject(new Error(`${options.name} exited (code ${code}):\n${child.stderrTail()}`)));
   });
   exited.catch(() => undefined);
-  await Promise.race([waitForHealthy(`${url}/healthz`), exited]);
-  return { child, port, url, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const stopPolling = new AbortController();
+  try {
+    await Promise.race([waitForHealthy(`${url}/healthz`, 20_000, stopPolling.signal), exited]);
+  } finally {
+    stopPolling.abort();
+  }
+  return { child, port, url };
 }
 
 function configYaml(port: number, options: SidecacheOptions): string {
   return `server: { host: 127.0.0.1, port: ${port}, logLevel: warn, shutdownGrace: 2s }
-cache: { keySecret: bench-secret, memory: { maxBytes: ${options.maxBytes ?? '256MB'}, maxEntries: ${options.maxEntries ?? 200000} } }
+cache:
+  keySecret: bench-secret
+  namespace: ${options.namespace ?? 'bench'}
+  memory: { enabled: ${options.memory ?? true}, maxBytes: ${options.maxBytes ?? '256MB'}, maxEntries: ${options.maxEntries ?? 200000} }
+  redis: { url: "${options.redisUrl ?? ''}" }
+  postgres: { enabled: ${options.databaseUrl !== undefined} }
+database: { url: "${options.databaseUrl ?? ''}", poolSize: 20 }
 upstreams:
   - name: bench
     prefix: /bench

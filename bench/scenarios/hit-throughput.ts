@@ -1,6 +1,7 @@
 import { Agent } from 'undici';
-import { cannon, type CannonResult } from '../lib/cannon.js';
+import { cannon, combine, type CannonResult } from '../lib/cannon.js';
 import { stopChild } from '../lib/children.js';
+import { readCpuSeconds } from '../lib/proc.js';
 import { timedGet } from '../lib/http.js';
 import { startBareFastify, type Running } from '../lib/servers.js';
 import { int, ms, type Row } from '../lib/table.js';
@@ -8,6 +9,9 @@ import { int, ms, type Row } from '../lib/table.js';
 const PATH = '/bench/items/1';
 const WARMUP_S = 2;
 const MEASURE_S = 10;
+// The 10 s per target are cut into slices run A B B A ..., so background load drifting during
+// the scenario (other processes on a 2-core box) hits both targets alike.
+const SLICES = 4;
 const CONNECTIONS = 50;
 const TARGET_RATIO = 0.7;
 
@@ -16,23 +20,34 @@ export interface HitThroughputResult {
   readonly sidecache: CannonResult;
   readonly ratio: number;
   readonly sampleXCache: string | undefined;
+  readonly slices: { readonly bare: readonly number[]; readonly sidecache: readonly number[] };
+  /** Server-process CPU (user + system) per request over the measured slices, in µs. */
+  readonly cpuUsPerRequest: { readonly bare: number; readonly sidecache: number };
 }
 
-async function measure(url: string): Promise<CannonResult> {
-  await cannon({ url, seconds: WARMUP_S, connections: CONNECTIONS });
-  return cannon({ url, seconds: MEASURE_S, connections: CONNECTIONS });
+interface Target {
+  readonly url: string;
+  readonly pid: number;
+  readonly runs: CannonResult[];
+  cpuSeconds: number;
+}
+
+/** Warms both targets, then measures them in alternating slices, with each server's CPU time. */
+async function abba(a: Target, b: Target): Promise<void> {
+  const run = (url: string, seconds: number) => cannon({ url, seconds, connections: CONNECTIONS });
+  await run(a.url, WARMUP_S);
+  await run(b.url, WARMUP_S);
+  for (let i = 0; i < SLICES; i++) {
+    for (const target of i % 2 === 0 ? [a, b] : [b, a]) {
+      const cpuBefore = await readCpuSeconds(target.pid);
+      target.runs.push(await run(target.url, MEASURE_S / SLICES));
+      target.cpuSeconds += (await readCpuSeconds(target.pid)) - cpuBefore;
+    }
+  }
 }
 
 /** Scenario 1: memory-hit req/s through sidecache against a bare Fastify serving the same bytes. */
 export async function hitThroughput(sidecache: Running): Promise<{ rows: Row[]; result: HitThroughputResult }> {
-  const bareServer = await startBareFastify();
-  let bare: CannonResult;
-  try {
-    bare = await measure(`${bareServer.url}${PATH}`);
-  } finally {
-    await stopChild(bareServer.child);
-  }
-
   const agent = new Agent({ connections: 1 });
   let sample;
   try {
@@ -41,18 +56,32 @@ export async function hitThroughput(sidecache: Running): Promise<{ rows: Row[]; 
   } finally {
     await agent.close();
   }
-  const proxied = await measure(`${sidecache.url}${PATH}`);
+
+  const bareServer = await startBareFastify();
+  const a: Target = { url: `${bareServer.url}${PATH}`, pid: bareServer.child.pid, runs: [], cpuSeconds: 0 };
+  const b: Target = { url: `${sidecache.url}${PATH}`, pid: sidecache.child.pid, runs: [], cpuSeconds: 0 };
+  try {
+    await abba(a, b);
+  } finally {
+    await stopChild(bareServer.child);
+  }
+  const bare = combine(a.runs);
+  const proxied = combine(b.runs);
   const ratio = proxied.rps / bare.rps;
+  const slices = { bare: a.runs.map((r) => Math.round(r.rps)), sidecache: b.runs.map((r) => Math.round(r.rps)) };
+  const cpuUsPerRequest = { bare: (a.cpuSeconds * 1e6) / bare.total, sidecache: (b.cpuSeconds * 1e6) / proxied.total };
 
   const s = '1 memory hit';
   const rows: Row[] = [
     { scenario: s, metric: 'bare fastify req/s', value: int(bare.rps) },
-    { scenario: s, metric: 'bare fastify p50 / p99', value: `${ms(bare.p50)} / ${ms(bare.p99)}` },
+    { scenario: s, metric: 'bare fastify p50 / worst p99', value: `${ms(bare.p50)} / ${ms(bare.p99)}` },
     { scenario: s, metric: 'sidecache HIT req/s', value: int(proxied.rps) },
-    { scenario: s, metric: 'sidecache HIT p50 / p99', value: `${ms(proxied.p50)} / ${ms(proxied.p99)}` },
+    { scenario: s, metric: 'sidecache HIT p50 / worst p99', value: `${ms(proxied.p50)} / ${ms(proxied.p99)}` },
+    { scenario: s, metric: 'req/s per slice bare | sidecache', value: `${slices.bare.join(' ')} | ${slices.sidecache.join(' ')}` },
+    { scenario: s, metric: 'server CPU per request bare | sidecache', value: `${cpuUsPerRequest.bare.toFixed(1)} µs | ${cpuUsPerRequest.sidecache.toFixed(1)} µs` },
     { scenario: s, metric: 'sample x-cache', value: sample.xCache ?? '-', target: 'HIT', pass: sample.xCache === 'HIT' },
     { scenario: s, metric: 'errors + non-2xx (both runs)', value: int(bare.errors + bare.non2xx + proxied.errors + proxied.non2xx), target: '0', pass: bare.errors + bare.non2xx + proxied.errors + proxied.non2xx === 0 },
     { scenario: s, metric: 'ratio sidecache / bare', value: ratio.toFixed(3), target: `>= ${TARGET_RATIO}`, pass: ratio >= TARGET_RATIO },
   ];
-  return { rows, result: { bare, sidecache: proxied, ratio, sampleXCache: sample.xCache } };
+  return { rows, result: { bare, sidecache: proxied, ratio, sampleXCache: sample.xCache, slices, cpuUsPerRequest } };
 }

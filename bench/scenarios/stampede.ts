@@ -50,7 +50,6 @@ export async function stampede(): Promise<{ rows: Row[]; result: StampedeResult 
     await agent.close();
     if (sidecache !== undefined) {
       await stopChild(sidecache.child);
-      sidecache.cleanup();
     }
     await stopChild(upstream.child);
   }

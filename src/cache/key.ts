@@ -1,4 +1,5 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { CacheScope } from '../config/types.js';
 import type { RequestIdentity } from '../sessions/identity.js';
 
@@ -23,11 +24,10 @@ export interface KeyParts {
  * so it fits every tier's key limits; the readable path is kept on the entry instead.
  */
 export function buildCacheKey(parts: KeyParts): string {
-  const digest = createHash('sha256');
-  digest.update(parts.method).update('\n').update(parts.path).update('\n').update(parts.query).update('\n');
-  for (const [name, value] of parts.vary) digest.update(name).update(':').update(value).update('\n');
-  digest.update(parts.bodyHash ?? '-');
-  return `${parts.upstream}:${parts.partition}:${digest.digest('base64url')}`;
+  let material = `${parts.method}\n${parts.path}\n${parts.query}\n`;
+  for (const [name, value] of parts.vary) material += `${name}:${value}\n`;
+  material += parts.bodyHash ?? '-';
+  return `${parts.upstream}:${parts.partition}:${hash('sha256', material, 'base64url')}`;
 }
 
 /**
@@ -45,8 +45,20 @@ export function cachePartition(scope: CacheScope, identity: RequestIdentity, sec
   }
 }
 
+/**
+ * HMACs are memoised per secret and credential: the same few credentials repeat on every
+ * request, and a Map hit is an order of magnitude cheaper than an HMAC.
+ */
+const keyedHashes = new LRUCache<string, string>({ max: 10_000 });
+
 function keyedHash(secret: string, value: string): string {
-  return createHmac('sha256', secret).update(value).digest('base64url').slice(0, 22);
+  const memo = `${secret}\u0000${value}`;
+  let digest = keyedHashes.get(memo);
+  if (digest === undefined) {
+    digest = createHmac('sha256', secret).update(value).digest('base64url').slice(0, 22);
+    keyedHashes.set(memo, digest);
+  }
+  return digest;
 }
 
 /**

@@ -17,11 +17,23 @@ export class TierStack {
   readonly memory: MemoryTier | null;
   readonly #lower: readonly CacheTier[];
   readonly #now: () => number;
+  readonly #onStored: ((entry: CacheEntry) => void) | undefined;
 
-  constructor(options: { memory: MemoryTier | null; lower?: readonly CacheTier[]; now?: () => number }) {
+  constructor(options: {
+    memory: MemoryTier | null;
+    lower?: readonly CacheTier[];
+    now?: () => number;
+    /** Called once an entry's writes to the lower tiers have settled (e.g. to tell other instances). */
+    onStored?: (entry: CacheEntry) => void;
+  }) {
     this.memory = options.memory;
     this.#lower = options.lower ?? [];
     this.#now = options.now ?? Date.now;
+    this.#onStored = options.onStored;
+  }
+
+  get lower(): readonly CacheTier[] {
+    return this.#lower;
   }
 
   get tiers(): readonly CacheTier[] {
@@ -50,7 +62,8 @@ export class TierStack {
   /** Stores a fresh entry in every tier; only the memory write happens before returning. */
   store(entry: CacheEntry): void {
     this.memory?.put(entry);
-    for (const tier of this.#lower) void tier.set(entry);
+    if (this.#lower.length === 0) return;
+    void Promise.allSettled(this.#lower.map((tier) => tier.set(entry))).then(() => this.#onStored?.(entry));
   }
 
   async delete(key: string): Promise<void> {

@@ -11,8 +11,9 @@ import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
 import { interpolate, type Env, type UnsetVariable } from './interpolate.js';
 import { normaliseRule } from './rules.js';
+import { normaliseCache, normaliseDatabase } from './storage.js';
 import {
-  CacheSchema, ConfigSchema, DEFAULTS, DefaultsSchema, PresetSchema, ServerSchema, UpstreamSchema,
+  CacheSchema, ConfigSchema, DatabaseSchema, DEFAULTS, DefaultsSchema, PresetSchema, ServerSchema, UpstreamSchema,
   appendKey, coerce, keyPath, schemaProblems, type RawRule, type RawUpstream,
 } from './schema.js';
 import type { CacheRuleConfig, Config, UpstreamConfig } from './types.js';
@@ -85,7 +86,8 @@ interface Context {
 /** Semantic checks and normalisation of every section that passed the schema on its own. */
 function normalise(raw: Record<string, unknown>, ctx: Context): Config | undefined {
   const server = section(ServerSchema, raw['server']);
-  const cache = section(CacheSchema, raw['cache']);
+  const cache = section(CacheSchema, raw['cache']) ?? {};
+  const database = section(DatabaseSchema, raw['database']);
   const defaults = section(DefaultsSchema, raw['defaults']) ?? {};
   const rawUpstreams = Array.isArray(raw['upstreams']) ? (raw['upstreams'] as unknown[]) : [];
   const upstreams: UpstreamConfig[] = [];
@@ -94,10 +96,9 @@ function normalise(raw: Record<string, unknown>, ctx: Context): Config | undefin
   });
   checkUnique(rawUpstreams, 'name', 'upstream name', ctx.problems);
   checkUnique(rawUpstreams, 'prefix', 'prefix', ctx.problems);
-  if (ctx.problems.length > 0 || !server || !cache) return undefined;
+  if (ctx.problems.length > 0 || !server) return undefined;
   if (upstreams.every((u) => u.target === null)) ctx.warnings.push('no upstream is enabled: every target is empty');
 
-  const memory = cache.memory ?? {};
   return {
     server: {
       host: server.host ?? DEFAULTS.server.host,
@@ -109,14 +110,8 @@ function normalise(raw: Record<string, unknown>, ctx: Context): Config | undefin
       sessionHeader: (server.sessionHeader ?? DEFAULTS.server.sessionHeader).toLowerCase(),
       logLevel: server.logLevel ?? DEFAULTS.server.logLevel,
     },
-    cache: {
-      keySecret: cache.keySecret === undefined || cache.keySecret === '' ? null : cache.keySecret,
-      memory: {
-        enabled: memory.enabled ?? DEFAULTS.memory.enabled,
-        maxBytes: parseSize(memory.maxBytes ?? DEFAULTS.memory.maxBytes),
-        maxEntries: memory.maxEntries ?? DEFAULTS.memory.maxEntries,
-      },
-    },
+    cache: normaliseCache(cache, ctx.problems),
+    database: normaliseDatabase(database ?? {}, ctx.problems),
     upstreams,
     redactQueryParams: lowerUnique((raw['redactQueryParams'] as string[] | undefined) ?? DEFAULTS.redactQueryParams),
   };

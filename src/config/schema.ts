@@ -25,6 +25,11 @@ export const DEFAULTS = {
     logLevel: 'info',
   },
   memory: { enabled: true, maxBytes: '256MB', maxEntries: 100_000 },
+  namespace: 'default',
+  redis: { readTimeout: '50ms', compressAbove: '8KB', writeQueue: 10_000 },
+  postgres: { enabled: true, readTimeout: '250ms', writeQueue: 10_000, sweepInterval: '60s', sweepBatch: 1000, hitFlushInterval: '5s' },
+  breaker: { failureThreshold: 5, cooldown: '5s' },
+  database: { dataDir: './data', poolSize: 10, statementTimeout: '5s', connectTimeout: '5s' },
   redactQueryParams: [
     'access_token', 'refresh_token', 'token', 'id_token', 'client_secret', 'password', 'api_key',
     'apikey', 'key', 'sig', 'signature', 'code', 'session', 'sessionid', 'sid',
@@ -82,10 +87,50 @@ export const ServerSchema = Type.Object(
   strict,
 );
 
+const PositiveInt = (fallback: number, max = 10_000_000) =>
+  Type.Integer({ minimum: 1, maximum: max, errorMessage: `must be an integer from 1 to ${max}`, default: fallback });
+
 export const CacheSchema = Type.Object(
   {
-    // Empty string or absent: null, i.e. a random secret per process.
+    // Empty string or absent: null, i.e. persisted in the database (random per process without one).
     keySecret: Opt(Type.String({ errorMessage: 'must be a string', default: null })),
+    namespace: Opt(
+      Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', errorMessage: 'must be 1-32 letters, digits, "_" or "-"', default: DEFAULTS.namespace }),
+    ),
+    redis: Opt(
+      Type.Object(
+        {
+          // Empty or absent: the Redis tier (and the cross-instance bus) is off.
+          url: Opt(Type.String({ errorMessage: 'must be a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL', default: null })),
+          readTimeout: Opt(Duration(DEFAULTS.redis.readTimeout)),
+          compressAbove: Opt(Size(DEFAULTS.redis.compressAbove)),
+          writeQueue: Opt(PositiveInt(DEFAULTS.redis.writeQueue)),
+        },
+        strict,
+      ),
+    ),
+    postgres: Opt(
+      Type.Object(
+        {
+          enabled: Opt(Bool(DEFAULTS.postgres.enabled)),
+          readTimeout: Opt(Duration(DEFAULTS.postgres.readTimeout)),
+          writeQueue: Opt(PositiveInt(DEFAULTS.postgres.writeQueue)),
+          sweepInterval: Opt(Duration(DEFAULTS.postgres.sweepInterval)),
+          sweepBatch: Opt(PositiveInt(DEFAULTS.postgres.sweepBatch, 100_000)),
+          hitFlushInterval: Opt(Duration(DEFAULTS.postgres.hitFlushInterval)),
+        },
+        strict,
+      ),
+    ),
+    breaker: Opt(
+      Type.Object(
+        {
+          failureThreshold: Opt(PositiveInt(DEFAULTS.breaker.failureThreshold, 1000)),
+          cooldown: Opt(Duration(DEFAULTS.breaker.cooldown)),
+        },
+        strict,
+      ),
+    ),
     memory: Opt(
       Type.Object(
         {
@@ -191,6 +236,18 @@ export const DefaultsSchema = Type.Object(
   strict,
 );
 
+export const DatabaseSchema = Type.Object(
+  {
+    // Empty or absent: embedded PGlite in dataDir.
+    url: Opt(Type.String({ errorMessage: 'must be a postgres:// or postgresql:// URL', default: null })),
+    dataDir: Opt(Type.String({ minLength: 1, errorMessage: 'must be a directory path', default: DEFAULTS.database.dataDir })),
+    poolSize: Opt(PositiveInt(DEFAULTS.database.poolSize, 1000)),
+    statementTimeout: Opt(Duration(DEFAULTS.database.statementTimeout)),
+    connectTimeout: Opt(Duration(DEFAULTS.database.connectTimeout)),
+  },
+  strict,
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: Opt(ServerSchema),
@@ -201,6 +258,7 @@ export const ConfigSchema = Type.Object(
         errorMessage: 'must be a list of query parameter names',
       }),
     ),
+    database: Opt(DatabaseSchema),
     defaults: Opt(DefaultsSchema),
     upstreams: Type.Array(UpstreamSchema, { minItems: 1, errorMessage: 'must be a non-empty list of upstreams' }),
   },

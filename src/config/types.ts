@@ -88,15 +88,55 @@ export interface ServerConfig {
   readonly logLevel: string;
 }
 
+/** After `failureThreshold` consecutive errors or timeouts a tier is skipped for `cooldownMs`, then probed. */
+export interface BreakerConfig {
+  readonly failureThreshold: number;
+  readonly cooldownMs: number;
+}
+
+export interface RedisTierConfig {
+  /** redis://, rediss://, redis+sentinel:// or redis+cluster:// URL; null = tier off. */
+  readonly url: string | null;
+  readonly readTimeoutMs: number;
+  /** Bodies larger than this are stored compressed. */
+  readonly compressAboveBytes: number;
+  /** Pending background writes; beyond it a write is dropped and counted. */
+  readonly writeQueueSize: number;
+}
+
+export interface PostgresTierConfig {
+  readonly enabled: boolean;
+  readonly readTimeoutMs: number;
+  readonly writeQueueSize: number;
+  readonly sweepIntervalMs: number;
+  readonly sweepBatchSize: number;
+  readonly hitFlushIntervalMs: number;
+}
+
 export interface CacheConfig {
-  /** Secret for hashing credentials into cache keys; null = random per process (logged at start-up). */
+  /** Secret for hashing credentials into cache keys; null = persisted in the database (or random per process without one). */
   readonly keySecret: string | null;
+  /** Separates deployments sharing one Redis: keys are `sidecache:<namespace>:…`. */
+  readonly namespace: string;
   readonly memory: MemoryTierConfig;
+  readonly redis: RedisTierConfig;
+  readonly postgres: PostgresTierConfig;
+  readonly breaker: BreakerConfig;
+}
+
+/** Postgres for the cache tier, audit and sessions; embedded PGlite in `dataDir` when `url` is null. */
+export interface DatabaseConfig {
+  readonly url: string | null;
+  readonly dataDir: string;
+  readonly poolSize: number;
+  readonly statementTimeoutMs: number;
+  readonly connectTimeoutMs: number;
 }
 
 export interface Config {
   readonly server: ServerConfig;
   readonly cache: CacheConfig;
+  readonly database: DatabaseConfig;
   readonly upstreams: readonly UpstreamConfig[];
   /** Query parameter names whose values are redacted in logs (lower-case). */
   readonly redactQueryParams: readonly string[];

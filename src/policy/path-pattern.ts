@@ -3,6 +3,8 @@ export interface PathPattern {
   readonly source: string;
   readonly paramNames: readonly string[];
   match(path: string): Record<string, string> | null;
+  /** Same as `match`, on a path already split into its segments (without the leading ''). */
+  matchSegments(actual: readonly string[]): Record<string, string> | null;
 }
 
 type Segment = { kind: 'literal'; value: string } | { kind: 'param'; name: string };
@@ -20,7 +22,9 @@ export function compilePathPattern(source: string): PathPattern {
     source,
     paramNames,
     match(path: string): Record<string, string> | null {
-      const actual = path.split('/').slice(1);
+      return this.matchSegments(splitPath(path));
+    },
+    matchSegments(actual: readonly string[]): Record<string, string> | null {
       if (rest ? actual.length < segments.length : actual.length !== segments.length) return null;
       const params: Record<string, string> = {};
       for (let i = 0; i < segments.length; i++) {
@@ -36,6 +40,11 @@ export function compilePathPattern(source: string): PathPattern {
       return params;
     },
   };
+}
+
+/** Path segments after the leading "/". */
+export function splitPath(path: string): string[] {
+  return path.split('/').slice(1);
 }
 
 function safeDecode(value: string): string {

@@ -1,5 +1,5 @@
 import type { CacheRuleConfig } from '../config/types.js';
-import { compilePathPattern, type PathPattern } from './path-pattern.js';
+import { compilePathPattern, splitPath, type PathPattern } from './path-pattern.js';
 import { queryValue, type QueryPairs } from './query.js';
 
 /** The rule that governs a request, with its path params and filled-in tags. */
@@ -31,9 +31,10 @@ export function compileRules(rules: readonly CacheRuleConfig[]): RuleSet {
 
   return {
     match(method, path, query) {
+      const segments = splitPath(path);
       for (const candidate of compiled) {
         if (!candidate.methods.has(method) || !queryMatches(candidate.query, query)) continue;
-        const params = candidate.pattern.match(path);
+        const params = candidate.pattern.matchSegments(segments);
         if (params === null) continue;
         return { rule: candidate.rule, params, tags: candidate.rule.tags.map((t) => fillTemplate(t, params)) };
       }

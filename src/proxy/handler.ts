@@ -23,7 +23,7 @@ export interface ProxyHandlerDeps {
 export function createProxyHandler(deps: ProxyHandlerDeps) {
   return async function proxy(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const record = request.sidecache!;
-    const { path, query } = splitOriginForm(request.raw.url ?? '');
+    const { path, query, search } = splitOriginForm(request.raw.url ?? '');
     const { upstream, rest } = deps.router.route(path);
     record.upstream = upstream.name;
     if (!upstream.enabled) {
@@ -36,7 +36,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
       path: upstreamPath,
       query,
       queryPairs,
-      forwardPath: upstream.basePath + upstreamPath + (query === '' ? '' : `?${query}`),
+      forwardPath: upstream.basePath + upstreamPath + search,
     };
     const match = upstream.rules.match(request.method, upstreamPath, queryPairs);
     record.rule = match?.rule.name ?? null;

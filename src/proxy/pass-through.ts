@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BodyLimit, hasRequestBody } from './body.js';
 import type { Forwarder } from './forwarder.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
-import { setCacheHeaders, setHeaders } from './respond.js';
+import { closeIfBodyUnread, setCacheHeaders, setHeaders } from './respond.js';
 import type { ProxyTarget } from './target.js';
 
 /** Why a request bypassed the cache; reported as `Cache-Status: sidecache; fwd=bypass; detail=…`. */
@@ -48,5 +48,6 @@ export async function passThrough(
   reply.code(response.status);
   setHeaders(reply, forwardResponseHeaders(response.headers), true);
   setCacheHeaders(reply, 'BYPASS', `fwd=bypass; detail=${options.reason}`);
+  closeIfBodyUnread(request, reply);
   return reply.send(response.body);
 }

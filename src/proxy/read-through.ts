@@ -44,6 +44,8 @@ export interface ReadThroughDeps {
   readonly server: ServerConfig;
   readonly redactQueryParams: ReadonlySet<string>;
   readonly now: () => number;
+  /** Told about every cache hit (hit counts are kept per entry). */
+  readonly onHit?: (key: string) => void;
 }
 
 /** Serves a cacheable request: key → tiers → single-flight upstream fetch → store → respond. */
@@ -89,6 +91,7 @@ export class ReadThrough {
       if (hit !== undefined && isFresh(hit.entry, deps.now())) {
         record.cache = 'HIT';
         record.tier = hit.tier;
+        deps.onHit?.(key);
         return sendEntry(reply, hit.entry, hit.tier, deps.now());
       }
     }

@@ -12,19 +12,22 @@ const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f]/;
 const ENCODED_NUL = /%00/i;
 const ENCODED_SEPARATOR = /%2f|%5c|\\/gi;
 const ENCODED_DOT = /%2e/gi;
+const NEEDS_CHECK = /[%\\]/;
 
 /** Splits an origin-form request target, refusing every other form (RFC 9112 §3.2). */
-export function splitOriginForm(url: string): { path: string; query: string } {
+export function splitOriginForm(url: string): { path: string; query: string; search: string } {
   // absolute-form (`http://host/…`), authority-form (`host:443`) and asterisk-form (`*`) all fail this.
   if (url.charCodeAt(0) !== 47 /* "/" */) throw new SidecacheError('bad_request_target');
   if (url.startsWith('//')) throw new SidecacheError('bad_request_target', 'request target must not start with "//"');
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q + 1);
+  // `search` keeps a bare "?" (RFC 3986 §6.2.3: an empty query is not an absent one).
+  const search = q === -1 ? '' : url.slice(q);
   if (CONTROL_OR_SPACE.test(url) || url.includes('#') || ENCODED_NUL.test(path)) {
     throw new SidecacheError('invalid_path');
   }
-  return { path, query };
+  return { path, query, search };
 }
 
 /**
@@ -35,6 +38,8 @@ export function splitOriginForm(url: string): { path: string; query: string } {
  */
 export function confineBelowPrefix(rest: string): string {
   if (rest === '' || rest === '/') return '/';
+  // Fast path: nothing encoded, no backslash, no dot-segment — the path is already confined.
+  if (!NEEDS_CHECK.test(rest) && !hasDotSegment(rest)) return rest;
   const decodedDots = rest.replace(ENCODED_DOT, '.');
   climbs(decodedDots.replace(ENCODED_SEPARATOR, '/'));
   if (!hasDotSegment(decodedDots)) return rest;

@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ageSeconds, type CacheEntry, type StoredHeaders } from '../cache/entry.js';
 import type { TierName } from '../cache/store.js';
 import type { CacheOutcome } from './record.js';
@@ -26,4 +26,12 @@ export function sendEntry(reply: FastifyReply, entry: CacheEntry, tier: TierName
   const ttl = Math.max(0, Math.floor((entry.expiresAt - now) / 1000));
   setCacheHeaders(reply, 'HIT', `hit; ttl=${ttl}`, tier);
   return reply.send(entry.body);
+}
+
+/**
+ * A response sent before the request body was read to the end leaves unread bytes on the
+ * connection; it cannot be reused for the next request, so ask the client to close it.
+ */
+export function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
+  if (!request.raw.complete) reply.header('connection', 'close');
 }

@@ -39,7 +39,7 @@ export function upstream(input: UpstreamInput): UpstreamConfig {
 }
 
 /** A complete normalised Config for tests, built without the YAML loader. */
-export function testConfig(upstreams: UpstreamInput[], overrides: { server?: Partial<Config['server']>; cache?: Partial<Config['cache']> } = {}): Config {
+export function testConfig(upstreams: UpstreamInput[], overrides: { server?: Partial<Config['server']>; cache?: Partial<Config['cache']>; database?: Partial<Config['database']> } = {}): Config {
   return {
     server: {
       host: '127.0.0.1',
@@ -54,9 +54,14 @@ export function testConfig(upstreams: UpstreamInput[], overrides: { server?: Par
     },
     cache: {
       keySecret: 'test-secret',
+      namespace: 'test',
       memory: { enabled: true, maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 },
+      redis: { url: null, readTimeoutMs: 50, compressAboveBytes: 8192, writeQueueSize: 1000 },
+      postgres: { enabled: false, readTimeoutMs: 250, writeQueueSize: 1000, sweepIntervalMs: 60_000, sweepBatchSize: 1000, hitFlushIntervalMs: 5000 },
+      breaker: { failureThreshold: 5, cooldownMs: 5000 },
       ...overrides.cache,
     },
+    database: { url: null, dataDir: 'memory://', poolSize: 4, statementTimeoutMs: 5000, connectTimeoutMs: 2000, ...overrides.database },
     upstreams: upstreams.map(upstream),
     redactQueryParams: ['access_token', 'token', 'password'],
   };

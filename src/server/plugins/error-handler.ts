@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, SidecacheError } from '../../errors.js';
+import { closeIfBodyUnread } from '../../proxy/respond.js';
 
 /** Every error leaves as `{error, message, requestId}` with the catalogued status. */
 export const errorHandler = fp(
@@ -8,8 +9,8 @@ export const errorHandler = fp(
     app.setErrorHandler((err: FastifyError, request, reply) => {
       const error = toSidecacheError(err);
       if (request.sidecache !== null) request.sidecache.errorCode = error.code;
-      if (error.code === 'internal_error') request.log.error({ err }, 'unhandled error');
-      else if (error.status >= 500) request.log.warn({ code: error.code, cause: causeMessage(error) }, error.message);
+      if (error.code === 'internal_error') request.log.error({ reqId: request.id, err }, 'unhandled error');
+      else if (error.status >= 500) request.log.warn({ reqId: request.id, code: error.code, cause: causeMessage(error) }, error.message);
       return sendError(reply, request, error);
     });
 
@@ -33,6 +34,7 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
 }
 
 function sendError(reply: FastifyReply, request: FastifyRequest, error: SidecacheError): FastifyReply {
+  closeIfBodyUnread(request, reply);
   return reply.code(error.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(error, request.id));
 }
 

@@ -33,6 +33,7 @@ export const requestContext = fp<{ redactQueryParams: ReadonlySet<string>; isDra
         const q = url.indexOf('?');
         request.log.info(
           {
+            reqId: request.id,
             method: request.method,
             url: q === -1 ? url : `${url.slice(0, q)}?${redactQuery(url.slice(q + 1), options.redactQueryParams)}`,
             status: reply.statusCode,

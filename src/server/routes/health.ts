@@ -1,14 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { CompiledUpstream } from '../../proxy/upstreams.js';
-import type { TierStack } from '../../cache/stack.js';
+import type { TierHealth } from '../../cache/guarded-tier.js';
 
 export interface HealthOptions {
   readonly upstreams: readonly CompiledUpstream[];
-  readonly stack: TierStack;
+  readonly tierHealth: () => Record<string, TierHealth>;
   readonly isDraining: () => boolean;
 }
 
-/** `/healthz`: the process is alive. `/readyz`: ready to take traffic, with per-upstream state. */
+/**
+ * `/healthz`: the process is alive. `/readyz`: ready to take traffic, with per-upstream and
+ * per-tier state. A tier that is down does not make it 503 (requests still go to the remaining
+ * tiers and the upstream); only draining does.
+ */
 export async function healthRoutes(app: FastifyInstance, options: HealthOptions): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -17,7 +21,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
     const upstreams = Object.fromEntries(
       options.upstreams.map((u) => [u.name, { state: u.enabled ? 'enabled' : 'disabled', prefix: u.config.prefix }]),
     );
-    const tiers = Object.fromEntries(options.stack.tiers.map((tier) => [tier.name, 'up']));
+    const tiers = options.tierHealth();
     reply.code(draining ? 503 : 200);
     return { status: draining ? 'draining' : 'ready', upstreams, tiers };
   });

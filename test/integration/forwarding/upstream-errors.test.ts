@@ -87,6 +87,9 @@ t.test('upstream resets while the request body is still streaming → 502 upstre
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const { port } = server.address() as AddressInfo;
   const proxy = await startProxy(t, testConfig([{ target: `http://127.0.0.1:${port}`, pool: POOL }]));
+  // Runs before startProxy's close (LIFO): the half-read client connection is covered by
+  // early-response-connection.test.ts and must not stall this file for the keep-alive timeout.
+  t.teardown(() => proxy.app.server.closeAllConnections());
   const response = await proxy.fetch('/api/upload', { method: 'PUT', body: Buffer.alloc(4 * 1024 * 1024, 1) });
   assertError(t, response, 502, 'upstream_connection_reset');
 });

@@ -174,3 +174,69 @@ t.test('problems in a preset file name the preset', async (t) => {
   up(config)['preset'] = 'none';
   t.strictSame(problemsOf(t, config, {}, presets), ['upstreams[0].preset: unknown preset "none" (available: broken, syntax)']);
 });
+
+t.test('storage settings: bad Redis and Postgres URLs and bad tier settings name their key', async (t) => {
+  const { loadConfig, ConfigError } = await import('../../../src/config/load.js');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'sidecache-storage-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'c.yaml');
+  writeFileSync(
+    path,
+    [
+      'cache:',
+      '  namespace: "bad namespace"',
+      '  redis: { url: "http://secret:pw@host:6379", readTimeout: soon }',
+      '  postgres: { writeQueue: 0 }',
+      '  breaker: { failureThreshold: -1 }',
+      'database: { url: "mysql://u:pw@h/db", poolSize: 0 }',
+      'upstreams: [{ name: a, prefix: /a, target: "http://x" }]',
+    ].join('\n'),
+  );
+  const err = await (async () => {
+    try {
+      loadConfig({ path, env: {} });
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  t.ok(err instanceof ConfigError);
+  const problems = (err as InstanceType<typeof ConfigError>).problems;
+  t.ok(problems.some((p) => p.startsWith('cache.namespace: ')), 'namespace');
+  t.ok(problems.some((p) => p.startsWith('cache.redis.readTimeout: must be a duration')), 'redis read timeout');
+  t.ok(problems.some((p) => p.startsWith('cache.postgres.writeQueue: must be an integer from 1')), 'write queue');
+  t.ok(problems.some((p) => p.startsWith('cache.breaker.failureThreshold: ')), 'breaker');
+  t.ok(problems.some((p) => p.startsWith('database.poolSize: ')), 'pool size');
+  t.notMatch(problems.join('\n'), /pw/, 'URLs with passwords are never echoed');
+});
+
+t.test('a Redis or Postgres URL with the wrong scheme is refused without echoing it', async (t) => {
+  const { loadConfig, ConfigError } = await import('../../../src/config/load.js');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'sidecache-storage-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'c.yaml');
+  writeFileSync(
+    path,
+    ['cache: { redis: { url: "${REDIS_URL}" } }', 'database: { url: "${DATABASE_URL}" }', 'upstreams: [{ name: a, prefix: /a, target: "http://x" }]'].join('\n'),
+  );
+  try {
+    loadConfig({ path, env: { REDIS_URL: 'http://u:hunter2@h:6379', DATABASE_URL: 'mysql://u:hunter2@h/db' } });
+    t.fail('should have thrown');
+  } catch (e) {
+    t.ok(e instanceof ConfigError);
+    const problems = (e as InstanceType<typeof ConfigError>).problems;
+    t.strictSame(problems, [
+      'cache.redis.url: must use one of redis://, rediss://, redis+sentinel://, redis+cluster://',
+      'database.url: must use one of postgres://, postgresql://',
+    ]);
+  }
+  const ok = loadConfig({ path, env: { REDIS_URL: 'redis+sentinel://h1:26379,h2:26379/mymaster', DATABASE_URL: 'postgres://u@h/db' } });
+  t.equal(ok.config.cache.redis.url, 'redis+sentinel://h1:26379,h2:26379/mymaster');
+  t.equal(ok.config.database.url, 'postgres://u@h/db');
+});

@@ -18,7 +18,15 @@ t.test('a minimal config gets every documented default', async (t) => {
     sessionHeader: 'x-session-token',
     logLevel: 'info',
   });
-  t.strictSame(config.cache, { keySecret: null, memory: { enabled: true, maxBytes: 256 * 1024 ** 2, maxEntries: 100_000 } });
+  t.strictSame(config.cache, {
+    keySecret: null,
+    namespace: 'default',
+    memory: { enabled: true, maxBytes: 256 * 1024 ** 2, maxEntries: 100_000 },
+    redis: { url: null, readTimeoutMs: 50, compressAboveBytes: 8192, writeQueueSize: 10_000 },
+    postgres: { enabled: true, readTimeoutMs: 250, writeQueueSize: 10_000, sweepIntervalMs: 60_000, sweepBatchSize: 1000, hitFlushIntervalMs: 5000 },
+    breaker: { failureThreshold: 5, cooldownMs: 5000 },
+  });
+  t.strictSame(config.database, { url: null, dataDir: './data', poolSize: 10, statementTimeoutMs: 5000, connectTimeoutMs: 5000 });
   t.strictSame(config.redactQueryParams, [
     'access_token', 'refresh_token', 'token', 'id_token', 'client_secret', 'password', 'api_key',
     'apikey', 'key', 'sig', 'signature', 'code', 'session', 'sessionid', 'sid',
@@ -74,7 +82,8 @@ t.test('values are normalised: units, case, trailing slash, single method, empty
   t.equal(config.server.requestIdHeader, 'x-request-id');
   t.equal(config.server.maxKeyedBodyBytes, 64 * 1024);
   t.equal(config.server.shutdownGraceMs, 2500);
-  t.strictSame(config.cache, { keySecret: 's3cret', memory: { enabled: false, maxBytes: 256 * 1024 ** 2, maxEntries: 100_000 } });
+  t.strictSame(config.cache.keySecret, 's3cret');
+  t.strictSame(config.cache.memory, { enabled: false, maxBytes: 256 * 1024 ** 2, maxEntries: 100_000 });
   t.strictSame(config.redactQueryParams, ['token', 'sig']);
   const upstream = config.upstreams[0]!;
   t.equal(upstream.prefix, '/');
@@ -168,7 +177,8 @@ t.test('shipped proxy.config.yaml loads with both targets set', async (t) => {
   });
   t.strictSame(warnings, []);
   t.match(config.server, { port: 3000, host: '0.0.0.0', logLevel: 'debug' });
-  t.strictSame(config.cache, { keySecret: 'k', memory: { enabled: true, maxBytes: 64 * 1024 ** 2, maxEntries: 100_000 } });
+  t.strictSame(config.cache.keySecret, 'k');
+  t.strictSame(config.cache.memory, { enabled: true, maxBytes: 64 * 1024 ** 2, maxEntries: 100_000 });
   const [sf, jira] = config.upstreams;
   t.equal(sf?.target?.href, 'https://acme.my.salesforce.com/');
   t.equal(jira?.target?.href, 'https://acme.atlassian.net/');

@@ -51,27 +51,27 @@ t.test('splitOriginForm', async (t) => {
   }
 
   t.test('splits path and raw query at the first "?"', async (t) => {
-    t.same(splitOriginForm('/a/b?x=1&y=2?z'), { path: '/a/b', query: 'x=1&y=2?z' });
+    t.same(splitOriginForm('/a/b?x=1&y=2?z'), { path: '/a/b', query: 'x=1&y=2?z', search: '?x=1&y=2?z' });
   });
 
   t.test('returns an empty query when there is no "?"', async (t) => {
-    t.same(splitOriginForm('/a/b'), { path: '/a/b', query: '' });
+    t.same(splitOriginForm('/a/b'), { path: '/a/b', query: '', search: '' });
   });
 
   t.test('returns an empty query for a trailing "?"', async (t) => {
-    t.same(splitOriginForm('/a?'), { path: '/a', query: '' });
+    t.same(splitOriginForm('/a?'), { path: '/a', query: '', search: '?' });
   });
 
   t.test('leaves the raw query undecoded', async (t) => {
-    t.same(splitOriginForm('/a?q=x%20y+z&r=%2F'), { path: '/a', query: 'q=x%20y+z&r=%2F' });
+    t.same(splitOriginForm('/a?q=x%20y+z&r=%2F'), { path: '/a', query: 'q=x%20y+z&r=%2F', search: '?q=x%20y+z&r=%2F' });
   });
 
   t.test('accepts the root path', async (t) => {
-    t.same(splitOriginForm('/'), { path: '/', query: '' });
+    t.same(splitOriginForm('/'), { path: '/', query: '', search: '' });
   });
 
   t.test('accepts percent-encoded characters other than %00 in the path', async (t) => {
-    t.same(splitOriginForm('/a%20b%2Fc'), { path: '/a%20b%2Fc', query: '' });
+    t.same(splitOriginForm('/a%20b%2Fc'), { path: '/a%20b%2Fc', query: '', search: '' });
   });
 });
 

@@ -1,0 +1,118 @@
+/**
+ * `npx tsx bench/profile-hit.ts [bare]`: CPU-profiles a sidecache child (or the bare Fastify
+ * baseline) under the scenario-1 memory-hit load (10 s, 50 connections) and prints the top
+ * self-time functions in µs per request. Uses dist/ as built (`npm run build`), or with
+ * BENCH_REF=<git ref> builds that commit in a temp dir first.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cannon } from './lib/cannon.js';
+import { stopAll, stopChild } from './lib/children.js';
+import { buildSidecache, startBareFastify, startSidecache, startUpstream, type Running } from './lib/servers.js';
+
+interface Profile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+const TOP = 25;
+
+function shortName(url: string): string {
+  if (url === '') return '(native)';
+  if (url.includes('node_modules/')) return url.replace(/^.*node_modules\//, '');
+  if (url.includes('/dist/')) return url.replace(/^.*\/dist\//, 'dist/');
+  if (url.includes('/bench/')) return url.replace(/^.*\/bench\//, 'bench/');
+  return url;
+}
+
+function group(url: string): string {
+  const name = shortName(url);
+  if (name.startsWith('node:')) return 'node core (js)';
+  if (name.startsWith('dist/') || name.startsWith('bench/') || name === '(native)') return name;
+  return name.split('/').slice(0, name.startsWith('@') ? 2 : 1).join('/');
+}
+
+async function main(): Promise<void> {
+  const bare = process.argv[2] === 'bare';
+  const ref = process.env['BENCH_REF'] || undefined;
+  const build = ref === undefined ? null : buildSidecache(ref);
+  try {
+    await profileOnce(bare);
+  } finally {
+    build?.cleanup();
+  }
+}
+
+async function profileOnce(bare: boolean): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sidecache-prof-'));
+  const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  let server: Running;
+  if (bare) {
+    server = await startBareFastify(nodeArgs);
+  } else {
+    const upstream = await startUpstream('upstream');
+    server = await startSidecache({ name: 'sidecache', upstreamUrl: upstream.url, nodeArgs });
+  }
+  const url = `${server.url}/bench/items/1`;
+  await cannon({ url, seconds: 2, connections: 50 });
+  const measureStart = performance.now();
+  const result = await cannon({ url, seconds: 10, connections: 50 });
+  const measureEnd = performance.now();
+  console.log(`${bare ? 'bare fastify' : 'sidecache'}: req/s ${result.rps.toFixed(0)} p50 ${result.p50} ms p99 ${result.p99} ms`);
+  await stopChild(server.child);
+
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (file === undefined) throw new Error('no profile written');
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
+  rmSync(dir, { recursive: true, force: true });
+
+  // Attribute each sample's time to its frame; only the last ~10 s (the measured run) counts.
+  const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const times: number[] = [];
+  let t = 0;
+  for (const delta of profile.timeDeltas) times.push((t += delta));
+  const windowStart = t - (measureEnd - measureStart) * 1000;
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const frameKey = (f: Profile['nodes'][number]['callFrame']) => `${f.functionName || '(anonymous)'} ${shortName(f.url)}:${f.lineNumber + 1}`;
+  const byFrame = new Map<string, number>();
+  const byGroup = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    if (times[i]! < windowStart) return;
+    const frame = frames.get(id)!;
+    const us = profile.timeDeltas[i + 1] ?? 0;
+    if (frame.functionName === '(idle)') return;
+    busy += us;
+    const key = frameKey(frame);
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const f = frames.get(at)!;
+      if (f.url === '' && f.functionName !== '') continue;
+      const k = frameKey(f);
+      if (!seen.has(k)) inclusive.set(k, (inclusive.get(k) ?? 0) + us);
+      seen.add(k);
+    }
+    byFrame.set(key, (byFrame.get(key) ?? 0) + us);
+    const g = frame.url === '' ? `(native) ${frame.functionName}` : group(frame.url);
+    byGroup.set(g, (byGroup.get(g) ?? 0) + us);
+  });
+  const perReq = (us: number) => `${(us / result.total).toFixed(1).padStart(6)} µs/req`;
+  console.log(`busy CPU in window: ${perReq(busy)} (${((busy / ((measureEnd - measureStart) * 1000)) * 100).toFixed(0)}% of one core)`);
+  console.log('\nself time by function:');
+  for (const [k, us] of [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${perReq(us)}  ${k}`);
+  console.log('\ninclusive time, application and framework frames:');
+  const interesting = (k: string) => / (dist|bench|fastify|find-my-way|pino|lru-cache|node:internal\/crypto|node:_http_server)/.test(k);
+  for (const [k, us] of [...inclusive].filter(([k]) => interesting(k)).sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${perReq(us)}  ${k}`);
+  console.log('\nself time by module / package:');
+  for (const [k, us] of [...byGroup].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`${perReq(us)}  ${k}`);
+}
+
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`profile failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => stopAll());

@@ -1,0 +1,167 @@
+import type { CacheEntry } from './entry.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import type { CacheTier, TierName, TierStats } from './store.js';
+import type { WriteQueue, WriteQueueStats } from './write-queue.js';
+
+export type TierHealth = 'up' | 'degraded' | 'down';
+
+export interface TierCounters {
+  hits: number;
+  misses: number;
+  errors: number;
+  timeouts: number;
+  /** Look-ups not attempted because the breaker was open or the tier not ready. */
+  skipped: number;
+  /** Writes not attempted for the same reason. */
+  skippedWrites: number;
+}
+
+export interface GuardedTierOptions {
+  readonly readTimeoutMs: number;
+  readonly breaker: CircuitBreaker;
+  readonly queue: WriteQueue;
+  readonly log: { warn(obj: object, msg: string): void };
+  /** False until the tier can serve (e.g. migrations not applied yet); default always ready. */
+  readonly isReady?: () => boolean;
+  readonly now?: () => number;
+}
+
+class TierTimeout extends Error {
+  constructor(tier: TierName, operation: string, ms: number) {
+    super(`${tier} ${operation} took longer than ${ms} ms`);
+  }
+}
+
+/** How long an error keeps a closed breaker's tier reported as degraded. */
+const DEGRADED_WINDOW_MS = 30_000;
+const LOG_EVERY_MS = 10_000;
+
+/**
+ * The failure policy of a shared tier, in one place: every read is bounded by a timeout and a
+ * circuit breaker and fails open (a miss), every write goes through a bounded background queue,
+ * and errors are logged at most once per 10 s per tier. A dead Redis or Postgres therefore
+ * costs a request at most one read timeout, and nothing while its breaker is open.
+ */
+export class GuardedTier implements CacheTier {
+  readonly name: TierName;
+  readonly inner: CacheTier;
+  readonly counters: TierCounters = { hits: 0, misses: 0, errors: 0, timeouts: 0, skipped: 0, skippedWrites: 0 };
+  readonly #options: GuardedTierOptions;
+  readonly #now: () => number;
+  #lastErrorAt = Number.NEGATIVE_INFINITY;
+  #lastLoggedAt = Number.NEGATIVE_INFINITY;
+  #suppressed = 0;
+
+  constructor(inner: CacheTier, options: GuardedTierOptions) {
+    this.name = inner.name;
+    this.inner = inner;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    if (!this.#usable()) {
+      this.counters.skipped += 1;
+      return undefined;
+    }
+    const entry = await this.#call('get', () => this.inner.get(key), undefined);
+    if (entry !== undefined) this.counters.hits += 1;
+    else this.counters.misses += 1;
+    return entry;
+  }
+
+  /** Queues the write and resolves once it ran (true) or was dropped or failed (false). */
+  async set(entry: CacheEntry): Promise<void> {
+    await this.write(entry);
+  }
+
+  write(entry: CacheEntry): Promise<boolean> {
+    if (!this.#usable(false)) {
+      this.counters.skippedWrites += 1;
+      return Promise.resolve(false);
+    }
+    return this.#options.queue.push(async () => {
+      const ok = await this.#call('set', () => this.inner.set(entry).then(() => true), false);
+      if (!ok) throw new Error('write failed');
+    });
+  }
+
+  async delete(key: string): Promise<boolean> {
+    if (!this.#usable(false)) return false;
+    return this.#call('delete', () => this.inner.delete(key), false);
+  }
+
+  async clear(): Promise<void> {
+    if (this.#usable(false)) await this.#call('clear', () => this.inner.clear(), undefined, 10);
+  }
+
+  async stats(): Promise<TierStats> {
+    if (!this.#usable(false)) return { entries: 0, bytes: 0 };
+    return this.#call('stats', () => this.inner.stats(), { entries: 0, bytes: 0 }, 20);
+  }
+
+  async close(): Promise<void> {
+    await this.#options.queue.drain(2_000);
+    await this.inner.close();
+  }
+
+  health(): TierHealth {
+    if (!(this.#options.isReady?.() ?? true)) return 'down';
+    const state = this.#options.breaker.state;
+    if (state === 'open') return 'down';
+    if (state === 'half-open' || this.#now() - this.#lastErrorAt < DEGRADED_WINDOW_MS) return 'degraded';
+    return 'up';
+  }
+
+  get breakerState(): string {
+    return this.#options.breaker.state;
+  }
+
+  queueStats(): WriteQueueStats {
+    return this.#options.queue.stats();
+  }
+
+  /** Reads are gated by the breaker (one probe when half-open); other calls only skip an open breaker. */
+  #usable(gateOnBreaker = true): boolean {
+    if (!(this.#options.isReady?.() ?? true)) return false;
+    return gateOnBreaker ? this.#options.breaker.allow() : this.#options.breaker.state !== 'open';
+  }
+
+  async #call<T>(operation: string, run: () => Promise<T>, fallback: T, timeoutFactor = 1): Promise<T> {
+    const ms = this.#options.readTimeoutMs * timeoutFactor;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        run(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new TierTimeout(this.name, operation, ms)), ms);
+        }),
+      ]);
+      this.#options.breaker.success();
+      return result;
+    } catch (err) {
+      this.#options.breaker.failure();
+      this.counters.errors += 1;
+      if (err instanceof TierTimeout) this.counters.timeouts += 1;
+      this.#logFailure(operation, err);
+      return fallback;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #logFailure(operation: string, err: unknown): void {
+    const now = this.#now();
+    this.#lastErrorAt = now;
+    if (now - this.#lastLoggedAt < LOG_EVERY_MS) {
+      this.#suppressed += 1;
+      return;
+    }
+    this.#options.log.warn(
+      { tier: this.name, operation, err: err instanceof Error ? err.message : String(err), suppressed: this.#suppressed, breaker: this.#options.breaker.state },
+      `${this.name} tier ${operation} failed; serving from the remaining tiers`,
+    );
+    this.#lastLoggedAt = now;
+    this.#suppressed = 0;
+  }
+}

@@ -1,0 +1,161 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config/types.js';
+import { migrate, migrationsDir } from '../db/migrate.js';
+import { openDatabase, type SqlDatabase } from '../db/sql.js';
+import { Coherence } from '../invalidation/coherence.js';
+import { InvalidationBus } from '../invalidation/bus.js';
+import { createRedisClient } from '../redis/client.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { GuardedTier, type TierHealth } from './guarded-tier.js';
+import { TierStack } from './stack.js';
+import { MemoryTier } from './tiers/memory.js';
+import { PostgresTier } from './tiers/postgres.js';
+import { RedisTier } from './tiers/redis.js';
+import { WriteQueue } from './write-queue.js';
+
+/** The cache tiers of one instance and the connections behind them. */
+export interface CacheStorage {
+  readonly stack: TierStack;
+  readonly memory: MemoryTier | null;
+  readonly redis: GuardedTier | null;
+  readonly postgres: GuardedTier | null;
+  /** The database (Postgres or embedded PGlite) once migrated; shared with audit and sessions. */
+  readonly db: SqlDatabase | null;
+  readonly coherence: Coherence | null;
+  readonly instanceId: string;
+  /** Secret for hashing credentials into keys: configured, else persisted in the database. */
+  readonly keySecret: string;
+  countHit(key: string): void;
+  health(): Record<string, TierHealth>;
+  close(): Promise<void>;
+}
+
+const WRITE_CONCURRENCY = 8;
+const MIGRATION_RETRY_MS = 5_000;
+/** How long start-up waits for the database before carrying on with the tier marked down. */
+const STARTUP_DB_WAIT_MS = 3_000;
+
+/** Opens memory, Redis and Postgres tiers as configured; a dead Redis or Postgres is never fatal. */
+export async function openCacheStorage(config: Config, options: { log: FastifyBaseLogger; now: () => number }): Promise<CacheStorage> {
+  const { log, now } = options;
+  const { cache } = config;
+  const instanceId = randomUUID();
+  const closers: Array<() => Promise<void>> = [];
+  const memory = cache.memory.enabled ? new MemoryTier(cache.memory, now) : null;
+
+  // Postgres (or PGlite): migrations first, retried in the background while the tier reports down.
+  let db: SqlDatabase | null = null;
+  let postgresTier: PostgresTier | null = null;
+  let postgres: GuardedTier | null = null;
+  let migrated = false;
+  if (cache.postgres.enabled) {
+    db = await openDatabase({ ...config.database });
+    const opened = db;
+    closers.push(() => opened.close());
+    const attempt = async (): Promise<void> => {
+      try {
+        const result = await migrate(opened, migrationsDir(), (msg) => log.info(msg));
+        migrated = true;
+        if (result.applied.length > 0) log.info({ applied: result.applied }, 'database migrations applied');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, `database unavailable; postgres tier is down, retrying in ${MIGRATION_RETRY_MS / 1000} s`);
+        const retry = setTimeout(() => void attempt(), MIGRATION_RETRY_MS);
+        retry.unref();
+        closers.push(async () => clearTimeout(retry));
+      }
+    };
+    await Promise.race([attempt(), new Promise((resolve) => setTimeout(resolve, STARTUP_DB_WAIT_MS).unref())]);
+    postgresTier = new PostgresTier({
+      db: opened,
+      now,
+      hitFlushIntervalMs: cache.postgres.hitFlushIntervalMs,
+      sweepIntervalMs: cache.postgres.sweepIntervalMs,
+      sweepBatchSize: cache.postgres.sweepBatchSize,
+      log: (obj, msg) => log.warn(obj, msg),
+    });
+    postgres = new GuardedTier(postgresTier, {
+      readTimeoutMs: cache.postgres.readTimeoutMs,
+      breaker: new CircuitBreaker(cache.breaker, now),
+      queue: new WriteQueue({ capacity: cache.postgres.writeQueueSize, concurrency: WRITE_CONCURRENCY }),
+      log,
+      isReady: () => migrated,
+      now,
+    });
+  }
+
+  // Redis, and the bus that keeps other instances' memory tiers coherent.
+  let redis: GuardedTier | null = null;
+  let coherence: Coherence | null = null;
+  if (cache.redis.url !== null) {
+    const client = createRedisClient(cache.redis.url, { connectTimeoutMs: 2_000, name: 'sidecache', log });
+    const subscriber = client.duplicate();
+    closers.push(async () => {
+      client.disconnect();
+      subscriber.disconnect();
+    });
+    redis = new GuardedTier(new RedisTier({ client, namespace: cache.namespace, compressAboveBytes: cache.redis.compressAboveBytes, now }), {
+      readTimeoutMs: cache.redis.readTimeoutMs,
+      breaker: new CircuitBreaker(cache.breaker, now),
+      queue: new WriteQueue({ capacity: cache.redis.writeQueueSize, concurrency: WRITE_CONCURRENCY }),
+      log,
+      now,
+    });
+    const bus = new InvalidationBus({ publisher: client, subscriber, namespace: cache.namespace, instanceId, log: (obj, msg) => log.warn(obj, msg) });
+    coherence = new Coherence(bus, memory);
+    await bus.start().catch((err: Error) => log.warn({ err: err.message }, 'redis bus not subscribed yet; will subscribe when Redis is reachable'));
+    const coherenceRef = coherence;
+    closers.unshift(async () => {
+      await coherenceRef.close();
+      await bus.close();
+    });
+  }
+
+  const keySecret = cache.keySecret ?? (await persistedKeySecret(db, migrated, log));
+  const lower = [redis, postgres].filter((tier): tier is GuardedTier => tier !== null);
+  const coherenceRef = coherence;
+  const stack = new TierStack({ memory, lower, now, onStored: coherenceRef === null ? undefined : (entry) => coherenceRef.stored(entry.key) });
+
+  return {
+    stack,
+    memory,
+    redis,
+    postgres,
+    db,
+    coherence,
+    instanceId,
+    keySecret,
+    countHit: (key) => postgresTier?.countHit(key),
+    health: () => {
+      const health: Record<string, TierHealth> = {};
+      if (memory !== null) health['memory'] = 'up';
+      if (redis !== null) health['redis'] = redis.health();
+      if (postgres !== null) health['postgres'] = postgres.health();
+      return health;
+    },
+    async close() {
+      await stack.close();
+      for (const close of closers) await close().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * The key secret stored in `sidecache_meta`, created on first start, so keys survive restarts and
+ * match across instances sharing the database. Without a database: random per process.
+ */
+async function persistedKeySecret(db: SqlDatabase | null, migrated: boolean, log: FastifyBaseLogger): Promise<string> {
+  if (db !== null && migrated) {
+    try {
+      await db.query(`INSERT INTO sidecache_meta (name, value) VALUES ('key_secret', $1) ON CONFLICT (name) DO NOTHING`, [
+        randomBytes(32).toString('hex'),
+      ]);
+      const { rows } = await db.query<{ value: string }>(`SELECT value FROM sidecache_meta WHERE name = 'key_secret'`);
+      if (rows[0] !== undefined) return rows[0].value;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not read the persisted key secret');
+    }
+  }
+  log.warn('cache.keySecret (CACHE_KEY_SECRET) is not set and no database holds one: using a random per-process secret, so cache keys change on restart and differ between instances');
+  return randomBytes(32).toString('hex');
+}

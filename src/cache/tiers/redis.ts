@@ -1,0 +1,189 @@
+import { Cluster, type Redis } from 'ioredis';
+import { decodeEntry, encodeEntry, envelopeEntryBytes, ENTRY_BYTES_OFFSET } from '../codec.js';
+import { ENTRY_FORMAT_VERSION, type CacheEntry } from '../entry.js';
+import type { CacheTier, TierStats } from '../store.js';
+
+export interface RedisTierOptions {
+  /** Owned by the caller, who also closes it. */
+  readonly client: Redis | Cluster;
+  /** Separates deployments sharing one Redis: letters, digits, "_" and "-". */
+  readonly namespace: string;
+  /** Bodies larger than this are stored brotli-compressed when that saves bytes. */
+  readonly compressAboveBytes: number;
+  readonly now?: () => number;
+}
+
+/** Entries sampled by `stats()` to estimate bytes. */
+const BYTES_SAMPLE = 32;
+/** Keys per UNLINK / ZSCAN / SCAN round trip in `clear()`. */
+const BATCH = 500;
+/** How often `set()` also drops expired index members, so the index cannot grow without bound. */
+const PRUNE_EVERY_MS = 10_000;
+const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * L2: entries as binary envelopes (src/cache/codec.ts) in Redis strings that expire by
+ * themselves at `staleUntil`, plus one sorted set per namespace indexing the live cache keys
+ * (score = staleUntil) for counting, listing and clearing without KEYS.
+ *
+ *   sidecache:<ns>:v<format>:e:<cacheKey>   the envelope, PX = staleUntil - now
+ *   sidecache:<ns>:v<format>:idx            ZSET cacheKey -> staleUntil
+ *
+ * No command spans the entry and index keys, so it runs unchanged on Redis Cluster (where they
+ * live in different slots). Entry and index are written together but not atomically: an index
+ * member can briefly outlive its entry (or an entry Redis evicted under maxmemory), which only
+ * overstates `stats().entries` until the member's staleUntil passes.
+ */
+export class RedisTier implements CacheTier {
+  readonly name = 'redis' as const;
+  readonly #client: Redis | Cluster;
+  readonly #namespace: string;
+  readonly #prefix: string;
+  readonly #indexKey: string;
+  readonly #compressAboveBytes: number;
+  readonly #now: () => number;
+  #lastPruneAt = Number.NEGATIVE_INFINITY;
+
+  constructor(options: RedisTierOptions) {
+    if (!NAMESPACE_PATTERN.test(options.namespace)) {
+      throw new TypeError(`RedisTier: namespace must be 1-64 letters, digits, "_" or "-", got ${JSON.stringify(options.namespace)}`);
+    }
+    this.#client = options.client;
+    this.#namespace = options.namespace;
+    this.#prefix = `sidecache:${options.namespace}:v${ENTRY_FORMAT_VERSION}:e:`;
+    this.#indexKey = `sidecache:${options.namespace}:v${ENTRY_FORMAT_VERSION}:idx`;
+    this.#compressAboveBytes = options.compressAboveBytes;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The Redis key an entry is stored under. */
+  entryKey(cacheKey: string): string {
+    return this.#prefix + cacheKey;
+  }
+
+  /** The sorted set indexing this namespace's live cache keys. */
+  get indexKey(): string {
+    return this.#indexKey;
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    const raw = await this.#client.getBuffer(this.entryKey(key));
+    if (raw === null) return undefined;
+    const entry = await decodeEntry(raw);
+    // An undecodable value (corrupt, or written by something else) reads as a miss.
+    if (entry === undefined || entry.key !== key || entry.staleUntil <= this.#now()) return undefined;
+    return entry;
+  }
+
+  async set(entry: CacheEntry): Promise<void> {
+    const ttlMs = Math.ceil(entry.staleUntil - this.#now());
+    if (!(ttlMs > 0)) {
+      // Nothing servable to keep, but it must not leave an older version behind either.
+      await this.#together([
+        ['unlink', this.entryKey(entry.key)],
+        ['zrem', this.#indexKey, entry.key],
+      ]);
+      return;
+    }
+    const envelope = await encodeEntry(entry, { compressAboveBytes: this.#compressAboveBytes });
+    await this.#together([
+      ['set', this.entryKey(entry.key), envelope, 'PX', ttlMs],
+      ['zadd', this.#indexKey, entry.staleUntil, entry.key],
+    ]);
+    const now = this.#now();
+    if (now - this.#lastPruneAt >= PRUNE_EVERY_MS) {
+      this.#lastPruneAt = now;
+      await this.#prune(now);
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const [unlinked] = await this.#together([
+      ['unlink', this.entryKey(key)],
+      ['zrem', this.#indexKey, key],
+    ]);
+    return unlinked === 1;
+  }
+
+  /** Removes every entry of this namespace (all format versions), walking the index, then SCAN for stragglers. */
+  async clear(): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#client.zscan(this.#indexKey, cursor, 'COUNT', BATCH);
+      cursor = next;
+      const keys: string[] = [];
+      // ZSCAN replies member, score, member, score, …
+      for (let i = 0; i < flat.length; i += 2) keys.push(this.entryKey(flat[i]!));
+      await this.#unlinkMany(keys);
+    } while (cursor !== '0');
+    await this.#client.unlink(this.#indexKey);
+
+    // Entries whose index member was lost (a set racing this clear, another format version).
+    const pattern = `sidecache:${this.#namespace}:v*:e:*`;
+    const nodes = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
+    for (const node of nodes) {
+      let scanCursor = '0';
+      do {
+        const [next, keys] = await node.scan(scanCursor, 'MATCH', pattern, 'COUNT', BATCH);
+        scanCursor = next;
+        await this.#unlinkMany(keys);
+      } while (scanCursor !== '0');
+    }
+  }
+
+  /**
+   * `entries`: live index members (expired ones are pruned first). `bytes`: the logical size of
+   * this namespace's entries (uncompressed envelopes), estimated from a random sample of
+   * {@link BYTES_SAMPLE} entries — exact when there are no more than that. Redis itself holds
+   * less when bodies are compressed; `INFO memory` has the server-wide figure.
+   */
+  async stats(): Promise<TierStats> {
+    const now = this.#now();
+    this.#lastPruneAt = now;
+    await this.#prune(now);
+    const entries = await this.#client.zcard(this.#indexKey);
+    if (entries === 0) return { entries, bytes: 0 };
+    const sample = entries <= BYTES_SAMPLE
+      ? await this.#client.zrange(this.#indexKey, 0, -1)
+      : await this.#client.zrandmember(this.#indexKey, BYTES_SAMPLE);
+    const sizes = await Promise.all(
+      sample.map(async (member) => {
+        const prefix = await this.#client.getrangeBuffer(this.entryKey(member), 0, ENTRY_BYTES_OFFSET + 3);
+        return envelopeEntryBytes(prefix);
+      }),
+    );
+    const known = sizes.filter((n): n is number => n !== undefined);
+    if (known.length === 0) return { entries, bytes: 0 };
+    const mean = known.reduce((a, b) => a + b, 0) / known.length;
+    return { entries, bytes: Math.round(mean * entries) };
+  }
+
+  /** Nothing to release: the owner of the client closes it. */
+  async close(): Promise<void> {}
+
+  async #prune(now: number): Promise<void> {
+    await this.#client.zremrangebyscore(this.#indexKey, '-inf', now);
+  }
+
+  /**
+   * Sends single-key commands together: one pipeline (one write) on a single node, concurrent
+   * commands on a Cluster, whose pipelines must stay within one node's slots. Not atomic.
+   */
+  async #together(commands: Array<[string, ...Array<string | number | Buffer>]>): Promise<unknown[]> {
+    const client = this.#client;
+    if (client instanceof Cluster) return Promise.all(commands.map(([name, ...args]) => client.call(name, ...args)));
+    const replies = (await client.pipeline(commands).exec()) ?? [];
+    return replies.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+  }
+
+  /** UNLINK in batches on a single node; per key on a Cluster (the keys of one command must share a slot). */
+  async #unlinkMany(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const client = this.#client;
+    if (client instanceof Cluster) await Promise.all(keys.map((key) => client.unlink(key)));
+    else await client.unlink(...keys);
+  }
+}

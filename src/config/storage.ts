@@ -1,0 +1,70 @@
+import type { Static } from '@sinclair/typebox';
+import { DEFAULTS, type CacheSchema, type DatabaseSchema } from './schema.js';
+import type { CacheConfig, DatabaseConfig } from './types.js';
+import { parseDuration, parseSize } from './units.js';
+
+const REDIS_SCHEMES = ['redis:', 'rediss:', 'redis+sentinel:', 'redis+cluster:'];
+const POSTGRES_SCHEMES = ['postgres:', 'postgresql:'];
+
+/** Normalises `cache:` (memory, Redis and Postgres tiers, breaker) after it passed the schema. */
+export function normaliseCache(raw: Static<typeof CacheSchema>, problems: string[]): CacheConfig {
+  const memory = raw.memory ?? {};
+  const redis = raw.redis ?? {};
+  const postgres = raw.postgres ?? {};
+  const breaker = raw.breaker ?? {};
+  return {
+    keySecret: emptyToNull(raw.keySecret),
+    namespace: raw.namespace ?? DEFAULTS.namespace,
+    memory: {
+      enabled: memory.enabled ?? DEFAULTS.memory.enabled,
+      maxBytes: parseSize(memory.maxBytes ?? DEFAULTS.memory.maxBytes),
+      maxEntries: memory.maxEntries ?? DEFAULTS.memory.maxEntries,
+    },
+    redis: {
+      url: checkedUrl(emptyToNull(redis.url), REDIS_SCHEMES, 'cache.redis.url', problems),
+      readTimeoutMs: parseDuration(redis.readTimeout ?? DEFAULTS.redis.readTimeout),
+      compressAboveBytes: parseSize(redis.compressAbove ?? DEFAULTS.redis.compressAbove),
+      writeQueueSize: redis.writeQueue ?? DEFAULTS.redis.writeQueue,
+    },
+    postgres: {
+      enabled: postgres.enabled ?? DEFAULTS.postgres.enabled,
+      readTimeoutMs: parseDuration(postgres.readTimeout ?? DEFAULTS.postgres.readTimeout),
+      writeQueueSize: postgres.writeQueue ?? DEFAULTS.postgres.writeQueue,
+      sweepIntervalMs: parseDuration(postgres.sweepInterval ?? DEFAULTS.postgres.sweepInterval),
+      sweepBatchSize: postgres.sweepBatch ?? DEFAULTS.postgres.sweepBatch,
+      hitFlushIntervalMs: parseDuration(postgres.hitFlushInterval ?? DEFAULTS.postgres.hitFlushInterval),
+    },
+    breaker: {
+      failureThreshold: breaker.failureThreshold ?? DEFAULTS.breaker.failureThreshold,
+      cooldownMs: parseDuration(breaker.cooldown ?? DEFAULTS.breaker.cooldown),
+    },
+  };
+}
+
+/** Normalises `database:`; an empty URL means the embedded PGlite in `dataDir`. */
+export function normaliseDatabase(raw: Static<typeof DatabaseSchema>, problems: string[]): DatabaseConfig {
+  return {
+    url: checkedUrl(emptyToNull(raw.url), POSTGRES_SCHEMES, 'database.url', problems),
+    dataDir: raw.dataDir ?? DEFAULTS.database.dataDir,
+    poolSize: raw.poolSize ?? DEFAULTS.database.poolSize,
+    statementTimeoutMs: parseDuration(raw.statementTimeout ?? DEFAULTS.database.statementTimeout),
+    connectTimeoutMs: parseDuration(raw.connectTimeout ?? DEFAULTS.database.connectTimeout),
+  };
+}
+
+function emptyToNull(value: string | undefined): string | null {
+  return value === undefined || value.trim() === '' ? null : value.trim();
+}
+
+/**
+ * Checks a service URL's scheme without ever echoing the URL (it may carry a password). Not
+ * parsed with `URL`: sentinel and cluster URLs list several comma-separated hosts.
+ */
+function checkedUrl(url: string | null, schemes: readonly string[], at: string, problems: string[]): string | null {
+  if (url === null) return null;
+  const scheme = /^([a-z][a-z0-9+.-]*:)\/\/[^\s]+$/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined || !schemes.includes(scheme)) {
+    problems.push(`${at}: must use one of ${schemes.map((s) => `${s}//`).join(', ')}`);
+  }
+  return url;
+}
