@@ -1,6 +1,10 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config/types.js';
 import { openCacheStorage, type CacheStorage } from './cache/open-stack.js';
+import { openManagedDatabase, type ManagedDatabase } from './db/lifecycle.js';
+import { AuditWriter } from './audit/writer.js';
+import { identityHeadersToStrip } from './sessions/identity.js';
+import { SessionStore } from './sessions/sessions.js';
 import { Forwarder } from './proxy/forwarder.js';
 import { createProxyHandler } from './proxy/handler.js';
 import { ReadThrough, type Fetched } from './proxy/read-through.js';
@@ -20,6 +24,9 @@ export interface Sidecache {
   readonly stack: CacheStorage['stack'];
   readonly flights: SingleFlight<Fetched>;
   readonly router: UpstreamRouter;
+  readonly database: ManagedDatabase | null;
+  readonly sessions: SessionStore;
+  readonly audit: AuditWriter | null;
   /** Marks the instance as draining: `/readyz` turns 503 and responses ask clients to reconnect elsewhere. */
   startDraining(): void;
 }
@@ -45,18 +52,35 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     exposeHeadRoutes: false,
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
+    // Client IP for the audit trail: X-Forwarded-For is believed only from these proxies.
+    trustProxy: config.audit.trustedProxies.length > 0 ? [...config.audit.trustedProxies] : false,
   });
   const now = options.now ?? Date.now;
   let draining = false;
   const isDraining = () => draining;
 
   const redactQueryParams = new Set(config.redactQueryParams);
-  const router = new UpstreamRouter(config.upstreams);
+  const router = new UpstreamRouter(config.upstreams, identityHeadersToStrip(config.sessions));
   for (const upstream of router.upstreams) {
     if (!upstream.enabled) app.log.warn({ upstream: upstream.name }, `upstream "${upstream.name}" is disabled: no target URL configured`);
   }
-  const storage = await openCacheStorage(config, { log: app.log, now });
+  // The database serves the Postgres tier, audit and sessions; opened when any of them is on.
+  const needsDatabase = config.cache.postgres.enabled || config.audit.enabled;
+  const database = needsDatabase ? await openManagedDatabase(config.database, app.log) : null;
+  const storage = await openCacheStorage(config, { log: app.log, now, database });
   const { stack } = storage;
+  const sessions = new SessionStore({
+    db: database?.db ?? null,
+    secret: storage.keySecret,
+    config: config.sessions,
+    now,
+    log: (obj, msg) => app.log.warn(obj, msg),
+  });
+  sessions.start();
+  const audit = config.audit.enabled
+    ? new AuditWriter({ db: database?.db ?? null, config: config.audit, log: app.log, now, dbReady: database?.ready })
+    : null;
+  await audit?.start();
   const forwarder = new Forwarder(config.upstreams);
   const flights = new SingleFlight<Fetched>();
   const readThrough = new ReadThrough({
@@ -70,14 +94,31 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onHit: storage.countHit,
   });
 
-  await app.register(requestContext, { redactQueryParams, isDraining });
+  await app.register(requestContext, { redactQueryParams, isDraining, audit });
   await app.register(errorHandler);
-  await app.register(healthRoutes, { upstreams: router.upstreams, tierHealth: storage.health, isDraining });
-  await app.register(proxyRoutes, { handler: createProxyHandler({ router, forwarder, readThrough, server: config.server }) });
+  await app.register(healthRoutes, {
+    upstreams: router.upstreams,
+    tierHealth: storage.health,
+    isDraining,
+    auditHealth: () => audit?.health() ?? null,
+  });
+  const handler = createProxyHandler({
+    router,
+    forwarder,
+    readThrough,
+    server: config.server,
+    sessions: { config: config.sessions, store: sessions },
+    accepting: () => audit?.accepting() ?? true,
+  });
+  await app.register(proxyRoutes, { handler });
 
   app.addHook('onClose', async () => {
+    // In-flight requests are done: flush their audit rows (or spool them) before the database goes.
     await forwarder.close();
+    await audit?.close(config.server.shutdownGraceMs);
+    await sessions.close();
     await storage.close();
+    await database?.close();
   });
 
   return {
@@ -86,6 +127,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     stack,
     flights,
     router,
+    database,
+    sessions,
+    audit,
     startDraining: () => {
       draining = true;
     },

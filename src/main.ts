@@ -1,3 +1,4 @@
+import { buildAdminApp } from './admin/server.js';
 import { buildApp } from './app.js';
 import { ConfigError, formatConfigError, loadConfig } from './config/load.js';
 
@@ -18,6 +19,11 @@ async function main(): Promise<void> {
   const sidecache = await buildApp(config);
   const { app } = sidecache;
   for (const warning of warnings) app.log.warn(warning);
+  const admin = buildAdminApp({
+    db: sidecache.database?.db ?? null,
+    loggerInstance: app.log,
+    requestIdHeader: config.server.requestIdHeader,
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -35,6 +41,7 @@ async function main(): Promise<void> {
     // them as they do, or server.close() would wait for the clients to hang up.
     const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
     await app.close();
+    await admin.close();
     clearInterval(reaper);
     clearTimeout(forced);
     app.log.info('stopped');
@@ -44,6 +51,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.server.host, port: config.server.port });
+  await admin.listen({ host: config.admin.host, port: config.admin.port });
 }
 
 main().catch((err: unknown) => {

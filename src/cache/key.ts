@@ -34,14 +34,20 @@ export function buildCacheKey(parts: KeyParts): string {
  * The cache partition for a scope, or null when the request cannot be partitioned safely
  * (a `session` rule without a session token): such a request bypasses the cache.
  */
-export function cachePartition(scope: CacheScope, identity: RequestIdentity, secret: string): string | null {
+export function cachePartition(
+  scope: CacheScope,
+  identity: Pick<RequestIdentity, 'credential' | 'sessionToken'>,
+  secret: string,
+): string | null {
   switch (scope) {
     case 'shared':
       return 'shared';
     case 'authorization':
-      return identity.credential === undefined ? 'anon' : `auth:${keyedHash(secret, identity.credential)}`;
+      return identity.credential === undefined ? 'anon' : `auth:${keyedHash(secret, `credential:${identity.credential}`)}`;
     case 'session':
-      return identity.sessionToken === undefined ? null : `sess:${keyedHash(secret, identity.sessionToken)}`;
+      // Domain-separated from the session store's token hash, so a stored session row cannot be
+      // matched to its cache partition.
+      return identity.sessionToken === undefined ? null : `sess:${keyedHash(secret, `cache-session:${identity.sessionToken}`)}`;
   }
 }
 

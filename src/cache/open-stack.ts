@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/types.js';
-import { migrate, migrationsDir } from '../db/migrate.js';
-import { openDatabase, type SqlDatabase } from '../db/sql.js';
+import type { ManagedDatabase } from '../db/lifecycle.js';
+import type { SqlDatabase } from '../db/sql.js';
 import { Coherence } from '../invalidation/coherence.js';
 import { InvalidationBus } from '../invalidation/bus.js';
 import { createRedisClient } from '../redis/client.js';
@@ -32,40 +32,24 @@ export interface CacheStorage {
 }
 
 const WRITE_CONCURRENCY = 8;
-const MIGRATION_RETRY_MS = 5_000;
-/** How long start-up waits for the database before carrying on with the tier marked down. */
-const STARTUP_DB_WAIT_MS = 3_000;
 
 /** Opens memory, Redis and Postgres tiers as configured; a dead Redis or Postgres is never fatal. */
-export async function openCacheStorage(config: Config, options: { log: FastifyBaseLogger; now: () => number }): Promise<CacheStorage> {
-  const { log, now } = options;
+export async function openCacheStorage(
+  config: Config,
+  options: { log: FastifyBaseLogger; now: () => number; database: ManagedDatabase | null },
+): Promise<CacheStorage> {
+  const { log, now, database } = options;
   const { cache } = config;
   const instanceId = randomUUID();
   const closers: Array<() => Promise<void>> = [];
   const memory = cache.memory.enabled ? new MemoryTier(cache.memory, now) : null;
 
-  // Postgres (or PGlite): migrations first, retried in the background while the tier reports down.
-  let db: SqlDatabase | null = null;
+  // Postgres (or PGlite), usable once the database's migrations are applied.
+  const db: SqlDatabase | null = database?.db ?? null;
   let postgresTier: PostgresTier | null = null;
   let postgres: GuardedTier | null = null;
-  let migrated = false;
-  if (cache.postgres.enabled) {
-    db = await openDatabase({ ...config.database });
-    const opened = db;
-    closers.push(() => opened.close());
-    const attempt = async (): Promise<void> => {
-      try {
-        const result = await migrate(opened, migrationsDir(), (msg) => log.info(msg));
-        migrated = true;
-        if (result.applied.length > 0) log.info({ applied: result.applied }, 'database migrations applied');
-      } catch (err) {
-        log.error({ err: (err as Error).message }, `database unavailable; postgres tier is down, retrying in ${MIGRATION_RETRY_MS / 1000} s`);
-        const retry = setTimeout(() => void attempt(), MIGRATION_RETRY_MS);
-        retry.unref();
-        closers.push(async () => clearTimeout(retry));
-      }
-    };
-    await Promise.race([attempt(), new Promise((resolve) => setTimeout(resolve, STARTUP_DB_WAIT_MS).unref())]);
+  if (cache.postgres.enabled && database !== null) {
+    const opened = database.db;
     postgresTier = new PostgresTier({
       db: opened,
       now,
@@ -79,7 +63,7 @@ export async function openCacheStorage(config: Config, options: { log: FastifyBa
       breaker: new CircuitBreaker(cache.breaker, now),
       queue: new WriteQueue({ capacity: cache.postgres.writeQueueSize, concurrency: WRITE_CONCURRENCY }),
       log,
-      isReady: () => migrated,
+      isReady: database.ready,
       now,
     });
   }
@@ -111,7 +95,7 @@ export async function openCacheStorage(config: Config, options: { log: FastifyBa
     });
   }
 
-  const keySecret = cache.keySecret ?? (await persistedKeySecret(db, migrated, log));
+  const keySecret = cache.keySecret ?? (await persistedKeySecret(db, database?.ready() ?? false, log));
   const lower = [redis, postgres].filter((tier): tier is GuardedTier => tier !== null);
   const coherenceRef = coherence;
   const stack = new TierStack({ memory, lower, now, onStored: coherenceRef === null ? undefined : (entry) => coherenceRef.stored(entry.key) });

@@ -11,9 +11,9 @@ import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
 import { interpolate, type Env, type UnsetVariable } from './interpolate.js';
 import { normaliseRule } from './rules.js';
-import { normaliseCache, normaliseDatabase } from './storage.js';
+import { normaliseAdmin, normaliseAudit, normaliseCache, normaliseDatabase, normaliseSessions } from './storage.js';
 import {
-  CacheSchema, ConfigSchema, DatabaseSchema, DEFAULTS, DefaultsSchema, PresetSchema, ServerSchema, UpstreamSchema,
+  AdminSchema, AuditSchema, CacheSchema, ConfigSchema, DatabaseSchema, DEFAULTS, SessionsSchema, DefaultsSchema, PresetSchema, ServerSchema, UpstreamSchema,
   appendKey, coerce, keyPath, schemaProblems, type RawRule, type RawUpstream,
 } from './schema.js';
 import type { CacheRuleConfig, Config, UpstreamConfig } from './types.js';
@@ -107,11 +107,13 @@ function normalise(raw: Record<string, unknown>, ctx: Context): Config | undefin
       maxKeyedBodyBytes: parseSize(server.maxKeyedBodyBytes ?? DEFAULTS.server.maxKeyedBodyBytes),
       shutdownGraceMs: parseDuration(server.shutdownGrace ?? DEFAULTS.server.shutdownGrace),
       requestIdHeader: (server.requestIdHeader ?? DEFAULTS.server.requestIdHeader).toLowerCase(),
-      sessionHeader: (server.sessionHeader ?? DEFAULTS.server.sessionHeader).toLowerCase(),
       logLevel: server.logLevel ?? DEFAULTS.server.logLevel,
     },
     cache: normaliseCache(cache, ctx.problems),
     database: normaliseDatabase(database ?? {}, ctx.problems),
+    sessions: normaliseSessions(section(SessionsSchema, raw['sessions']) ?? {}),
+    audit: normaliseAudit(section(AuditSchema, raw['audit']) ?? {}, database?.dataDir ?? DEFAULTS.database.dataDir, ctx.problems),
+    admin: normaliseAdmin(section(AdminSchema, raw['admin']) ?? {}),
     upstreams,
     redactQueryParams: lowerUnique((raw['redactQueryParams'] as string[] | undefined) ?? DEFAULTS.redactQueryParams),
   };

@@ -32,6 +32,10 @@ export function normaliseRule(raw: RawRule, ctx: RuleContext, problems: string[]
   const invalidates = raw.invalidates ?? [];
   checkTemplates(tags, `${at}.tags`, params, problems);
   checkTemplates(invalidates, `${at}.invalidates`, params, problems);
+  const auditTemplates = { action: raw.action, resourceType: raw.resourceType, resourceId: raw.resourceId };
+  for (const [key, template] of Object.entries(auditTemplates)) {
+    if (template !== undefined) checkTemplates([template], `${at}.${key}`, params, problems);
+  }
 
   const hasBody = methods.some((m) => BODY_METHODS.has(m));
   const hasUnsafe = methods.some((m) => UNSAFE_METHODS.has(m));
@@ -66,6 +70,9 @@ export function normaliseRule(raw: RawRule, ctx: RuleContext, problems: string[]
     bodyKey,
     respectCacheControl: raw.respectCacheControl ?? DEFAULTS.rule.respectCacheControl,
     invalidates: [...invalidates],
+    action: raw.action ?? null,
+    resourceType: raw.resourceType ?? null,
+    resourceId: raw.resourceId ?? null,
   };
 }
 

@@ -21,7 +21,6 @@ export const DEFAULTS = {
     maxKeyedBodyBytes: '1MB',
     shutdownGrace: '10s',
     requestIdHeader: 'x-request-id',
-    sessionHeader: 'x-session-token',
     logLevel: 'info',
   },
   memory: { enabled: true, maxBytes: '256MB', maxEntries: 100_000 },
@@ -29,6 +28,9 @@ export const DEFAULTS = {
   redis: { readTimeout: '50ms', compressAbove: '8KB', writeQueue: 10_000 },
   postgres: { enabled: true, readTimeout: '250ms', writeQueue: 10_000, sweepInterval: '60s', sweepBatch: 1000, hitFlushInterval: '5s' },
   breaker: { failureThreshold: 5, cooldown: '5s' },
+  sessions: { header: 'x-session-token', userHeader: 'x-user-id', mint: false, ttl: '30d', touchInterval: '60s', cleanupInterval: '1h', forwardIdentityHeaders: false },
+  audit: { enabled: true, flushInterval: '100ms', batchSize: 500, bufferMax: 100_000, retentionDays: 90, partitionsAhead: 2, failClosed: false },
+  admin: { host: '127.0.0.1', port: 9090 },
   database: { dataDir: './data', poolSize: 10, statementTimeout: '5s', connectTimeout: '5s' },
   redactQueryParams: [
     'access_token', 'refresh_token', 'token', 'id_token', 'client_secret', 'password', 'api_key',
@@ -81,7 +83,6 @@ export const ServerSchema = Type.Object(
     maxKeyedBodyBytes: Opt(Size(DEFAULTS.server.maxKeyedBodyBytes)),
     shutdownGrace: Opt(Duration(DEFAULTS.server.shutdownGrace)),
     requestIdHeader: Opt(HeaderName(DEFAULTS.server.requestIdHeader)),
-    sessionHeader: Opt(HeaderName(DEFAULTS.server.sessionHeader)),
     logLevel: Opt(Enum(LOG_LEVELS, 'info')),
   },
   strict,
@@ -195,6 +196,10 @@ export const RuleSchema = Type.Object(
     bodyKey: Opt(Bool(DEFAULTS.rule.bodyKey)),
     respectCacheControl: Opt(Bool(DEFAULTS.rule.respectCacheControl)),
     invalidates: Opt(Templates),
+    // Audit naming, templated from path params; default action: the rule name.
+    action: Opt(Type.String({ minLength: 1, maxLength: 128, errorMessage: 'must be a template such as "salesforce.sobject.read"' })),
+    resourceType: Opt(Type.String({ minLength: 1, maxLength: 128, errorMessage: 'must be a template such as "{type}"' })),
+    resourceId: Opt(Type.String({ minLength: 1, maxLength: 128, errorMessage: 'must be a template such as "{id}"' })),
   },
   strict,
 );
@@ -248,6 +253,52 @@ export const DatabaseSchema = Type.Object(
   strict,
 );
 
+export const SessionsSchema = Type.Object(
+  {
+    header: Opt(HeaderName(DEFAULTS.sessions.header)),
+    // Empty or absent: no cookie fallback.
+    cookie: Opt(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]*$', errorMessage: 'must be a cookie name', default: null })),
+    userHeader: Opt(HeaderName(DEFAULTS.sessions.userHeader)),
+    mint: Opt(Bool(DEFAULTS.sessions.mint)),
+    ttl: Opt(Duration(DEFAULTS.sessions.ttl)),
+    touchInterval: Opt(Duration(DEFAULTS.sessions.touchInterval)),
+    cleanupInterval: Opt(Duration(DEFAULTS.sessions.cleanupInterval)),
+    forwardIdentityHeaders: Opt(Bool(DEFAULTS.sessions.forwardIdentityHeaders)),
+  },
+  strict,
+);
+
+export const AuditSchema = Type.Object(
+  {
+    enabled: Opt(Bool(DEFAULTS.audit.enabled)),
+    flushInterval: Opt(Duration(DEFAULTS.audit.flushInterval)),
+    batchSize: Opt(PositiveInt(DEFAULTS.audit.batchSize, 100_000)),
+    bufferMax: Opt(PositiveInt(DEFAULTS.audit.bufferMax)),
+    // Absent: <database.dataDir>/audit-spool.
+    spoolDir: Opt(Type.String({ minLength: 1, errorMessage: 'must be a directory path' })),
+    retentionDays: Opt(PositiveInt(DEFAULTS.audit.retentionDays, 36_500)),
+    partitionsAhead: Opt(PositiveInt(DEFAULTS.audit.partitionsAhead, 24)),
+    trustedProxies: Opt(
+      Type.Array(Type.String({ minLength: 1, errorMessage: 'must be an IP address or CIDR such as "10.0.0.0/8"' }), {
+        errorMessage: 'must be a list of IP addresses or CIDRs',
+        default: [],
+      }),
+    ),
+    failClosed: Opt(Bool(DEFAULTS.audit.failClosed)),
+  },
+  strict,
+);
+
+export const AdminSchema = Type.Object(
+  {
+    host: Opt(Type.String({ minLength: 1, errorMessage: 'must be a host name or IP address', default: DEFAULTS.admin.host })),
+    port: Opt(Type.Integer({ minimum: 0, maximum: 65535, errorMessage: 'must be an integer from 0 to 65535', default: DEFAULTS.admin.port })),
+    // Empty or absent: /admin/* routes are disabled.
+    token: Opt(Type.String({ errorMessage: 'must be a string', default: null })),
+  },
+  strict,
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: Opt(ServerSchema),
@@ -259,6 +310,9 @@ export const ConfigSchema = Type.Object(
       }),
     ),
     database: Opt(DatabaseSchema),
+    sessions: Opt(SessionsSchema),
+    audit: Opt(AuditSchema),
+    admin: Opt(AdminSchema),
     defaults: Opt(DefaultsSchema),
     upstreams: Type.Array(UpstreamSchema, { minItems: 1, errorMessage: 'must be a non-empty list of upstreams' }),
   },

@@ -1,6 +1,8 @@
 import type { Static } from '@sinclair/typebox';
-import { DEFAULTS, type CacheSchema, type DatabaseSchema } from './schema.js';
-import type { CacheConfig, DatabaseConfig } from './types.js';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { DEFAULTS, type AdminSchema, type AuditSchema, type CacheSchema, type DatabaseSchema, type SessionsSchema } from './schema.js';
+import type { AdminConfig, AuditConfig, CacheConfig, DatabaseConfig, SessionsConfig } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 
 const REDIS_SCHEMES = ['redis:', 'rediss:', 'redis+sentinel:', 'redis+cluster:'];
@@ -49,6 +51,56 @@ export function normaliseDatabase(raw: Static<typeof DatabaseSchema>, problems: 
     poolSize: raw.poolSize ?? DEFAULTS.database.poolSize,
     statementTimeoutMs: parseDuration(raw.statementTimeout ?? DEFAULTS.database.statementTimeout),
     connectTimeoutMs: parseDuration(raw.connectTimeout ?? DEFAULTS.database.connectTimeout),
+  };
+}
+
+/** Normalises `sessions:`. */
+export function normaliseSessions(raw: Static<typeof SessionsSchema>): SessionsConfig {
+  const d = DEFAULTS.sessions;
+  return {
+    header: (raw.header ?? d.header).toLowerCase(),
+    cookie: emptyToNull(raw.cookie),
+    userHeader: (raw.userHeader ?? d.userHeader).toLowerCase(),
+    mint: raw.mint ?? d.mint,
+    ttlMs: parseDuration(raw.ttl ?? d.ttl),
+    touchIntervalMs: parseDuration(raw.touchInterval ?? d.touchInterval),
+    cleanupIntervalMs: parseDuration(raw.cleanupInterval ?? d.cleanupInterval),
+    forwardIdentityHeaders: raw.forwardIdentityHeaders ?? d.forwardIdentityHeaders,
+  };
+}
+
+/** Normalises `audit:`; the spool lives under the data directory unless configured. */
+export function normaliseAudit(raw: Static<typeof AuditSchema>, dataDir: string, problems: string[]): AuditConfig {
+  const d = DEFAULTS.audit;
+  const trustedProxies = raw.trustedProxies ?? [];
+  trustedProxies.forEach((entry, i) => {
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !bitsOk || extra !== undefined) {
+      problems.push(`audit.trustedProxies[${i}]: must be an IP address or CIDR such as "10.0.0.0/8"`);
+    }
+  });
+  return {
+    enabled: raw.enabled ?? d.enabled,
+    flushIntervalMs: parseDuration(raw.flushInterval ?? d.flushInterval),
+    batchSize: raw.batchSize ?? d.batchSize,
+    bufferMax: raw.bufferMax ?? d.bufferMax,
+    spoolDir: raw.spoolDir ?? join(dataDir, 'audit-spool'),
+    retentionDays: raw.retentionDays ?? d.retentionDays,
+    partitionsAheadMonths: raw.partitionsAhead ?? d.partitionsAhead,
+    trustedProxies: [...trustedProxies],
+    failClosed: raw.failClosed ?? d.failClosed,
+  };
+}
+
+/** Normalises `admin:`; an empty token disables the `/admin/*` routes. */
+export function normaliseAdmin(raw: Static<typeof AdminSchema>): AdminConfig {
+  return {
+    host: raw.host ?? DEFAULTS.admin.host,
+    port: raw.port ?? DEFAULTS.admin.port,
+    token: emptyToNull(raw.token),
   };
 }
 

@@ -36,6 +36,11 @@ export interface CacheRuleConfig {
   readonly respectCacheControl: boolean;
   /** Tag templates a successful (2xx) unsafe request invalidates (consumed by the invalidation engine). */
   readonly invalidates: readonly string[];
+  /** Audit action type template (default: the rule name), e.g. `salesforce.sobject.read`. */
+  readonly action: string | null;
+  /** Audit resource type / id templates filled from path params, e.g. `{type}` and `{id}`. */
+  readonly resourceType: string | null;
+  readonly resourceId: string | null;
 }
 
 export interface PoolConfig {
@@ -83,9 +88,50 @@ export interface ServerConfig {
   /** How long SIGTERM waits for in-flight requests before closing connections. */
   readonly shutdownGraceMs: number;
   readonly requestIdHeader: string;
-  /** Header carrying the caller's session token (used by `session`-scoped rules). */
-  readonly sessionHeader: string;
   readonly logLevel: string;
+}
+
+/** Session identity taken from request headers (`sessions:`). */
+export interface SessionsConfig {
+  /** Header carrying the app's session token (also what `session`-scoped rules partition by). */
+  readonly header: string;
+  /** Cookie read when the header is absent; null = none. */
+  readonly cookie: string | null;
+  /** Header carrying the app's user identifier. */
+  readonly userHeader: string;
+  /** Mint a token (32 random bytes, hex) for requests without one and return it in `header`. */
+  readonly mint: boolean;
+  readonly ttlMs: number;
+  /** `last_accessed` is written at most once per session per this interval. */
+  readonly touchIntervalMs: number;
+  readonly cleanupIntervalMs: number;
+  /** Forward the session and user headers upstream (default: stripped). */
+  readonly forwardIdentityHeaders: boolean;
+}
+
+/** One audit row per proxied request (`audit:`). */
+export interface AuditConfig {
+  readonly enabled: boolean;
+  readonly flushIntervalMs: number;
+  readonly batchSize: number;
+  /** Events held in memory at most; beyond it they go straight to the spool. */
+  readonly bufferMax: number;
+  /** Where batches are spooled while Postgres is unreachable (default `<dataDir>/audit-spool`). */
+  readonly spoolDir: string;
+  readonly retentionDays: number;
+  readonly partitionsAheadMonths: number;
+  /** Addresses/CIDRs of proxies whose X-Forwarded-For is believed (Fastify `trustProxy`). */
+  readonly trustedProxies: readonly string[];
+  /** When the audit trail can be neither written nor spooled: true = refuse requests (503). */
+  readonly failClosed: boolean;
+}
+
+/** The admin listener (`admin:`). */
+export interface AdminConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Bearer token for `/admin/*`; null = admin routes disabled. */
+  readonly token: string | null;
 }
 
 /** After `failureThreshold` consecutive errors or timeouts a tier is skipped for `cooldownMs`, then probed. */
@@ -137,6 +183,9 @@ export interface Config {
   readonly server: ServerConfig;
   readonly cache: CacheConfig;
   readonly database: DatabaseConfig;
+  readonly sessions: SessionsConfig;
+  readonly audit: AuditConfig;
+  readonly admin: AdminConfig;
   readonly upstreams: readonly UpstreamConfig[];
   /** Query parameter names whose values are redacted in logs (lower-case). */
   readonly redactQueryParams: readonly string[];

@@ -1,10 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerConfig } from '../config/types.js';
+import type { ServerConfig, SessionsConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
 import { parseQuery } from '../policy/query.js';
+import { fillTemplate, type RuleMatch } from '../policy/rules.js';
+import { identifyRequest } from '../sessions/request-session.js';
+import type { SessionStore } from '../sessions/sessions.js';
 import type { Forwarder } from './forwarder.js';
 import { passThrough } from './pass-through.js';
 import type { ReadThrough } from './read-through.js';
+import type { ProxyRecord } from './record.js';
 import { confineBelowPrefix, splitOriginForm } from './request-target.js';
 import type { ProxyTarget } from './target.js';
 import type { UpstreamRouter } from './upstreams.js';
@@ -14,22 +18,32 @@ export interface ProxyHandlerDeps {
   readonly forwarder: Forwarder;
   readonly readThrough: ReadThrough;
   readonly server: ServerConfig;
+  readonly sessions: { config: SessionsConfig; store: SessionStore };
+  /** False while the audit trail can be neither written nor spooled and `audit.failClosed` is set. */
+  readonly accepting: () => boolean;
 }
 
 /**
- * Entry point of every proxied request: refuse unsafe targets, route to an upstream by prefix,
- * then read through the cache when a caching rule matches, or pass through otherwise.
+ * Entry point of every proxied request: identify the caller, refuse unsafe targets, route to an
+ * upstream by prefix, then read through the cache when a caching rule matches, or pass through.
  */
 export function createProxyHandler(deps: ProxyHandlerDeps) {
   return async function proxy(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const record = request.sidecache!;
+    record.audited = true;
+    identifyRequest(request, reply, record, deps.sessions);
+    if (!deps.accepting()) throw new SidecacheError('audit_unavailable');
+
     const { path, query, search } = splitOriginForm(request.raw.url ?? '');
+    record.path = path;
+    record.query = query;
     const { upstream, rest } = deps.router.route(path);
     record.upstream = upstream.name;
     if (!upstream.enabled) {
       throw new SidecacheError('upstream_disabled', `upstream "${upstream.name}" is disabled: its target URL is not set`);
     }
     const upstreamPath = confineBelowPrefix(rest);
+    record.path = upstreamPath;
     const queryPairs = parseQuery(query);
     const target: ProxyTarget = {
       upstream,
@@ -39,7 +53,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
       forwardPath: upstream.basePath + upstreamPath + search,
     };
     const match = upstream.rules.match(request.method, upstreamPath, queryPairs);
-    record.rule = match?.rule.name ?? null;
+    if (match !== undefined) noteRule(record, match);
     if (match === undefined || !match.rule.cache) {
       return passThrough(deps.forwarder, request, reply, target, {
         reason: 'no-rule',
@@ -48,4 +62,13 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
     }
     return deps.readThrough.serve(request, reply, target, match);
   };
+}
+
+/** Audit naming from the matched rule: its action (default: the rule name) and resource. */
+function noteRule(record: ProxyRecord, match: RuleMatch): void {
+  const { rule, params } = match;
+  record.rule = rule.name;
+  record.action = fillTemplate(rule.action ?? rule.name, params);
+  record.resourceType = rule.resourceType === null ? null : fillTemplate(rule.resourceType, params);
+  record.resourceId = rule.resourceId === null ? null : fillTemplate(rule.resourceId, params);
 }

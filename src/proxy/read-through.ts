@@ -7,7 +7,6 @@ import type { TierStack } from '../cache/stack.js';
 import { canonicalQuery, redactQuery } from '../policy/query.js';
 import type { RuleMatch } from '../policy/rules.js';
 import { clientDirectives, decideStore, type StoreDecision } from '../policy/storability.js';
-import { requestIdentity } from '../sessions/identity.js';
 import { hasRequestBody, readBody } from './body.js';
 import type { Forwarder } from './forwarder.js';
 import { forwardRequestHeaders, forwardResponseHeaders, headerValue, storableResponseHeaders } from './headers.js';
@@ -64,7 +63,7 @@ export class ReadThrough {
     // 1. The client may opt out of the cache entirely, or the scope may be unknowable.
     const directives = clientDirectives(request.headers);
     if (directives.noStore) return this.#bypass(request, reply, target, 'no-store');
-    const partition = cachePartition(rule.scope, requestIdentity(request.headers, deps.server.sessionHeader), deps.keySecret);
+    const partition = cachePartition(rule.scope, record.identity!, deps.keySecret);
     if (partition === null) return this.#bypass(request, reply, target, 'no-session');
 
     // 2. Build the key (reading the body first when the rule keys on it).

@@ -1,20 +1,57 @@
 import type { TierName } from '../cache/store.js';
+import type { RequestIdentity } from '../sessions/identity.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
-/** What happened to one proxied request; filled in as it goes, read by logging (and audit). */
+/**
+ * What happened to one request; filled in as it goes and read by the access log and the audit
+ * trail when the response has finished.
+ */
 export interface ProxyRecord {
+  /** True once the request reached the proxy route (or was refused by it): it gets an audit row. */
+  audited: boolean;
+  /** Epoch ms when the request arrived. */
+  readonly startedAt: number;
   upstream: string | null;
   rule: string | null;
+  /** Upstream-relative path once routed, else the request path. */
+  path: string | null;
+  /** Raw query (redacted before it is logged or audited). */
+  query: string;
+  identity: RequestIdentity | null;
+  sessionId: string | null;
+  action: string | null;
+  resourceType: string | null;
+  resourceId: string | null;
   cache: CacheOutcome | null;
   tier: TierName | null;
   /** Time spent waiting for the upstream's response headers, in ms. */
   upstreamMs: number | null;
   /** Request body bytes read from the client. */
   requestBytes: number;
+  /** Response body bytes, counted when the response is streamed without a Content-Length. */
+  responseBytes: number | null;
   errorCode: string | null;
 }
 
-export function newProxyRecord(): ProxyRecord {
-  return { upstream: null, rule: null, cache: null, tier: null, upstreamMs: null, requestBytes: 0, errorCode: null };
+export function newProxyRecord(startedAt: number): ProxyRecord {
+  return {
+    audited: false,
+    startedAt,
+    upstream: null,
+    rule: null,
+    path: null,
+    query: '',
+    identity: null,
+    sessionId: null,
+    action: null,
+    resourceType: null,
+    resourceId: null,
+    cache: null,
+    tier: null,
+    upstreamMs: null,
+    requestBytes: 0,
+    responseBytes: null,
+    errorCode: null,
+  };
 }

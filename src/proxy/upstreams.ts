@@ -19,7 +19,11 @@ export interface CompiledUpstream {
 /** Request headers that never go upstream: `expect` is answered by Node itself (100-continue). */
 const ALWAYS_REMOVED = ['expect'];
 
-export function compileUpstream(config: UpstreamConfig): CompiledUpstream {
+/**
+ * @param identityHeaders request headers carrying the app's session identity, stripped before
+ *   forwarding unless `sessions.forwardIdentityHeaders` is set.
+ */
+export function compileUpstream(config: UpstreamConfig, identityHeaders: readonly string[] = []): CompiledUpstream {
   const vary = new Map<CacheRuleConfig, readonly string[]>();
   for (const rule of config.rules) vary.set(rule, [...new Set([...config.vary, ...rule.vary])].sort());
   return {
@@ -28,7 +32,7 @@ export function compileUpstream(config: UpstreamConfig): CompiledUpstream {
     enabled: config.target !== null,
     basePath: config.target === null ? '' : config.target.pathname.replace(/\/+$/, ''),
     rules: compileRules(config.rules),
-    headerPlan: compileRequestHeaderPlan(config.requestHeaders, ALWAYS_REMOVED),
+    headerPlan: compileRequestHeaderPlan(config.requestHeaders, [...ALWAYS_REMOVED, ...identityHeaders]),
     varyFor: (rule) => vary.get(rule) ?? config.vary,
   };
 }
@@ -37,8 +41,8 @@ export function compileUpstream(config: UpstreamConfig): CompiledUpstream {
 export class UpstreamRouter {
   readonly #byLongestPrefix: readonly CompiledUpstream[];
 
-  constructor(upstreams: readonly UpstreamConfig[]) {
-    this.#byLongestPrefix = upstreams.map(compileUpstream).sort((a, b) => b.config.prefix.length - a.config.prefix.length);
+  constructor(upstreams: readonly UpstreamConfig[], identityHeaders: readonly string[] = []) {
+    this.#byLongestPrefix = upstreams.map((u) => compileUpstream(u, identityHeaders)).sort((a, b) => b.config.prefix.length - a.config.prefix.length);
   }
 
   get upstreams(): readonly CompiledUpstream[] {

@@ -20,6 +20,9 @@ export function rule(input: RuleInput, index = 0): CacheRuleConfig {
     bodyKey: false,
     respectCacheControl: false,
     invalidates: [],
+    action: null,
+    resourceType: null,
+    resourceId: null,
     ...input,
   };
 }
@@ -39,7 +42,14 @@ export function upstream(input: UpstreamInput): UpstreamConfig {
 }
 
 /** A complete normalised Config for tests, built without the YAML loader. */
-export function testConfig(upstreams: UpstreamInput[], overrides: { server?: Partial<Config['server']>; cache?: Partial<Config['cache']>; database?: Partial<Config['database']> } = {}): Config {
+export function testConfig(upstreams: UpstreamInput[], overrides: {
+    server?: Partial<Config['server']>;
+    cache?: Partial<Config['cache']>;
+    database?: Partial<Config['database']>;
+    sessions?: Partial<Config['sessions']>;
+    audit?: Partial<Config['audit']>;
+    admin?: Partial<Config['admin']>;
+  } = {}): Config {
   return {
     server: {
       host: '127.0.0.1',
@@ -48,7 +58,6 @@ export function testConfig(upstreams: UpstreamInput[], overrides: { server?: Par
       maxKeyedBodyBytes: 1024 * 1024,
       shutdownGraceMs: 5000,
       requestIdHeader: 'x-request-id',
-      sessionHeader: 'x-session-token',
       logLevel: 'silent',
       ...overrides.server,
     },
@@ -62,6 +71,30 @@ export function testConfig(upstreams: UpstreamInput[], overrides: { server?: Par
       ...overrides.cache,
     },
     database: { url: null, dataDir: 'memory://', poolSize: 4, statementTimeoutMs: 5000, connectTimeoutMs: 2000, ...overrides.database },
+    sessions: {
+      header: 'x-session-token',
+      cookie: null,
+      userHeader: 'x-user-id',
+      mint: false,
+      ttlMs: 30 * 86_400_000,
+      touchIntervalMs: 60_000,
+      cleanupIntervalMs: 3_600_000,
+      forwardIdentityHeaders: false,
+      ...overrides.sessions,
+    },
+    audit: {
+      enabled: false,
+      flushIntervalMs: 100,
+      batchSize: 500,
+      bufferMax: 100_000,
+      spoolDir: 'memory://',
+      retentionDays: 90,
+      partitionsAheadMonths: 2,
+      trustedProxies: [],
+      failClosed: false,
+      ...overrides.audit,
+    },
+    admin: { host: '127.0.0.1', port: 0, token: null, ...overrides.admin },
     upstreams: upstreams.map(upstream),
     redactQueryParams: ['access_token', 'token', 'password'],
   };

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
+import { parse, stringify } from 'yaml';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -15,13 +16,36 @@ export interface SidecacheProcess {
   readonly exited: Promise<number | string>;
 }
 
-/** Writes a config file to a temp dir removed at test end; returns its path. */
-export function writeConfig(t: Test, yaml: string): string {
+/**
+ * Test-safe defaults merged under a test's config: the admin listener on an ephemeral port, and
+ * no database (audit and the Postgres tier off) unless the test configures them — so parallel
+ * test processes never share a port or the repository's ./data.
+ */
+const PROCESS_DEFAULTS = { admin: { port: 0 }, audit: { enabled: false }, cache: { postgres: { enabled: false } } };
+
+/** Writes a config file (over PROCESS_DEFAULTS) to a temp dir removed at test end; returns its path. */
+export function writeConfig(t: Test, yaml: string, options: { defaults?: boolean } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'sidecache-test-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'proxy.config.yaml');
-  writeFileSync(path, yaml);
+  const parsed: unknown = parse(yaml);
+  const merged = options.defaults === false || !isRecord(parsed) ? yaml : stringify(mergeDefaults(PROCESS_DEFAULTS, parsed));
+  writeFileSync(path, merged);
   return path;
+}
+
+function mergeDefaults(defaults: Record<string, unknown>, given: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...given };
+  for (const [key, value] of Object.entries(defaults)) {
+    const current = out[key];
+    if (current === undefined || current === null) out[key] = value;
+    else if (isRecord(value) && isRecord(current)) out[key] = mergeDefaults(value, current);
+  }
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -20,7 +20,10 @@ export const errorHandler = fp(
       const error = url.startsWith('/')
         ? new SidecacheError('method_not_supported', `method ${request.method} is not supported`)
         : new SidecacheError('bad_request_target');
-      if (request.sidecache !== null) request.sidecache.errorCode = error.code;
+      if (request.sidecache !== null) {
+        request.sidecache.errorCode = error.code;
+        request.sidecache.audited = true;
+      }
       return sendError(reply, request, error);
     });
   },

@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin';
 import { newProxyRecord, type ProxyRecord } from '../../proxy/record.js';
+import type { AuditWriter } from '../../audit/writer.js';
 import { redactQuery } from '../../policy/query.js';
+import { auditEventFor } from '../audit-event.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -11,16 +13,17 @@ declare module 'fastify' {
 
 /**
  * Gives every request its record and `x-request-id`, marks responses `Connection: close` while
- * draining so keep-alive clients move to another instance, and writes one access-log line per
- * request with credentials and secret query values redacted.
+ * draining so keep-alive clients move to another instance, and when a response has finished
+ * hands its audit row to the writer and writes one access-log line (credentials and secret
+ * query values redacted).
  */
-export const requestContext = fp<{ redactQueryParams: ReadonlySet<string>; isDraining: () => boolean }>(
+export const requestContext = fp<{ redactQueryParams: ReadonlySet<string>; isDraining: () => boolean; audit: AuditWriter | null }>(
   async (app, options) => {
     app.decorateRequest('sidecache', null);
     const accessLog = ['info', 'debug', 'trace'].includes(app.log.level);
 
     app.addHook('onRequest', (request, reply, done) => {
-      request.sidecache = newProxyRecord();
+      request.sidecache = newProxyRecord(Date.now());
       reply.header('x-request-id', request.id);
       if (options.isDraining()) reply.header('connection', 'close');
       done();
@@ -28,6 +31,9 @@ export const requestContext = fp<{ redactQueryParams: ReadonlySet<string>; isDra
 
     app.addHook('onResponse', (request, reply, done) => {
       const record = request.sidecache;
+      if (record?.audited && options.audit !== null) {
+        options.audit.record(auditEventFor(request, reply, record, options.redactQueryParams));
+      }
       if (record !== null && accessLog) {
         const url = request.raw.url ?? '';
         const q = url.indexOf('?');

@@ -6,6 +6,8 @@ export interface HealthOptions {
   readonly upstreams: readonly CompiledUpstream[];
   readonly tierHealth: () => Record<string, TierHealth>;
   readonly isDraining: () => boolean;
+  /** Audit trail state: ok, spooling (Postgres away, rows safe on disk) or failing (rows at risk). */
+  readonly auditHealth: () => string | null;
 }
 
 /**
@@ -23,6 +25,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
     );
     const tiers = options.tierHealth();
     reply.code(draining ? 503 : 200);
-    return { status: draining ? 'draining' : 'ready', upstreams, tiers };
+    const audit = options.auditHealth();
+    return { status: draining ? 'draining' : 'ready', upstreams, tiers, ...(audit === null ? {} : { audit }) };
   });
 }

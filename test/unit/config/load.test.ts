@@ -15,9 +15,30 @@ t.test('a minimal config gets every documented default', async (t) => {
     maxKeyedBodyBytes: 1024 ** 2,
     shutdownGraceMs: 10_000,
     requestIdHeader: 'x-request-id',
-    sessionHeader: 'x-session-token',
     logLevel: 'info',
   });
+  t.strictSame(config.sessions, {
+    header: 'x-session-token',
+    cookie: null,
+    userHeader: 'x-user-id',
+    mint: false,
+    ttlMs: 30 * 86_400_000,
+    touchIntervalMs: 60_000,
+    cleanupIntervalMs: 3_600_000,
+    forwardIdentityHeaders: false,
+  });
+  t.strictSame(config.audit, {
+    enabled: true,
+    flushIntervalMs: 100,
+    batchSize: 500,
+    bufferMax: 100_000,
+    spoolDir: 'data/audit-spool',
+    retentionDays: 90,
+    partitionsAheadMonths: 2,
+    trustedProxies: [],
+    failClosed: false,
+  });
+  t.strictSame(config.admin, { host: '127.0.0.1', port: 9090, token: null });
   t.strictSame(config.cache, {
     keySecret: null,
     namespace: 'default',
@@ -54,6 +75,9 @@ t.test('a minimal config gets every documented default', async (t) => {
       bodyKey: false,
       respectCacheControl: false,
       invalidates: [],
+      action: null,
+      resourceType: null,
+      resourceId: null,
     },
   ]);
 });

@@ -1,0 +1,109 @@
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import { AuditQueryError } from '../audit/queries.js';
+
+/** Errors the admin listener answers with, as `{error, message, requestId}`. */
+export const adminErrorCatalogue = {
+  invalid_request: { status: 400, message: 'the request is malformed' },
+  not_found: { status: 404, message: 'no admin route matches this method and path' },
+  session_not_found: { status: 404, message: 'no session has this id' },
+  audit_unavailable: { status: 503, message: 'the audit trail needs a database and none is configured' },
+  internal_error: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type AdminErrorCode = keyof typeof adminErrorCatalogue;
+
+export class AdminError extends Error {
+  readonly code: AdminErrorCode;
+  readonly status: number;
+
+  constructor(code: AdminErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? adminErrorCatalogue[code].message, options);
+    this.name = 'AdminError';
+    this.code = code;
+    this.status = adminErrorCatalogue[code].status;
+  }
+}
+
+/** The JSON schema of every admin error body (for route `response` schemas). */
+export const adminErrorSchema = {
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' }, requestId: { type: 'string' } },
+  required: ['error', 'message', 'requestId'],
+} as const;
+
+/** Fastify error handler: schema violations and bad inputs become 400s that name the parameter. */
+export function adminErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const error = toAdminError(err, request);
+  if (error.code === 'internal_error') request.log.error({ reqId: request.id, err }, 'admin request failed');
+  return sendAdminError(reply, request, error);
+}
+
+export function sendAdminError(reply: FastifyReply, request: FastifyRequest, error: AdminError): FastifyReply {
+  return reply
+    .code(error.status)
+    .header('x-request-id', request.id)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send({ error: error.code, message: error.message, requestId: request.id });
+}
+
+function toAdminError(err: FastifyError, request: FastifyRequest): AdminError {
+  if (err instanceof AdminError) return err;
+  if (err instanceof AuditQueryError) return new AdminError('invalid_request', err.message);
+  if (Array.isArray(err.validation) && err.validation.length > 0) {
+    return new AdminError('invalid_request', validationMessage(err.validation, schemaPart(request, err.validationContext)));
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return new AdminError('invalid_request', err.message);
+  return new AdminError('internal_error', undefined, { cause: err });
+}
+
+/** What Ajv reports about one violation (the fields Fastify passes on). */
+export interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+interface ObjectSchema {
+  properties?: Record<string, { description?: string }>;
+}
+
+/**
+ * `limit: expected an integer from 1 to 1000; foo: unknown parameter (allowed: …)`. One clause per
+ * offending parameter, in Ajv's order; the expectation is the property's schema `description`.
+ */
+export function validationMessage(issues: readonly ValidationIssue[], schema: ObjectSchema | undefined): string {
+  const clauses = new Map<string, string>();
+  for (const issue of issues) {
+    const { param, expected } = describeIssue(issue, schema);
+    if (!clauses.has(param)) clauses.set(param, `${param}: ${expected}`);
+  }
+  return [...clauses.values()].join('; ');
+}
+
+function describeIssue(issue: ValidationIssue, schema: ObjectSchema | undefined): { param: string; expected: string } {
+  const allowed = Object.keys(schema?.properties ?? {});
+  if (issue.keyword === 'additionalProperties') {
+    const param = String(issue.params['additionalProperty']);
+    return { param, expected: allowed.length === 0 ? 'unknown parameter' : `unknown parameter (allowed: ${allowed.join(', ')})` };
+  }
+  if (issue.keyword === 'required') {
+    const param = String(issue.params['missingProperty']);
+    return { param, expected: `is required (${describe(param, schema) ?? 'missing'})` };
+  }
+  // instancePath is a JSON pointer: '/limit' names the parameter, deeper segments are array items.
+  const first = issue.instancePath.split('/')[1];
+  const param = first === undefined || first === '' ? 'request' : first.replace(/~1/g, '/').replace(/~0/g, '~');
+  return { param, expected: describe(param, schema) ?? issue.message ?? 'is invalid' };
+}
+
+function describe(param: string, schema: ObjectSchema | undefined): string | undefined {
+  return schema?.properties?.[param]?.description;
+}
+
+function schemaPart(request: FastifyRequest, context: string | undefined): ObjectSchema | undefined {
+  const schema = request.routeOptions.schema as FastifySchema | undefined;
+  if (schema === undefined) return undefined;
+  const part = context === 'querystring' ? schema.querystring : context === 'params' ? schema.params : context === 'body' ? schema.body : context === 'headers' ? schema.headers : undefined;
+  return part as ObjectSchema | undefined;
+}
