@@ -27,6 +27,6 @@ USER node
 EXPOSE 8080 9090
 STOPSIGNAL SIGTERM
 # No curl in the slim image: Node's own fetch probes the service port.
-HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "--enable-source-maps", "dist/src/main.js"]

@@ -1,7 +1,11 @@
 /**
- * `npm run bench`: builds sidecache, runs the four scenarios against child processes, prints one
+ * `npm run bench`: builds sidecache, runs the scenarios against child processes, prints one
  * table and writes bench/results/latest.json. Every child is stopped by PID, also on failure.
  * BENCH_REF=<git ref> benches a committed snapshot instead of the working tree.
+ * BENCH_ONLY=5,6 runs only those scenarios; a part of 5 or 6 by letter, e.g. BENCH_ONLY=5a,5d,6c.
+ * Scenarios 5 and 6 use the machine's Postgres (a fresh schema in `test`, dropped at the end) and
+ * Redis (a random namespace, its keys deleted at the end); BENCH_DATABASE_URL / BENCH_REDIS_URL
+ * override the defaults (postgres://postgres@127.0.0.1:5432/test, redis://127.0.0.1:6379).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,8 +18,12 @@ import { hitThroughput } from './scenarios/hit-throughput.js';
 import { memoryBound } from './scenarios/memory-bound.js';
 import { missLatency } from './scenarios/miss-latency.js';
 import { stampede } from './scenarios/stampede.js';
+import { sharedTiers } from './scenarios/shared-tiers.js';
+import { audit } from './scenarios/audit.js';
+import { runPendingCleanups } from './lib/services.js';
 
-const OVERALL_BUDGET_MS = 290_000;
+// Scenarios 1-4 take about 3 minutes, 5 and 6 about 3 more.
+const OVERALL_BUDGET_MS = 450_000;
 const started = Date.now();
 
 function log(message: string): void {
@@ -30,34 +38,90 @@ function gitCommit(): string | null {
   }
 }
 
-/** The four scenarios in order; rows and raw results are appended as each one finishes. */
+const SCENARIOS = 6;
+
+/**
+ * BENCH_ONLY: comma-separated scenario numbers, each optionally followed by part letters
+ * ("5", "5a", "5ad", "6c"); unset or empty = everything.
+ */
+function parseOnly(value: string | undefined): Map<number, Set<string> | 'all'> {
+  const only = new Map<number, Set<string> | 'all'>();
+  const tokens = (value ?? '').split(/[\s,]+/).filter((t) => t !== '');
+  if (tokens.length === 0) {
+    for (let n = 1; n <= SCENARIOS; n++) only.set(n, 'all');
+    return only;
+  }
+  for (const token of tokens) {
+    const match = /^([1-9])([a-z]*)$/.exec(token.toLowerCase());
+    if (match === null || Number(match[1]) > SCENARIOS) throw new Error(`BENCH_ONLY: "${token}" is not a scenario (1-${SCENARIOS}, parts like 5a)`);
+    const n = Number(match[1]);
+    const letters = match[2]!;
+    const current = only.get(n);
+    if (letters === '' || current === 'all') only.set(n, 'all');
+    else only.set(n, new Set([...(current ?? []), ...letters]));
+  }
+  return only;
+}
+
+const only = parseOnly(process.env['BENCH_ONLY']);
+const selected = (n: number): boolean => only.has(n);
+const parts = (n: number) => {
+  const which = only.get(n);
+  const has = (letter: string) => which === 'all' || (which !== undefined && which.has(letter));
+  return { a: has('a'), b: has('b'), c: has('c'), d: has('d') };
+};
+
+/** The selected scenarios in order; rows and raw results are appended as each one finishes. */
 async function runScenarios(rows: Row[], results: Record<string, unknown>): Promise<void> {
   const upstream = await startUpstream('upstream');
   try {
-    const sidecache = await startSidecache({ name: 'sidecache', upstreamUrl: upstream.url });
-    try {
-      log('1/4 memory-hit throughput (warm-up 2 s each, then 10 s each in alternating slices)');
-      const s1 = await hitThroughput(sidecache);
-      rows.push(...s1.rows);
-      results['hitThroughput'] = s1.result;
-
-      log('2/4 miss / pass-through latency (3 x 2200 sequential requests)');
-      const s2 = await missLatency(sidecache, upstream);
-      rows.push(...s2.rows);
-      results['missLatency'] = s2.result;
-    } finally {
-      await stopChild(sidecache.child);
+    if (selected(1) || selected(2)) {
+      const sidecache = await startSidecache({ name: 'sidecache', upstreamUrl: upstream.url });
+      try {
+        if (selected(1)) {
+          log('1/6 memory-hit throughput (warm-up 2 s each, then 10 s each in alternating slices)');
+          const s1 = await hitThroughput(sidecache);
+          rows.push(...s1.rows);
+          results['hitThroughput'] = s1.result;
+        }
+        if (selected(2)) {
+          log('2/6 miss / pass-through latency (3 x 2200 sequential requests)');
+          const s2 = await missLatency(sidecache, upstream);
+          rows.push(...s2.rows);
+          results['missLatency'] = s2.result;
+        }
+      } finally {
+        await stopChild(sidecache.child);
+      }
     }
 
-    log('3/4 stampede (500 concurrent cold requests)');
-    const s3 = await stampede();
-    rows.push(...s3.rows);
-    results['stampede'] = s3.result;
+    if (selected(3)) {
+      log('3/6 stampede (500 concurrent cold requests)');
+      const s3 = await stampede();
+      rows.push(...s3.rows);
+      results['stampede'] = s3.result;
+    }
 
-    log('4/4 memory bound (100k distinct 2 KB entries)');
-    const s4 = await memoryBound(upstream);
-    rows.push(...s4.rows);
-    results['memoryBound'] = s4.result;
+    if (selected(4)) {
+      log('4/6 memory bound (100k distinct 2 KB entries)');
+      const s4 = await memoryBound(upstream);
+      rows.push(...s4.rows);
+      results['memoryBound'] = s4.result;
+    }
+
+    if (selected(5)) {
+      log('5/6 shared tiers (Redis + Postgres, memory tier off; zipf; redis outage)');
+      const s5 = await sharedTiers(upstream, parts(5), log);
+      rows.push(...s5.rows);
+      results['sharedTiers'] = s5.result;
+    }
+
+    if (selected(6)) {
+      log('6/6 audit trail (on vs off, sustained rows/s, spool replay, kill -9)');
+      const s6 = await audit(upstream, parts(6), log);
+      rows.push(...s6.rows);
+      results['audit'] = s6.result;
+    }
   } finally {
     await stopChild(upstream.child);
   }
@@ -94,6 +158,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpus: cpus().length,
     elapsedS,
+    only: process.env['BENCH_ONLY'] || null,
     loadAverage: { start: loadBefore, end: loadAfter },
     buildErrors: build.errors,
     rows,
@@ -106,7 +171,11 @@ async function main(): Promise<void> {
 
 const watchdog = setTimeout(() => {
   process.stderr.write(`bench exceeded ${OVERALL_BUDGET_MS / 1000} s; stopping\n`);
-  process.exit(2); // the 'exit' handler in lib/children.ts kills the children by PID
+  // Children first (by PID), then the bench's schemas, Redis keys and temp dirs; the 'exit'
+  // handler in lib/children.ts SIGKILLs whatever is still running.
+  void stopAll()
+    .then(() => runPendingCleanups())
+    .finally(() => process.exit(2));
 }, OVERALL_BUDGET_MS);
 watchdog.unref();
 
@@ -117,5 +186,6 @@ main()
   })
   .finally(async () => {
     await stopAll();
+    await runPendingCleanups();
     clearTimeout(watchdog);
   });

@@ -71,12 +71,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const { stack } = storage;
   const sessions = new SessionStore({
     db: database?.db ?? null,
-    secret: storage.keySecret,
+    secret: storage.keySecret(),
     config: config.sessions,
     now,
     log: (obj, msg) => app.log.warn(obj, msg),
   });
   sessions.start();
+  storage.onKeySecretChange((secret) => sessions.setSecret(secret));
   const audit = config.audit.enabled
     ? new AuditWriter({ db: database?.db ?? null, config: config.audit, log: app.log, now, dbReady: database?.ready })
     : null;

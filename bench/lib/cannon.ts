@@ -4,7 +4,10 @@ export interface CannonResult {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
+  /** Responses received in the run (autocannon's requests.total). */
   readonly total: number;
+  /** Requests written, including those still in flight when the run stopped. */
+  readonly sent: number;
   readonly seconds: number;
   readonly errors: number;
   readonly non2xx: number;
@@ -15,6 +18,7 @@ export interface CannonOptions {
   readonly seconds: number;
   readonly connections: number;
   readonly pipelining?: number;
+  readonly headers?: Record<string, string>;
 }
 
 /** One autocannon run in this process; latencies in ms (autocannon's 1 ms resolution). */
@@ -25,12 +29,14 @@ export async function cannon(options: CannonOptions): Promise<CannonResult> {
     connections: options.connections,
     pipelining: options.pipelining ?? 1,
     timeout: 10,
+    ...(options.headers === undefined ? {} : { headers: options.headers }),
   });
   return {
     rps: result.requests.total / result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
     total: result.requests.total,
+    sent: result.requests.sent,
     seconds: result.duration,
     errors: result.errors,
     non2xx: result.non2xx,
@@ -51,6 +57,7 @@ export function combine(runs: readonly CannonResult[]): CannonResult {
     p50: p50s[Math.floor((p50s.length - 1) / 2)]!,
     p99: Math.max(...runs.map((r) => r.p99)),
     total,
+    sent: sum((r) => r.sent),
     seconds,
     errors: sum((r) => r.errors),
     non2xx: sum((r) => r.non2xx),

@@ -27,7 +27,12 @@ const STDERR_TAIL = 4096;
 
 /** Spawns `node <args>`; the child is registered so it is killed by PID on any exit path. */
 export function spawnNode(options: SpawnOptions): Child {
-  const proc = spawn(process.execPath, options.args, {
+  return spawnProcess(process.execPath, options);
+}
+
+/** Spawns any executable (e.g. redis-server) the same way: registered, killed by PID on exit. */
+export function spawnProcess(command: string, options: SpawnOptions): Child {
+  const proc = spawn(command, options.args, {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -95,6 +100,19 @@ export async function stopChild(child: Child, graceMs = 5_000): Promise<void> {
     }
     await Promise.race([exited, sleep(2_000)]);
   }
+}
+
+/** `kill -9` by PID, resolving once the child has exited (or after `waitMs`). */
+export async function killChild(child: Child, waitMs = 5_000): Promise<void> {
+  const proc = child.process;
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = once(proc, 'exit');
+  try {
+    process.kill(child.pid, 'SIGKILL');
+  } catch {
+    return; // already gone
+  }
+  await Promise.race([exited, sleep(waitMs)]);
 }
 
 /** Stops every child this process started, in reverse start order. */

@@ -3,6 +3,8 @@ import { request, type Dispatcher } from 'undici';
 export interface Timed {
   readonly status: number;
   readonly xCache: string | undefined;
+  /** `x-cache-tier` on a hit (memory, redis, postgres). */
+  readonly tier: string | undefined;
   readonly bytes: number;
   /** Wall time from sending to the last body byte, in ms. */
   readonly ms: number;
@@ -10,14 +12,20 @@ export interface Timed {
 
 const TIMEOUTS = { headersTimeout: 30_000, bodyTimeout: 30_000 } as const;
 
+const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
+
 /** GET `url` through `dispatcher`, reading the whole body inside the timed window. */
-export async function timedGet(dispatcher: Dispatcher, url: string): Promise<Timed> {
+export async function timedGet(
+  dispatcher: Dispatcher,
+  url: string,
+  headers?: Record<string, string>,
+  timeouts: { headersTimeout: number; bodyTimeout: number } = TIMEOUTS,
+): Promise<Timed> {
   const started = performance.now();
-  const res = await request(url, { dispatcher, ...TIMEOUTS });
+  const res = await request(url, { dispatcher, ...timeouts, ...(headers === undefined ? {} : { headers }) });
   const body = await res.body.arrayBuffer();
   const ms = performance.now() - started;
-  const header = res.headers['x-cache'];
-  return { status: res.statusCode, xCache: Array.isArray(header) ? header[0] : header, bytes: body.byteLength, ms };
+  return { status: res.statusCode, xCache: first(res.headers['x-cache']), tier: first(res.headers['x-cache-tier']), bytes: body.byteLength, ms };
 }
 
 /** JSON GET/POST helper for the upstream's control endpoints. */

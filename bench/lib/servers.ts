@@ -96,16 +96,35 @@ export interface SidecacheOptions {
   /** Postgres URL for the Postgres tier; absent = no Postgres tier. */
   readonly databaseUrl?: string;
   readonly namespace?: string;
+  /** The Postgres cache tier; default on exactly when `databaseUrl` is set (false: the database serves audit only). */
+  readonly postgresTier?: boolean;
+  /** `audit:` settings; absent = the section is left out (sidecache's defaults: enabled, spool under dataDir). */
+  readonly audit?: AuditOptions;
+  /** `database.dataDir` (PGlite files, default audit spool); absent = sidecache's default (./data). */
+  readonly dataDir?: string;
   /** Extra node flags for the child, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
 }
 
+export interface AuditOptions {
+  readonly enabled: boolean;
+  readonly spoolDir?: string;
+  readonly flushInterval?: string;
+  readonly batchSize?: number;
+}
+
+/** A sidecache child, with the admin listener's port (always a free one, so children can run side by side). */
+export interface RunningSidecache extends Running {
+  readonly adminPort: number;
+}
+
 /** Writes a bench config to a temp dir (removed when the child exits) and starts sidecache with it. */
-export async function startSidecache(options: SidecacheOptions): Promise<Running> {
+export async function startSidecache(options: SidecacheOptions): Promise<RunningSidecache> {
   const port = await freePort();
+  const adminPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sidecache-bench-'));
   const configPath = join(dir, 'proxy.config.yaml');
-  writeFileSync(configPath, configYaml(port, options));
+  writeFileSync(configPath, configYaml(port, adminPort, options));
   const child = spawnNode({
     name: options.name,
     args: [...(options.nodeArgs ?? []), mainJs],
@@ -124,19 +143,28 @@ export async function startSidecache(options: SidecacheOptions): Promise<Running
   } finally {
     stopPolling.abort();
   }
-  return { child, port, url };
+  return { child, port, url, adminPort };
 }
 
-function configYaml(port: number, options: SidecacheOptions): string {
+function configYaml(port: number, adminPort: number, options: SidecacheOptions): string {
+  const q = (value: string) => JSON.stringify(value); // a JSON string is a valid YAML double-quoted scalar
+  const audit = options.audit;
+  const auditYaml =
+    audit === undefined
+      ? ''
+      : `audit: { enabled: ${audit.enabled}${audit.spoolDir === undefined ? '' : `, spoolDir: ${q(audit.spoolDir)}`}${
+          audit.flushInterval === undefined ? '' : `, flushInterval: ${audit.flushInterval}`
+        }${audit.batchSize === undefined ? '' : `, batchSize: ${audit.batchSize}`} }\n`;
   return `server: { host: 127.0.0.1, port: ${port}, logLevel: warn, shutdownGrace: 2s }
+admin: { host: 127.0.0.1, port: ${adminPort} }
 cache:
   keySecret: bench-secret
   namespace: ${options.namespace ?? 'bench'}
   memory: { enabled: ${options.memory ?? true}, maxBytes: ${options.maxBytes ?? '256MB'}, maxEntries: ${options.maxEntries ?? 200000} }
-  redis: { url: "${options.redisUrl ?? ''}" }
-  postgres: { enabled: ${options.databaseUrl !== undefined} }
-database: { url: "${options.databaseUrl ?? ''}", poolSize: 20 }
-upstreams:
+  redis: { url: ${q(options.redisUrl ?? '')} }
+  postgres: { enabled: ${options.postgresTier ?? options.databaseUrl !== undefined} }
+database: { url: ${q(options.databaseUrl ?? '')}, poolSize: 20${options.dataDir === undefined ? '' : `, dataDir: ${q(options.dataDir)}`} }
+${auditYaml}upstreams:
   - name: bench
     prefix: /bench
     target: ${options.upstreamUrl}

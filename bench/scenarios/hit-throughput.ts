@@ -1,8 +1,8 @@
 import { Agent } from 'undici';
-import { cannon, combine, type CannonResult } from '../lib/cannon.js';
+import { combine, type CannonResult } from '../lib/cannon.js';
 import { stopChild } from '../lib/children.js';
-import { readCpuSeconds } from '../lib/proc.js';
 import { timedGet } from '../lib/http.js';
+import { alternatingSlices, sliceTarget } from '../lib/slices.js';
 import { startBareFastify, type Running } from '../lib/servers.js';
 import { int, ms, type Row } from '../lib/table.js';
 
@@ -25,27 +25,6 @@ export interface HitThroughputResult {
   readonly cpuUsPerRequest: { readonly bare: number; readonly sidecache: number };
 }
 
-interface Target {
-  readonly url: string;
-  readonly pid: number;
-  readonly runs: CannonResult[];
-  cpuSeconds: number;
-}
-
-/** Warms both targets, then measures them in alternating slices, with each server's CPU time. */
-async function abba(a: Target, b: Target): Promise<void> {
-  const run = (url: string, seconds: number) => cannon({ url, seconds, connections: CONNECTIONS });
-  await run(a.url, WARMUP_S);
-  await run(b.url, WARMUP_S);
-  for (let i = 0; i < SLICES; i++) {
-    for (const target of i % 2 === 0 ? [a, b] : [b, a]) {
-      const cpuBefore = await readCpuSeconds(target.pid);
-      target.runs.push(await run(target.url, MEASURE_S / SLICES));
-      target.cpuSeconds += (await readCpuSeconds(target.pid)) - cpuBefore;
-    }
-  }
-}
-
 /** Scenario 1: memory-hit req/s through sidecache against a bare Fastify serving the same bytes. */
 export async function hitThroughput(sidecache: Running): Promise<{ rows: Row[]; result: HitThroughputResult }> {
   const agent = new Agent({ connections: 1 });
@@ -58,10 +37,10 @@ export async function hitThroughput(sidecache: Running): Promise<{ rows: Row[]; 
   }
 
   const bareServer = await startBareFastify();
-  const a: Target = { url: `${bareServer.url}${PATH}`, pid: bareServer.child.pid, runs: [], cpuSeconds: 0 };
-  const b: Target = { url: `${sidecache.url}${PATH}`, pid: sidecache.child.pid, runs: [], cpuSeconds: 0 };
+  const a = sliceTarget(`${bareServer.url}${PATH}`, bareServer.child.pid);
+  const b = sliceTarget(`${sidecache.url}${PATH}`, sidecache.child.pid);
   try {
-    await abba(a, b);
+    await alternatingSlices(a, b, { warmupS: WARMUP_S, measureS: MEASURE_S, slices: SLICES, connections: CONNECTIONS });
   } finally {
     await stopChild(bareServer.child);
   }

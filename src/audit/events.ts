@@ -119,7 +119,7 @@ function timestamp(value: unknown): number {
 }
 
 function integer(value: unknown, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return 0;
+  if (typeof value !== 'number' || !(value > 0)) return 0;
   return Math.min(Math.trunc(value), max);
 }
 

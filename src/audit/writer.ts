@@ -9,24 +9,28 @@ import { Spool } from './spool.js';
  *
  * `record()` pushes onto an in-memory buffer. A flush — every `flushIntervalMs`, or at once when
  * `batchSize` events are waiting — writes up to `batchSize` events with one multi-row INSERT
- * (one flush at a time). An insert that fails, or takes longer than `insertTimeoutMs`, sends its
- * batch to the spool (spool.ts: fsynced NDJSON segments). While the spool holds anything, new
- * batches are appended to it as well, so events reach the table in the order they were recorded;
- * a replayer (every `replayIntervalMs`, at most `replayRowsPerTick` rows per turn) inserts the
- * segments oldest first and deletes each once it is in. Every insert is
- * `ON CONFLICT (request_id, ts) DO NOTHING`, so an insert that timed out but landed anyway, or a
- * segment replayed twice after a crash, never writes a row twice.
+ * (one flush at a time). An insert that fails, or takes longer than `insertTimeoutMs` (or is
+ * still running when the buffer reaches `bufferMax`), sends its batch to the spool (spool.ts:
+ * fsynced NDJSON segments). While the spool holds anything, new batches are appended to it too,
+ * so events reach the table in the order they were recorded; a replayer (every
+ * `replayIntervalMs`, at most `replayRowsPerTick` rows per turn) inserts the segments oldest
+ * first and deletes each once it is in. Every insert is `ON CONFLICT (request_id, ts) DO NOTHING`,
+ * so an insert that timed out but landed anyway, or a segment replayed twice after a crash,
+ * never writes a row twice.
  *
- * When the spool cannot be written either (full disk, permissions), the writer says so loudly
- * (error log, rate-limited; `health()` 'failing'; `stats().spoolFailing`) and keeps events in
- * memory up to `bufferMax`, dropping and counting any beyond. sidecache keeps serving then,
- * unless `failClosed` is set: `accepting()` turns false and the app refuses requests.
+ * When the spool cannot be written (full disk, permissions), the writer says so loudly (error
+ * log, rate-limited; `health()` 'failing'; `stats().spoolFailing`), still inserts directly when
+ * Postgres answers (out of order rather than lost), and otherwise keeps events in memory up to
+ * `bufferMax`, dropping and counting any beyond. sidecache keeps serving then, unless
+ * `failClosed` is set: `accepting()` turns false and the app refuses requests.
  *
- * Loss bound for kill -9: only events not yet in a committed INSERT or an fsynced spool append,
- * i.e. those recorded in the last flush interval plus the one batch in flight (normally a few
- * ms; at most `insertTimeoutMs` when Postgres is slow), capped at `bufferMax`.
+ * Loss bound for kill -9: the events not yet in a committed INSERT or an fsynced spool append —
+ * those recorded since the last flush (at most `flushIntervalMs` ago) plus the batch in flight
+ * (normally a few ms of inserting; at most `insertTimeoutMs` when Postgres is slow), never more
+ * than `bufferMax`.
  *
- * With `db: null` every batch is spooled, to be replayed by a later process that has a database.
+ * With `db: null` every batch is spooled, to be replayed by a later run that has a database.
+ * The writer also keeps the monthly partitions (partitions.ts) every `maintenanceIntervalMs`.
  */
 
 export interface AuditLogger {
@@ -39,6 +43,7 @@ export interface AuditWriterOptions {
   readonly db: SqlDatabase | null;
   readonly config: AuditConfig;
   readonly log: AuditLogger;
+  /** The clock partition upkeep judges months and retention by (default Date.now). */
   readonly now?: () => number;
   /** False while the database cannot take writes yet (migrations pending): batches are spooled meanwhile. */
   readonly dbReady?: () => boolean;
@@ -128,7 +133,8 @@ export class AuditWriter {
   #abandoned = 0;
   #abandonedAt = 0;
   /** Gives up the inserts being waited on (memory full, close), by kind. */
-  readonly #waits = new Map<() => void, 'flush' | 'replay'>();
+  readonly #waits = new Map<(stuck: boolean) => void, 'flush' | 'replay'>();
+  #startCalled = false;
   #started = false;
   #closing = false;
   #closed: Promise<void> | null = null;
@@ -160,8 +166,8 @@ export class AuditWriter {
 
   /** Opens the spool (counting what an earlier process left), then starts flushing, replaying and partition upkeep. */
   async start(): Promise<void> {
-    if (this.#started || !this.#config.enabled) return;
-    this.#started = true;
+    if (this.#startCalled || !this.#config.enabled) return;
+    this.#startCalled = true;
     try {
       await this.#spool.open();
       const pending = this.#spool.pendingRows();
@@ -169,6 +175,8 @@ export class AuditWriter {
     } catch (err) {
       this.#spoolFailed(err);
     }
+    // Only now may flushes run: a flush must know whether an earlier run left rows in the spool.
+    this.#started = true;
     if (this.#db === null) this.#log.warn({ dir: this.#spool.dir }, 'audit: no database; audit events are spooled until a run with one replays them');
     if (this.#replayIntervalMs > 0) this.#replayTimer = setInterval(() => this.#replay(), this.#replayIntervalMs).unref();
     if (this.#db !== null && this.#maintenanceIntervalMs > 0) this.#maintain();
@@ -186,11 +194,11 @@ export class AuditWriter {
       }
       if (this.#buffer.length >= this.#config.bufferMax) {
         this.#drop(1, 'audit buffer full');
-        this.#giveUpWaits();
+        this.#giveUpWaits(true);
         return;
       }
       const length = this.#buffer.push(auditEvent(event));
-      if (length >= this.#config.bufferMax) this.#giveUpWaits();
+      if (length >= this.#config.bufferMax) this.#giveUpWaits(true);
       if (length < this.#config.batchSize) this.#scheduleFlush(this.#config.flushIntervalMs);
       else if (this.#flushing !== null) this.#flushAgain = true;
       else this.#scheduleFlush(0);
@@ -209,13 +217,6 @@ export class AuditWriter {
     } finally {
       this.#drainAll = false;
     }
-  }
-
-  /** One replay turn now (tests); resolves when it is over. */
-  async replay(): Promise<void> {
-    await this.#replaying;
-    this.#replay();
-    await this.#replaying;
   }
 
   stats(): AuditWriterStats {
@@ -440,10 +441,10 @@ export class AuditWriter {
       if (abandoned) this.#abandoned -= 1;
     });
     let timer: NodeJS.Timeout | undefined;
-    let giveUp!: () => void;
+    let giveUp!: (stuck: boolean) => void;
     const gaveUp = new Promise<never>((_, reject) => {
-      giveUp = () => reject(new Error('audit insert given up (memory full or closing)'));
-      timer = setTimeout(() => reject(new Error(`audit insert took longer than ${timeoutMs} ms`)), timeoutMs);
+      giveUp = (stuck) => reject(Object.assign(new Error(`audit insert given up (${stuck ? 'memory full' : 'closing'})`), { stuck }));
+      timer = setTimeout(() => reject(Object.assign(new Error(`audit insert took longer than ${timeoutMs} ms`), { stuck: true })), timeoutMs);
     });
     gaveUp.catch(() => undefined);
     this.#waits.set(giveUp, kind);
@@ -451,7 +452,7 @@ export class AuditWriter {
       const { rejected } = await Promise.race([running, gaveUp]);
       if (rejected.length > 0) await this.#reject(rejected);
     } catch (err) {
-      if (!settled && !abandoned) {
+      if (!settled && !abandoned && (err as { stuck?: boolean }).stuck === true) {
         abandoned = true;
         this.#abandoned += 1;
         this.#abandonedAt = Date.now();
@@ -471,9 +472,12 @@ export class AuditWriter {
     await this.#spool.quarantine(events).catch((err: unknown) => this.#log.error({ err: describe(err) }, 'audit: rejected rows could not be kept'));
   }
 
-  /** Memory is full (or we are closing): stop waiting on the database, so batches go to the spool. */
-  #giveUpWaits(kind?: 'flush' | 'replay'): void {
-    for (const [giveUp, waitKind] of this.#waits) if (kind === undefined || kind === waitKind) giveUp();
+  /**
+   * Stops waiting on inserts in progress, so their batches go to the spool. `stuck`: the
+   * database is too slow (memory filled up meanwhile), so it is treated as stuck until they end.
+   */
+  #giveUpWaits(stuck: boolean, kind?: 'flush' | 'replay'): void {
+    for (const [giveUp, waitKind] of this.#waits) if (kind === undefined || kind === waitKind) giveUp(stuck);
   }
 
   // ---- upkeep, failure, close
@@ -492,7 +496,7 @@ export class AuditWriter {
     };
     void run()
       .catch((err: unknown) => {
-        this.#log.warn({ err: describe(err) }, 'audit: partition upkeep failed; retrying');
+        if (!this.#closing) this.#log.warn({ err: describe(err) }, 'audit: partition upkeep failed; retrying');
         return false;
       })
       .then((ok) => {
@@ -515,7 +519,7 @@ export class AuditWriter {
 
   /** Logs at most once per LOUD_EVERY_MS per key, saying how many were held back. */
   #loud(key: string, level: 'warn' | 'error', obj: Record<string, unknown>, msg: string): void {
-    const now = this.#now();
+    const now = Date.now();
     const last = this.#loudAt.get(key);
     if (last !== undefined && now - last.at < LOUD_EVERY_MS) {
       last.suppressed += 1;
@@ -532,9 +536,9 @@ export class AuditWriter {
     const started = Date.now();
     // Leave a quarter of the time (at most 1 s) to spool whatever the database did not take by then.
     this.#insertDeadline = started + timeoutMs - Math.min(1_000, timeoutMs / 4);
-    const giveUpAt = setTimeout(() => this.#giveUpWaits(), Math.max(0, this.#insertDeadline - started)).unref();
+    const giveUpAt = setTimeout(() => this.#giveUpWaits(true), Math.max(0, this.#insertDeadline - started)).unref();
     // A replay is not needed now (the next run resumes it) and must not hold up the final flush.
-    this.#giveUpWaits('replay');
+    this.#giveUpWaits(false, 'replay');
     const work = (async () => {
       await this.#replaying;
       if (this.#started) await this.flush();

@@ -18,6 +18,11 @@ export interface TierCounters {
 
 export interface GuardedTierOptions {
   readonly readTimeoutMs: number;
+  /**
+   * Bound on a background write (encoding included). Longer than reads: nobody waits on a write,
+   * and a large entry legitimately takes longer than a read timeout to compress and send.
+   */
+  readonly writeTimeoutMs?: number;
   readonly breaker: CircuitBreaker;
   readonly queue: WriteQueue;
   readonly log: { warn(obj: object, msg: string): void };
@@ -35,6 +40,7 @@ class TierTimeout extends Error {
 /** How long an error keeps a closed breaker's tier reported as degraded. */
 const DEGRADED_WINDOW_MS = 30_000;
 const LOG_EVERY_MS = 10_000;
+const DEFAULT_WRITE_TIMEOUT_MS = 2_000;
 
 /**
  * The failure policy of a shared tier, in one place: every read is bounded by a timeout and a
@@ -81,7 +87,7 @@ export class GuardedTier implements CacheTier {
       return Promise.resolve(false);
     }
     return this.#options.queue.push(async () => {
-      const ok = await this.#call('set', () => this.inner.set(entry).then(() => true), false);
+      const ok = await this.#call('set', () => this.inner.set(entry).then(() => true), false, this.#writeTimeoutFactor());
       if (!ok) throw new Error('write failed');
     });
   }
@@ -119,6 +125,11 @@ export class GuardedTier implements CacheTier {
 
   queueStats(): WriteQueueStats {
     return this.#options.queue.stats();
+  }
+
+  #writeTimeoutFactor(): number {
+    const writeTimeoutMs = this.#options.writeTimeoutMs ?? Math.max(DEFAULT_WRITE_TIMEOUT_MS, this.#options.readTimeoutMs);
+    return writeTimeoutMs / this.#options.readTimeoutMs;
   }
 
   /** Reads are gated by the breaker (one probe when half-open); other calls only skip an open breaker. */

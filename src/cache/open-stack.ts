@@ -25,7 +25,9 @@ export interface CacheStorage {
   readonly coherence: Coherence | null;
   readonly instanceId: string;
   /** Secret for hashing credentials into keys: configured, else persisted in the database. */
-  readonly keySecret: string;
+  keySecret(): string;
+  /** Called when the secret changes: the persisted one was read after a late database start. */
+  onKeySecretChange(listener: (secret: string) => void): void;
   countHit(key: string): void;
   health(): Record<string, TierHealth>;
   close(): Promise<void>;
@@ -95,7 +97,19 @@ export async function openCacheStorage(
     });
   }
 
-  const keySecret = cache.keySecret ?? (await persistedKeySecret(db, database?.ready() ?? false, log));
+  // Without a configured secret the database keeps one. If the database is not ready yet, a
+  // random secret serves until it is; then every instance switches to the shared one.
+  let keySecret = cache.keySecret ?? (await persistedKeySecret(db, database?.ready() ?? false, log));
+  const secretListeners: Array<(secret: string) => void> = [];
+  if (cache.keySecret === null && database !== null && !database.ready()) {
+    void database.whenReady.then(async () => {
+      const persisted = await persistedKeySecret(db, true, log);
+      if (persisted === keySecret) return;
+      keySecret = persisted;
+      log.info('database is reachable: switched to the persisted key secret');
+      for (const listener of secretListeners) listener(persisted);
+    });
+  }
   const lower = [redis, postgres].filter((tier): tier is GuardedTier => tier !== null);
   const coherenceRef = coherence;
   const stack = new TierStack({ memory, lower, now, onStored: coherenceRef === null ? undefined : (entry) => coherenceRef.stored(entry.key) });
@@ -108,7 +122,8 @@ export async function openCacheStorage(
     db,
     coherence,
     instanceId,
-    keySecret,
+    keySecret: () => keySecret,
+    onKeySecretChange: (listener) => secretListeners.push(listener),
     countHit: (key) => postgresTier?.countHit(key),
     health: () => {
       const health: Record<string, TierHealth> = {};

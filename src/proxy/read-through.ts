@@ -39,7 +39,8 @@ export interface ReadThroughDeps {
   readonly stack: TierStack;
   readonly forwarder: Forwarder;
   readonly flights: SingleFlight<Fetched>;
-  readonly keySecret: string;
+  /** The secret credentials are hashed with in keys (may change once, see CacheStorage). */
+  readonly keySecret: () => string;
   readonly server: ServerConfig;
   readonly redactQueryParams: ReadonlySet<string>;
   readonly now: () => number;
@@ -63,7 +64,7 @@ export class ReadThrough {
     // 1. The client may opt out of the cache entirely, or the scope may be unknowable.
     const directives = clientDirectives(request.headers);
     if (directives.noStore) return this.#bypass(request, reply, target, 'no-store');
-    const partition = cachePartition(rule.scope, record.identity!, deps.keySecret);
+    const partition = cachePartition(rule.scope, record.identity!, deps.keySecret());
     if (partition === null) return this.#bypass(request, reply, target, 'no-session');
 
     // 2. Build the key (reading the body first when the rule keys on it).

@@ -117,7 +117,7 @@ interface SessionDbRow {
  */
 export class SessionStore {
   readonly #db: SqlDatabase | null;
-  readonly #secret: string;
+  #secret: string;
   readonly #config: SessionsConfig;
   readonly #now: () => number;
   readonly #log: (obj: Record<string, unknown>, msg: string) => void;
@@ -146,6 +146,16 @@ export class SessionStore {
     this.#cleanupBatchSize = positive('cleanupBatchSize', options.cleanupBatchSize ?? 1_000);
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
     this.#memo = new LRUCache({ max: positive('memoSize', options.memoSize ?? 10_000) });
+  }
+
+  /**
+   * Switches to another key secret (the persisted one, once the database is reachable after
+   * start-up). Ids derived from the old secret are forgotten; pending touches keep theirs.
+   */
+  setSecret(secret: string): void {
+    if (secret === this.#secret) return;
+    this.#secret = secret;
+    this.#memo.clear();
   }
 
   /**

@@ -2,6 +2,7 @@ import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type { AuditEvent } from '../../../src/audit/events.js';
+import { ensurePartitions } from '../../../src/audit/partitions.js';
 import { Spool } from '../../../src/audit/spool.js';
 import { insertAuditEvents } from '../../../src/audit/writer.js';
 import { databases } from '../../helpers/database.js';
@@ -322,6 +323,30 @@ for (const target of await databases(t)) {
       await waitFor(t, 'replayed', async () => (await rowCount(base)) === 25);
     });
 
+    t.test('close() during a replay: the replay stops, the buffer is spooled behind it, the next run finishes', async (t) => {
+      const base = await open();
+      const dir = join(tempDir(t), 'spool');
+      const spool = new Spool({ dir });
+      await spool.open();
+      for (let i = 0; i < 40_000; i += 2_000) await spool.append(events(2_000, i));
+      await spool.close();
+      const first = testWriter(t, base, { spoolDir: dir, replayBatchSize: 1_000 });
+      await first.writer.start();
+      await waitFor(t, 'replay under way', () => first.writer.stats().replayed > 0);
+      for (const event of events(10, 100_000)) first.writer.record(event);
+      const started = Date.now();
+      await first.writer.close(5_000);
+      t.ok(Date.now() - started < 2_000, 'close does not wait for the replay');
+      const stats = first.writer.stats();
+      t.match(stats, { written: 0, spooled: 10, dropped: 0 }, 'the buffer goes behind the spooled rows, in order');
+      t.ok(stats.replayed < 40_000, `replay interrupted after ${stats.replayed} rows`);
+
+      const second = testWriter(t, base, { spoolDir: dir });
+      await second.writer.start();
+      await waitFor(t, 'the rest replayed', () => second.writer.stats().spoolPendingRows === 0, 60_000);
+      t.equal(await rowCount(base), 40_010, 'every row once, the half-replayed segment included');
+    });
+
     t.test('insertAuditEvents: rows Postgres refuses are returned, the others inserted', async (t) => {
       const base = await open();
       const bad = { ...testEvent(2), sessionId: 'not-a-uuid' };
@@ -329,6 +354,18 @@ for (const target of await databases(t)) {
       t.equal(result.inserted, 2);
       t.same(result.rejected.map((e) => e.requestId), ['req-00000002']);
       t.equal(await rowCount(base), 2);
+    });
+
+    t.test('start() runs partition upkeep: partitions ahead created, expired ones dropped', async (t) => {
+      const db = await target.open(t, { migrate: true });
+      await ensurePartitions(db, Date.UTC(2025, 5, 1), 0);
+      const now = Date.UTC(2026, 0, 15);
+      const { writer, log } = testWriter(t, db, { now: () => now, maintenanceIntervalMs: 3_600_000, config: { partitionsAheadMonths: 1, retentionDays: 90 } });
+      await writer.start();
+      const names = async () =>
+        (await db.query<{ name: string }>("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_logs'::regclass ORDER BY 1")).rows.map((r) => r.name);
+      await waitFor(t, 'upkeep done', async () => (await names()).join() === 'audit_logs_default,audit_logs_y2026m01,audit_logs_y2026m02');
+      await waitFor(t, 'logged', () => log.lines.some((l) => /expired partitions dropped/.test(l.msg)));
     });
   });
 }

@@ -151,7 +151,8 @@ t.test('a write that fails half-way is cut back, so the next batch starts on a l
   await spool.open();
   await spool.append(batch(0, 2));
   const probe = await open(join(dir, '.probe'), 'w');
-  const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
+  type Write = (this: unknown, data: Buffer, offset: number, length: number, position: number) => Promise<{ bytesWritten: number }>;
+  const proto = Object.getPrototypeOf(probe) as { write: Write };
   await probe.close();
   unlinkSync(join(dir, '.probe'));
   const original = proto.write;

@@ -1,0 +1,46 @@
+import { cannon, type CannonResult } from './cannon.js';
+import { readCpuSeconds } from './proc.js';
+
+/** One server measured by `alternatingSlices`; `runs` and `cpuSeconds` are filled in. */
+export interface SliceTarget {
+  readonly url: string;
+  readonly pid: number;
+  readonly headers?: Record<string, string>;
+  /** The measured slices, in order. */
+  readonly runs: CannonResult[];
+  /** The warm-up run (not measured, but its requests were served). */
+  warmup: CannonResult | null;
+  /** Server-process CPU (user + system) over the measured slices. */
+  cpuSeconds: number;
+}
+
+export interface SliceOptions {
+  readonly warmupS: number;
+  /** Measured seconds per target, cut into `slices` runs. */
+  readonly measureS: number;
+  readonly slices: number;
+  readonly connections: number;
+}
+
+export function sliceTarget(url: string, pid: number, headers?: Record<string, string>): SliceTarget {
+  return { url, pid, runs: [], warmup: null, cpuSeconds: 0, ...(headers === undefined ? {} : { headers }) };
+}
+
+/**
+ * Warms both targets, then measures them in alternating slices run A B B A ..., so background
+ * load drifting during the measurement (other processes on a small box) hits both alike, with
+ * each server's CPU time over its slices.
+ */
+export async function alternatingSlices(a: SliceTarget, b: SliceTarget, options: SliceOptions): Promise<void> {
+  const run = (target: SliceTarget, seconds: number) =>
+    cannon({ url: target.url, seconds, connections: options.connections, ...(target.headers === undefined ? {} : { headers: target.headers }) });
+  a.warmup = await run(a, options.warmupS);
+  b.warmup = await run(b, options.warmupS);
+  for (let i = 0; i < options.slices; i++) {
+    for (const target of i % 2 === 0 ? [a, b] : [b, a]) {
+      const cpuBefore = await readCpuSeconds(target.pid);
+      target.runs.push(await run(target, options.measureS / options.slices));
+      target.cpuSeconds += (await readCpuSeconds(target.pid)) - cpuBefore;
+    }
+  }
+}
