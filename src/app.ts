@@ -5,6 +5,9 @@ import { openManagedDatabase, type ManagedDatabase } from './db/lifecycle.js';
 import { AuditWriter } from './audit/writer.js';
 import { identityHeadersToStrip } from './sessions/identity.js';
 import { SessionStore } from './sessions/sessions.js';
+import { EpochTable } from './invalidation/epochs.js';
+import { MAX_RESPECTED_TTL_MS } from './policy/storability.js';
+import { Invalidator } from './invalidation/invalidator.js';
 import { Forwarder } from './proxy/forwarder.js';
 import { createProxyHandler } from './proxy/handler.js';
 import { ReadThrough, type Fetched } from './proxy/read-through.js';
@@ -27,6 +30,7 @@ export interface Sidecache {
   readonly database: ManagedDatabase | null;
   readonly sessions: SessionStore;
   readonly audit: AuditWriter | null;
+  readonly invalidator: Invalidator;
   /** Marks the instance as draining: `/readyz` turns 503 and responses ask clients to reconnect elsewhere. */
   startDraining(): void;
 }
@@ -67,8 +71,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // The database serves the Postgres tier, audit and sessions; opened when any of them is on.
   const needsDatabase = config.cache.postgres.enabled || config.audit.enabled;
   const database = needsDatabase ? await openManagedDatabase(config.database, app.log) : null;
-  const storage = await openCacheStorage(config, { log: app.log, now, database });
+  const epochs = new EpochTable();
+  const storage = await openCacheStorage(config, { log: app.log, now, database, isCurrent: (entry) => epochs.isCurrent(entry) });
   const { stack } = storage;
+  const invalidator = new Invalidator({ epochs, stack, bus: storage.bus, database, now, log: app.log });
+  const epochHorizonMs = longestLifetimeMs(config) + 60_000;
+  await invalidator.load(now() - epochHorizonMs).catch((err: Error) => app.log.warn({ err: err.message }, 'could not load invalidation epochs'));
+  void database?.whenReady.then(() => invalidator.load(now() - epochHorizonMs)).catch(() => undefined);
+  const epochPruning = setInterval(() => void invalidator.prune(now() - epochHorizonMs).catch(() => undefined), 600_000);
+  epochPruning.unref();
   const sessions = new SessionStore({
     db: database?.db ?? null,
     secret: storage.keySecret(),
@@ -110,11 +121,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     server: config.server,
     sessions: { config: config.sessions, store: sessions },
     accepting: () => audit?.accepting() ?? true,
+    invalidator,
   });
   await app.register(proxyRoutes, { handler });
 
   app.addHook('onClose', async () => {
     // In-flight requests are done: flush their audit rows (or spool them) before the database goes.
+    clearInterval(epochPruning);
     await forwarder.close();
     await audit?.close(config.server.shutdownGraceMs);
     await sessions.close();
@@ -131,8 +144,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     database,
     sessions,
     audit,
+    invalidator,
     startDraining: () => {
       draining = true;
     },
   };
+}
+
+/** The longest any entry can live: invalidation epochs older than this cannot matter. */
+function longestLifetimeMs(config: Config): number {
+  let longest = MAX_RESPECTED_TTL_MS;
+  for (const upstream of config.upstreams) {
+    for (const rule of upstream.rules) longest = Math.max(longest, rule.ttlMs, rule.negativeTtlMs ?? 0);
+  }
+  return longest;
 }

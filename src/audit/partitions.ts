@@ -23,6 +23,7 @@ import type { SqlClient, SqlDatabase } from '../db/sql.js';
 export const PARTITION_LOCK_KEY = createHash('sha256').update('sidecache:audit-partitions').digest().readBigInt64BE(0).toString();
 
 const PARTITION_NAME = /^audit_logs_y(\d{4})m(\d{2})$/;
+const DUPLICATE_TABLE = '42P07';
 const DAY_MS = 86_400_000;
 
 const COLUMNS = `request_id, ts, session_id, user_identifier, upstream, method, path, query, action, resource_type,
@@ -88,7 +89,13 @@ export async function ensurePartitions(db: SqlDatabase, now: number, monthsAhead
   const missing = [...wanted.values()].filter((m) => !partitions.has(m.name)).sort((a, b) => a.from - b.from);
   const result: EnsureResult = { created: [], movedRows: 0 };
   for (const month of missing) {
-    const moved = await db.withClient((client) => transaction(client, () => createPartition(client, month)));
+    const moved = await db
+      .withClient((client) => transaction(client, () => createPartition(client, month)))
+      // Created meanwhile by something that does not take the lock (an operator, another tool): fine.
+      .catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === DUPLICATE_TABLE) return null;
+        throw err;
+      });
     if (moved === null) continue;
     result.created.push(month.name);
     result.movedRows += moved;

@@ -403,6 +403,8 @@ export class AuditWriter {
     for await (const event of this.#spool.readSegment(name)) {
       chunk.push(event);
       if (chunk.length >= this.#replayBatchSize) {
+        // Closing: stop between chunks; the segment stays and the next run replays it (idempotently).
+        if (this.#closing) throw new Error('closing');
         await this.#insert(chunk, 'replay');
         rows += chunk.length;
         this.#stats.replayed += chunk.length;
@@ -410,6 +412,7 @@ export class AuditWriter {
       }
     }
     if (chunk.length > 0) {
+      if (this.#closing) throw new Error('closing');
       await this.#insert(chunk, 'replay');
       rows += chunk.length;
       this.#stats.replayed += chunk.length;
@@ -541,6 +544,7 @@ export class AuditWriter {
     this.#giveUpWaits(false, 'replay');
     const work = (async () => {
       await this.#replaying;
+      this.#holdFlushes = false;
       if (this.#started) await this.flush();
       else if (this.#buffer.length > 0) {
         await this.#spool.open().catch(() => undefined);

@@ -7,6 +7,7 @@ import { Coherence } from '../invalidation/coherence.js';
 import { InvalidationBus } from '../invalidation/bus.js';
 import { createRedisClient } from '../redis/client.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import type { CacheEntry } from './entry.js';
 import { GuardedTier, type TierHealth } from './guarded-tier.js';
 import { TierStack } from './stack.js';
 import { MemoryTier } from './tiers/memory.js';
@@ -23,6 +24,8 @@ export interface CacheStorage {
   /** The database (Postgres or embedded PGlite) once migrated; shared with audit and sessions. */
   readonly db: SqlDatabase | null;
   readonly coherence: Coherence | null;
+  /** The Redis bus, when Redis is configured. */
+  readonly bus: InvalidationBus | null;
   readonly instanceId: string;
   /** Secret for hashing credentials into keys: configured, else persisted in the database. */
   keySecret(): string;
@@ -38,7 +41,7 @@ const WRITE_CONCURRENCY = 8;
 /** Opens memory, Redis and Postgres tiers as configured; a dead Redis or Postgres is never fatal. */
 export async function openCacheStorage(
   config: Config,
-  options: { log: FastifyBaseLogger; now: () => number; database: ManagedDatabase | null },
+  options: { log: FastifyBaseLogger; now: () => number; database: ManagedDatabase | null; isCurrent?: (entry: CacheEntry) => boolean },
 ): Promise<CacheStorage> {
   const { log, now, database } = options;
   const { cache } = config;
@@ -73,6 +76,7 @@ export async function openCacheStorage(
   // Redis, and the bus that keeps other instances' memory tiers coherent.
   let redis: GuardedTier | null = null;
   let coherence: Coherence | null = null;
+  let busRef: InvalidationBus | null = null;
   if (cache.redis.url !== null) {
     const client = createRedisClient(cache.redis.url, { connectTimeoutMs: 2_000, name: 'sidecache', log });
     const subscriber = client.duplicate();
@@ -89,6 +93,7 @@ export async function openCacheStorage(
     });
     const bus = new InvalidationBus({ publisher: client, subscriber, namespace: cache.namespace, instanceId, log: (obj, msg) => log.warn(obj, msg) });
     coherence = new Coherence(bus, memory);
+    busRef = bus;
     await bus.start().catch((err: Error) => log.warn({ err: err.message }, 'redis bus not subscribed yet; will subscribe when Redis is reachable'));
     const coherenceRef = coherence;
     closers.unshift(async () => {
@@ -112,7 +117,13 @@ export async function openCacheStorage(
   }
   const lower = [redis, postgres].filter((tier): tier is GuardedTier => tier !== null);
   const coherenceRef = coherence;
-  const stack = new TierStack({ memory, lower, now, onStored: coherenceRef === null ? undefined : (entry) => coherenceRef.stored(entry.key) });
+  const stack = new TierStack({
+    memory,
+    lower,
+    now,
+    onStored: coherenceRef === null ? undefined : (entry) => coherenceRef.stored(entry.key),
+    isCurrent: options.isCurrent,
+  });
 
   return {
     stack,
@@ -121,6 +132,7 @@ export async function openCacheStorage(
     postgres,
     db,
     coherence,
+    bus: busRef,
     instanceId,
     keySecret: () => keySecret,
     onKeySecretChange: (listener) => secretListeners.push(listener),

@@ -18,6 +18,7 @@ export class TierStack {
   readonly #lower: readonly CacheTier[];
   readonly #now: () => number;
   readonly #onStored: ((entry: CacheEntry) => void) | undefined;
+  readonly #isCurrent: (entry: CacheEntry) => boolean;
 
   constructor(options: {
     memory: MemoryTier | null;
@@ -25,11 +26,14 @@ export class TierStack {
     now?: () => number;
     /** Called once an entry's writes to the lower tiers have settled (e.g. to tell other instances). */
     onStored?: (entry: CacheEntry) => void;
+    /** False for an entry invalidated since it was fetched; such entries are never served. */
+    isCurrent?: (entry: CacheEntry) => boolean;
   }) {
     this.memory = options.memory;
     this.#lower = options.lower ?? [];
     this.#now = options.now ?? Date.now;
     this.#onStored = options.onStored;
+    this.#isCurrent = options.isCurrent ?? (() => true);
   }
 
   get lower(): readonly CacheTier[] {
@@ -43,7 +47,12 @@ export class TierStack {
   /** Memory look-up without a promise, for the hot path. */
   peekMemory(key: string): TierHit | undefined {
     const entry = this.memory?.peek(key);
-    return entry === undefined ? undefined : { entry, tier: 'memory' };
+    if (entry === undefined) return undefined;
+    if (!this.#isCurrent(entry)) {
+      this.memory!.remove(key);
+      return undefined;
+    }
+    return { entry, tier: 'memory' };
   }
 
   /** Looks through the tiers below memory in order, promoting a hit upwards. */
@@ -51,7 +60,7 @@ export class TierStack {
     for (let i = 0; i < this.#lower.length; i++) {
       const tier = this.#lower[i]!;
       const entry = await tier.get(key);
-      if (entry === undefined || entry.staleUntil <= this.#now()) continue;
+      if (entry === undefined || entry.staleUntil <= this.#now() || !this.#isCurrent(entry)) continue;
       this.memory?.put(entry);
       for (let j = 0; j < i; j++) void this.#lower[j]!.set(entry);
       return { entry, tier: tier.name };

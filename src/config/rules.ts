@@ -109,6 +109,8 @@ export function pathParams(pattern: string, at: string, problems: string[]): str
 function checkTemplates(templates: readonly string[], at: string, params: readonly string[], problems: string[]): void {
   templates.forEach((template, index) => {
     for (const [, name] of template.matchAll(/\{([^{}]*)\}/g)) {
+      // `{soql:q}`: the sObject types the SOQL in query parameter `q` reads (one tag each).
+      if (/^soql:[A-Za-z0-9_.-]+$/.test(name as string)) continue;
       if (!params.includes(name as string)) {
         const known = params.length > 0 ? params.join(', ') : 'no params';
         problems.push(`${at}[${index}]: unknown path param "${name}" (path has: ${known})`);

@@ -14,6 +14,8 @@ export interface BusPayloads {
   evict: { keys: string[] };
   /** Drop every entry from memory. */
   clear: Record<never, never>;
+  /** Entries stored before `at` (epoch ms) under any of these epoch tags are invalid. */
+  invalidate: { tags: string[]; at: number };
 }
 
 export type BusMessageType = keyof BusPayloads;
@@ -32,6 +34,8 @@ type Validator = (message: Record<string, unknown>) => boolean;
 const PAYLOAD_VALIDATORS: { readonly [T in BusMessageType]: Validator } = {
   evict: (m) => Array.isArray(m['keys']) && m['keys'].every((k) => typeof k === 'string'),
   clear: () => true,
+  invalidate: (m) =>
+    Array.isArray(m['tags']) && m['tags'].every((k) => typeof k === 'string') && typeof m['at'] === 'number' && Number.isFinite(m['at']),
 };
 
 /** Stamps a payload with the wire version and the sender's instance id. */

@@ -1,5 +1,6 @@
 import type { CacheRuleConfig } from '../config/types.js';
 import { compilePathPattern, splitPath, type PathPattern } from './path-pattern.js';
+import { soqlObjects } from '../invalidation/soql.js';
 import { queryValue, type QueryPairs } from './query.js';
 
 /** The rule that governs a request, with its path params and filled-in tags. */
@@ -36,7 +37,7 @@ export function compileRules(rules: readonly CacheRuleConfig[]): RuleSet {
         if (!candidate.methods.has(method) || !queryMatches(candidate.query, query)) continue;
         const params = candidate.pattern.matchSegments(segments);
         if (params === null) continue;
-        return { rule: candidate.rule, params, tags: candidate.rule.tags.map((t) => fillTemplate(t, params)) };
+        return { rule: candidate.rule, params, tags: candidate.rule.tags.flatMap((t) => fillTags(t, params, query)) };
       }
       return undefined;
     },
@@ -51,6 +52,17 @@ function queryMatches(conditions: CompiledRule['query'], query: QueryPairs): boo
     }
   }
   return true;
+}
+
+/**
+ * Tags from one template: `{param}` from path params, and `{soql:q}` once per sObject type the
+ * SOQL in query parameter `q` reads (so a query over Account and Contact gets a tag for each).
+ */
+export function fillTags(template: string, params: Readonly<Record<string, string>>, query: QueryPairs): string[] {
+  const soql = /\{soql:([A-Za-z0-9_.-]+)\}/.exec(template);
+  if (soql === null) return [fillTemplate(template, params)];
+  const objects = soqlObjects(queryValue(query, soql[1]!) ?? '');
+  return objects.map((object) => fillTemplate(template.replace(soql[0], object), params));
 }
 
 /** Fills `{param}` placeholders (`sf:{type}:{id}`) from path params; unknown names stay as written. */

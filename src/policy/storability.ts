@@ -7,6 +7,9 @@ export type StoreDecision =
   | { readonly store: true; readonly ttlMs: number }
   | { readonly store: false; readonly reason: 'status' | 'set-cookie' | 'no-store' | 'private' | 'vary' | 'max-age' };
 
+/** Upstream max-age is honoured up to a day (invalidation epochs are kept that long at least). */
+export const MAX_RESPECTED_TTL_MS = 86_400_000;
+
 /** What the client asked of the cache (RFC 9111 §5.2.1, with `Pragma` as the §5.4 fallback). */
 export interface ClientDirectives {
   readonly noCache: boolean;
@@ -62,7 +65,7 @@ export function decideStore(
       const maxAge = Number(directives.get('s-maxage') ?? directives.get('max-age') ?? Number.NaN);
       if (Number.isFinite(maxAge)) {
         if (maxAge <= 0) return { store: false, reason: 'max-age' };
-        ttlMs = maxAge * 1000;
+        ttlMs = Math.min(maxAge * 1000, MAX_RESPECTED_TTL_MS);
       }
     }
   }

@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerConfig, SessionsConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
 import { parseQuery } from '../policy/query.js';
-import { fillTemplate, type RuleMatch } from '../policy/rules.js';
+import type { Invalidator } from '../invalidation/invalidator.js';
+import { fillTags, fillTemplate, type RuleMatch } from '../policy/rules.js';
 import { identifyRequest } from '../sessions/request-session.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { Forwarder } from './forwarder.js';
@@ -21,7 +22,10 @@ export interface ProxyHandlerDeps {
   readonly sessions: { config: SessionsConfig; store: SessionStore };
   /** False while the audit trail can be neither written nor spooled and `audit.failClosed` is set. */
   readonly accepting: () => boolean;
+  readonly invalidator: Invalidator;
 }
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Entry point of every proxied request: identify the caller, refuse unsafe targets, route to an
@@ -58,9 +62,23 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
       return passThrough(deps.forwarder, request, reply, target, {
         reason: 'no-rule',
         maxBodyBytes: deps.server.maxRequestBodyBytes,
+        beforeRespond: UNSAFE_METHODS.has(request.method) ? invalidateOnSuccess(deps.invalidator, target, match) : undefined,
       });
     }
     return deps.readThrough.serve(request, reply, target, match);
+  };
+}
+
+/**
+ * A successful (2xx) write invalidates its own URI (RFC 9111 §4.4) and the tags its rule names,
+ * before its response is sent, so the client's next read is never stale. A failed write
+ * invalidates nothing.
+ */
+function invalidateOnSuccess(invalidator: Invalidator, target: ProxyTarget, match: RuleMatch | undefined) {
+  return async (status: number): Promise<void> => {
+    if (status < 200 || status >= 300) return;
+    const tags = match === undefined ? [] : match.rule.invalidates.flatMap((t) => fillTags(t, match.params, target.queryPairs));
+    await invalidator.invalidate({ tags, uri: { upstream: target.upstream.name, path: target.path } }, 'write');
   };
 }
 

@@ -18,7 +18,13 @@ export async function passThrough(
   request: FastifyRequest,
   reply: FastifyReply,
   target: ProxyTarget,
-  options: { reason: BypassReason; maxBodyBytes: number; body?: Buffer | null },
+  options: {
+    reason: BypassReason;
+    maxBodyBytes: number;
+    body?: Buffer | null;
+    /** Runs once the upstream's status is known and before anything is sent (write invalidation). */
+    beforeRespond?: (status: number) => Promise<unknown>;
+  },
 ): Promise<FastifyReply> {
   const record = request.sidecache!;
   let body: Readable | Buffer | null = options.body ?? null;
@@ -44,6 +50,7 @@ export async function passThrough(
   });
   record.upstreamMs = performance.now() - started;
   record.cache = 'BYPASS';
+  await options.beforeRespond?.(response.status);
 
   reply.code(response.status);
   setHeaders(reply, forwardResponseHeaders(response.headers), true);

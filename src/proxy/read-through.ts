@@ -139,6 +139,8 @@ export class ReadThrough {
     keyVary: ReadonlySet<string>,
   ): Promise<Fetched> {
     const deps = this.#deps;
+    // The entry is as old as its request: an invalidation after this instant must reject it.
+    const requestedAt = deps.now();
     const started = performance.now();
     const response = await deps.forwarder.request(target.upstream.name, {
       method: request.method,
@@ -161,7 +163,9 @@ export class ReadThrough {
     }
     const responseBody = Buffer.concat(chunks, size);
     const decision = decideStore(match.rule, response.status, headers, keyVary);
-    if (decision.store) deps.stack.store(this.#entry(target, match, key, response.status, headers, responseBody, decision.ttlMs));
+    if (decision.store) {
+      deps.stack.store(this.#entry(target, match, key, { status: response.status, headers, body: responseBody, requestedAt }, decision.ttlMs));
+    }
     return { kind: 'complete', status: response.status, headers, body: responseBody, decision, upstreamMs };
   }
 
@@ -169,12 +173,11 @@ export class ReadThrough {
     target: ProxyTarget,
     match: RuleMatch,
     key: string,
-    status: number,
-    headers: StoredHeaders,
-    body: Buffer,
+    response: { status: number; headers: StoredHeaders; body: Buffer; requestedAt: number },
     ttlMs: number,
   ): CacheEntry {
-    const now = this.#deps.now();
+    const { status, headers, body, requestedAt } = response;
+    const now = requestedAt;
     const query = redactQuery(target.query, this.#deps.redactQueryParams);
     return {
       key,

@@ -11,6 +11,7 @@ import { rowCount, tempDir, testEvent, testWriter, waitFor } from './helpers.js'
 
 const SUSTAINED_ROWS = Number(process.env['AUDIT_BENCH_ROWS'] ?? 200_000);
 const SPOOL_ROWS = 100_000;
+const BATCH_SIZE = Number(process.env['AUDIT_BENCH_BATCH_SIZE'] ?? 500);
 
 for (const target of await databases(t)) {
   const scale = target.name === 'pglite' ? 4 : 1;
@@ -19,7 +20,7 @@ for (const target of await databases(t)) {
     const db = await target.open(t, { migrate: true });
     const total = Math.round(SUSTAINED_ROWS / scale);
     // The shipped defaults: batches of 500, a flush every 100 ms.
-    const { writer } = testWriter(t, db, { config: { batchSize: 500, flushIntervalMs: 100, bufferMax: 100_000 } });
+    const { writer } = testWriter(t, db, { config: { batchSize: BATCH_SIZE, flushIntervalMs: 100, bufferMax: 100_000 } });
     await writer.start();
     const started = performance.now();
     let recordNs = 0;
@@ -41,7 +42,7 @@ for (const target of await databases(t)) {
     t.equal(writer.stats().spooled, 0, 'spool idle');
     t.comment(
       `${target.name}: ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} rows/s sustained ` +
-        `(batchSize 500); record() ${(recordNs / total / 1000).toFixed(2)} µs per event`,
+        `(batchSize ${BATCH_SIZE}); record() ${(recordNs / total / 1000).toFixed(2)} µs per event`,
     );
   });
 
