@@ -142,3 +142,12 @@ t.test('fillTemplate', async (t) => {
     t.equal(fillTemplate('{constructor}:{toString}', {}), '{constructor}:{toString}');
   });
 });
+
+t.test('fillTags expands {soql:q} into one tag per sObject type the query reads', async (t) => {
+  const { fillTags } = await import('../../../src/policy/rules.js');
+  const { parseQuery } = await import('../../../src/policy/query.js');
+  const query = parseQuery(`q=${encodeURIComponent('SELECT Id, Account.Name, (SELECT Id FROM Cases) FROM Contact')}`);
+  t.same(fillTags('sf:query:{soql:q}', {}, query), ['sf:query:Contact', 'sf:query:Account', 'sf:query:Case']);
+  t.same(fillTags('sf:query:{soql:q}', {}, parseQuery('q=not+soql')), [], 'unparseable SOQL gives no tag');
+  t.same(fillTags('sf:{type}:{id}', { type: 'Account', id: '001' }, []), ['sf:Account:001']);
+});
