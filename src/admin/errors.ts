@@ -1,28 +1,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { AuditQueryError } from '../audit/queries.js';
+import { SidecacheError as AdminError } from '../errors.js';
 
-/** Errors the admin listener answers with, as `{error, message, requestId}`. */
-export const adminErrorCatalogue = {
-  invalid_request: { status: 400, message: 'the request is malformed' },
-  not_found: { status: 404, message: 'no admin route matches this method and path' },
-  session_not_found: { status: 404, message: 'no session has this id' },
-  audit_unavailable: { status: 503, message: 'the audit trail needs a database and none is configured' },
-  internal_error: { status: 500, message: 'internal error' },
-} as const satisfies Record<string, { status: number; message: string }>;
-
-export type AdminErrorCode = keyof typeof adminErrorCatalogue;
-
-export class AdminError extends Error {
-  readonly code: AdminErrorCode;
-  readonly status: number;
-
-  constructor(code: AdminErrorCode, message?: string, options?: { cause?: unknown }) {
-    super(message ?? adminErrorCatalogue[code].message, options);
-    this.name = 'AdminError';
-    this.code = code;
-    this.status = adminErrorCatalogue[code].status;
-  }
-}
+/** Admin errors come from the one catalogue in src/errors.ts. */
+export { SidecacheError as AdminError } from '../errors.js';
 
 /** The JSON schema of every admin error body (for route `response` schemas). */
 export const adminErrorSchema = {
