@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startSandbox, type Sandbox } from './sandbox.js';
@@ -124,6 +125,9 @@ async function main(): Promise<void> {
       SALESFORCE_URL: sandbox.salesforceUrl,
       JIRA_URL: sandbox.jiraUrl,
       LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+      // Its own embedded database and admin port, so the demo runs beside `npm start`.
+      DATA_DIR: process.env['DATA_DIR'] ?? join(ROOT, 'data', 'demo'),
+      ADMIN_PORT: process.env['ADMIN_PORT'] ?? '0',
     },
   });
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;

@@ -11,6 +11,8 @@ export interface Child {
   readonly announced: Promise<Record<string, unknown>>;
   /** Recent stderr, for error messages. */
   stderrTail(): string;
+  /** Recent stdout (sidecache logs there), for diagnosis. */
+  stdoutTail(): string;
 }
 
 export interface SpawnOptions {
@@ -40,6 +42,7 @@ export function spawnProcess(command: string, options: SpawnOptions): Child {
   if (proc.pid === undefined) throw new Error(`${options.name}: spawn failed`);
   const pid = proc.pid;
   let stderr = '';
+  let stdout = '';
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_TAIL);
   });
@@ -52,6 +55,7 @@ export function spawnProcess(command: string, options: SpawnOptions): Child {
     );
     timer.unref();
     proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout = (stdout + chunk).slice(-STDERR_TAIL);
       buffered += chunk;
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -75,7 +79,7 @@ export function spawnProcess(command: string, options: SpawnOptions): Child {
   // The rejection is only interesting to callers that await the announcement.
   announced.catch(() => undefined);
 
-  const child: Child = { name: options.name, pid, process: proc, announced, stderrTail: () => stderr };
+  const child: Child = { name: options.name, pid, process: proc, announced, stderrTail: () => stderr, stdoutTail: () => stdout };
   live.set(pid, child);
   proc.once('exit', () => live.delete(pid));
   return child;

@@ -110,7 +110,11 @@ function tally(into: Record<string, number>, key: string): void {
 
 function shares(counts: Record<string, number>, keys: readonly string[]): string {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  const known = keys.map((k) => `${k} ${((100 * (counts[k] ?? 0)) / Math.max(1, total)).toFixed(1)}%`);
+  const known = keys.map((k) => {
+    const n = counts[k] ?? 0;
+    const pct = `${k} ${((100 * n) / Math.max(1, total)).toFixed(1)}%`;
+    return n > 0 && n < total / 200 ? `${pct} (${n})` : pct; // small counts are shown exactly
+  });
   const other = Object.entries(counts).filter(([k]) => !keys.includes(k));
   return [...known, ...other.map(([k, v]) => `${k}=${v}`)].join(', ');
 }
@@ -384,8 +388,8 @@ async function redisOutage(upstream: Running, db: BenchSchema): Promise<OutageRe
     let restartedAtMs = Number.NaN;
     const chaos = (async () => {
       await sleep(OUTAGE_STOP_AT_MS);
-      await redis.stop();
       stoppedAtMs = Date.now() - started;
+      await redis.stop();
       await sleep(Math.max(0, OUTAGE_START_AT_MS - (Date.now() - started)));
       await redis.start();
       restartedAtMs = Date.now() - started;
@@ -415,6 +419,7 @@ async function redisOutage(upstream: Running, db: BenchSchema): Promise<OutageRe
       }
     });
     await chaos;
+    if (process.env['BENCH_DEBUG']) process.stderr.write(`--- ${sidecache.child.name} output tail:\n${sidecache.child.stderrTail()}${sidecache.child.stdoutTail()}\n`);
     const readyzRedisAtEnd = await redisHealth(base);
     let redisUpAfterRunMs: number | null = null;
     const pollStarted = Date.now();
