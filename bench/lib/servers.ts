@@ -98,7 +98,7 @@ export interface SidecacheOptions {
   readonly namespace?: string;
   /** The Postgres cache tier; default on exactly when `databaseUrl` is set (false: the database serves audit only). */
   readonly postgresTier?: boolean;
-  /** `audit:` settings; absent = the section is left out (sidecache's defaults: enabled, spool under dataDir). */
+  /** `audit:` settings; absent = audit off, so the core scenarios measure the proxy alone. */
   readonly audit?: AuditOptions;
   /** `database.dataDir` (PGlite files, default audit spool); absent = sidecache's default (./data). */
   readonly dataDir?: string;
@@ -151,7 +151,7 @@ function configYaml(port: number, adminPort: number, options: SidecacheOptions):
   const audit = options.audit;
   const auditYaml =
     audit === undefined
-      ? ''
+      ? 'audit: { enabled: false }\n'
       : `audit: { enabled: ${audit.enabled}${audit.spoolDir === undefined ? '' : `, spoolDir: ${q(audit.spoolDir)}`}${
           audit.flushInterval === undefined ? '' : `, flushInterval: ${audit.flushInterval}`
         }${audit.batchSize === undefined ? '' : `, batchSize: ${audit.batchSize}`} }\n`;

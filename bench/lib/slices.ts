@@ -1,5 +1,5 @@
 import { cannon, type CannonResult } from './cannon.js';
-import { readCpuSeconds } from './proc.js';
+import { cpuDelta, readCpuSeconds, readCpuSecondsByName } from './proc.js';
 
 /** One server measured by `alternatingSlices`; `runs` and `cpuSeconds` are filled in. */
 export interface SliceTarget {
@@ -12,6 +12,8 @@ export interface SliceTarget {
   warmup: CannonResult | null;
   /** Server-process CPU (user + system) over the measured slices. */
   cpuSeconds: number;
+  /** CPU of the processes named `SliceOptions.sideProcess` (e.g. postgres) over this target's slices. */
+  sideCpuSeconds: number;
 }
 
 export interface SliceOptions {
@@ -20,10 +22,12 @@ export interface SliceOptions {
   readonly measureS: number;
   readonly slices: number;
   readonly connections: number;
+  /** Also measure the CPU of every process with this name during each target's slices (e.g. "postgres"). */
+  readonly sideProcess?: string;
 }
 
 export function sliceTarget(url: string, pid: number, headers?: Record<string, string>): SliceTarget {
-  return { url, pid, runs: [], warmup: null, cpuSeconds: 0, ...(headers === undefined ? {} : { headers }) };
+  return { url, pid, runs: [], warmup: null, cpuSeconds: 0, sideCpuSeconds: 0, ...(headers === undefined ? {} : { headers }) };
 }
 
 /**
@@ -38,9 +42,11 @@ export async function alternatingSlices(a: SliceTarget, b: SliceTarget, options:
   b.warmup = await run(b, options.warmupS);
   for (let i = 0; i < options.slices; i++) {
     for (const target of i % 2 === 0 ? [a, b] : [b, a]) {
+      const sideBefore = options.sideProcess === undefined ? null : await readCpuSecondsByName(options.sideProcess);
       const cpuBefore = await readCpuSeconds(target.pid);
       target.runs.push(await run(target, options.measureS / options.slices));
       target.cpuSeconds += (await readCpuSeconds(target.pid)) - cpuBefore;
+      if (sideBefore !== null) target.sideCpuSeconds += cpuDelta(sideBefore, await readCpuSecondsByName(options.sideProcess!));
     }
   }
 }

@@ -61,6 +61,8 @@ export interface RatioResult {
   readonly ratio: number;
   readonly slices: { readonly off: readonly number[]; readonly on: readonly number[] };
   readonly cpuUsPerRequest: { readonly off: number; readonly on: number };
+  /** CPU of all postgres processes on the machine during the slices, per request (other users of the server count too). */
+  readonly postgresCpuUsPerRequest: { readonly off: number; readonly on: number };
   /** Responses autocannon (and the warm-up GETs) received from the audit-on child; rows must be at least this. */
   readonly completed: number;
   /** Requests written to it, answered or not; rows can be at most this. */
@@ -180,7 +182,7 @@ async function ratioAndSustained(upstream: Running, db: BenchSchema, parts: Part
       }
       const a = sliceTarget(`${off.url}${PATH}`, off.child.pid, headers);
       const b = sliceTarget(`${on.url}${PATH}`, on.child.pid, headers);
-      await alternatingSlices(a, b, { warmupS: WARMUP_S, measureS: MEASURE_S, slices: SLICES, connections: CONNECTIONS });
+      await alternatingSlices(a, b, { warmupS: WARMUP_S, measureS: MEASURE_S, slices: SLICES, connections: CONNECTIONS, sideProcess: 'postgres' });
       const offRes = combine(a.runs);
       const onRes = combine(b.runs);
       const allOn = [b.warmup!, ...b.runs];
@@ -193,6 +195,7 @@ async function ratioAndSustained(upstream: Running, db: BenchSchema, parts: Part
         ratio: onRes.rps / offRes.rps,
         slices: { off: a.runs.map((r) => Math.round(r.rps)), on: b.runs.map((r) => Math.round(r.rps)) },
         cpuUsPerRequest: { off: (a.cpuSeconds * 1e6) / offRes.total, on: (b.cpuSeconds * 1e6) / onRes.total },
+        postgresCpuUsPerRequest: { off: (a.sideCpuSeconds * 1e6) / offRes.total, on: (b.sideCpuSeconds * 1e6) / onRes.total },
         completed,
         sent,
         rows: settled.value,
@@ -433,6 +436,11 @@ function rowsOf(result: AuditResult): Row[] {
       { scenario: S, metric: '(a) p50 / worst p99 off | on', value: `${ms(r.off.p50)} / ${ms(r.off.p99)} | ${ms(r.on.p50)} / ${ms(r.on.p99)}` },
       { scenario: S, metric: '(a) req/s per slice off | on', value: `${r.slices.off.join(' ')} | ${r.slices.on.join(' ')}` },
       { scenario: S, metric: '(a) server CPU per request off | on', value: `${r.cpuUsPerRequest.off.toFixed(1)} µs | ${r.cpuUsPerRequest.on.toFixed(1)} µs` },
+      {
+        scenario: S,
+        metric: '(a) postgres CPU per request off | on (all postgres procs)',
+        value: `${r.postgresCpuUsPerRequest.off.toFixed(1)} µs | ${r.postgresCpuUsPerRequest.on.toFixed(1)} µs`,
+      },
       {
         scenario: S,
         metric: '(a) errors + non-2xx (both)',

@@ -24,7 +24,7 @@ export class TierStack {
     memory: MemoryTier | null;
     lower?: readonly CacheTier[];
     now?: () => number;
-    /** Called once an entry's writes to the lower tiers have settled (e.g. to tell other instances). */
+    /** Called once the entry's write to the first lower tier has settled (e.g. to tell other instances). */
     onStored?: (entry: CacheEntry) => void;
     /** False for an entry invalidated since it was fetched; such entries are never served. */
     isCurrent?: (entry: CacheEntry) => boolean;
@@ -72,7 +72,13 @@ export class TierStack {
   store(entry: CacheEntry): void {
     this.memory?.put(entry);
     if (this.#lower.length === 0) return;
-    void Promise.allSettled(this.#lower.map((tier) => tier.set(entry))).then(() => this.#onStored?.(entry));
+    // Other instances read the first shared tier (Redis) before the others: tell them as soon as
+    // that write has settled, without waiting for the slower Postgres write.
+    const writes = this.#lower.map((tier) => tier.set(entry));
+    void writes[0]!.then(
+      () => this.#onStored?.(entry),
+      () => this.#onStored?.(entry),
+    );
   }
 
   async delete(key: string): Promise<void> {
