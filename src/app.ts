@@ -113,6 +113,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     tierHealth: storage.health,
     isDraining,
     auditHealth: () => audit?.health() ?? null,
+    databasePool: () => database?.db.poolStats() ?? null,
   });
   const handler = createProxyHandler({
     router,

@@ -8,6 +8,8 @@ export interface HealthOptions {
   readonly isDraining: () => boolean;
   /** Audit trail state: ok, spooling (Postgres away, rows safe on disk) or failing (rows at risk). */
   readonly auditHealth: () => string | null;
+  /** Database connection pool utilisation, when a database is open. */
+  readonly databasePool: () => { total: number; idle: number; waiting: number; max: number } | null;
 }
 
 /**
@@ -26,6 +28,13 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
     const tiers = options.tierHealth();
     reply.code(draining ? 503 : 200);
     const audit = options.auditHealth();
-    return { status: draining ? 'draining' : 'ready', upstreams, tiers, ...(audit === null ? {} : { audit }) };
+    const pool = options.databasePool();
+    return {
+      status: draining ? 'draining' : 'ready',
+      upstreams,
+      tiers,
+      ...(audit === null ? {} : { audit }),
+      ...(pool === null ? {} : { databasePool: pool }),
+    };
   });
 }
