@@ -10,6 +10,8 @@ export const errorCatalogue = {
   method_not_supported: { status: 405, message: 'this HTTP method is not supported by sidecache' },
   request_body_too_large: { status: 413, message: 'request body exceeds the configured limit' },
   audit_unavailable: { status: 503, message: 'the audit trail is unavailable' },
+  unauthorized: { status: 401, message: 'an admin token is required: Authorization: Bearer <ADMIN_TOKEN>' },
+  forbidden: { status: 403, message: 'the admin token is wrong' },
   not_found: { status: 404, message: 'no admin route matches this method and path' },
   session_not_found: { status: 404, message: 'no session has this id' },
   upstream_disabled: { status: 503, message: 'upstream is configured but has no target URL' },

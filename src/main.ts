@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   for (const warning of warnings) app.log.warn(warning);
   const admin = buildAdminApp({
     db: sidecache.database?.db ?? null,
+    token: config.admin.token,
+    invalidation: { invalidator: sidecache.invalidator, upstreams: config.upstreams.map((u) => u.name) },
     loggerInstance: app.log,
     requestIdHeader: config.server.requestIdHeader,
   });

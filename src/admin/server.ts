@@ -3,12 +3,18 @@ import type { SqlDatabase } from '../db/sql.js';
 import { loggerOptions } from '../server/logger.js';
 import { requestIdGenerator } from '../server/request-id.js';
 import { auditRoutes } from './audit-routes.js';
+import { requireAdminToken } from './auth.js';
+import { invalidationRoutes, type InvalidationRoutesOptions } from './invalidation-routes.js';
 import { AdminError, adminErrorHandler, sendAdminError } from './errors.js';
 
 /** What the admin listener is built from. */
 export interface AdminAppOptions {
   /** The audit/sessions database; null: audit routes answer 503 `audit_unavailable`. */
   readonly db: SqlDatabase | null;
+  /** Bearer token every `/admin/*` route requires; null: the `/admin/*` routes are not registered. */
+  readonly token: string | null;
+  /** Applies invalidations for `POST /admin/invalidate` (absent: route not registered). */
+  readonly invalidation?: InvalidationRoutesOptions;
   /** pino options (default: level info, credentials redacted); ignored when `loggerInstance` is set. */
   readonly logger?: FastifyServerOptions['logger'];
   /** A ready logger to share with the proxy listener (e.g. `sidecache.app.log`). */
@@ -58,7 +64,17 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
   app.setErrorHandler(adminErrorHandler);
   app.setNotFoundHandler((request, reply) => sendAdminError(reply, request, new AdminError('not_found')));
 
-  void app.register(auditRoutes, { prefix: '/admin', db: options.db, ...(options.now === undefined ? {} : { now: options.now }) });
+  const token = options.token;
+  if (token === null) {
+    app.log.warn('ADMIN_TOKEN is not set: the /admin/* routes are disabled');
+  } else {
+    // One encapsulated scope: the token check covers every /admin/* route and nothing else.
+    void app.register(async (admin) => {
+      admin.addHook('onRequest', requireAdminToken(token));
+      await admin.register(auditRoutes, { prefix: '/admin', db: options.db, ...(options.now === undefined ? {} : { now: options.now }) });
+      if (options.invalidation !== undefined) await admin.register(invalidationRoutes, { prefix: '/admin', ...options.invalidation });
+    });
+  }
   options.extraRoutes?.(app);
   return app;
 }

@@ -3,6 +3,7 @@ import { buildAdminApp } from '../../../src/admin/server.js';
 import { listAudit, type AuditRow } from '../../../src/audit/queries.js';
 import { databases } from '../../helpers/database.js';
 import { BASE_MS, DAY_MS, fixtureDatabase, fixtureRows, insertRows, listingOrder, SESSIONS, tsText, type FixtureRow } from './fixtures.js';
+import { adminInject, TEST_ADMIN_TOKEN } from '../../helpers/admin.js';
 
 interface Listing {
   items: AuditRow[];
@@ -13,11 +14,11 @@ for (const target of await databases(t)) {
   t.test(`GET /admin/audit on ${target.name}`, async (t) => {
     const rows = fixtureRows();
     const db = await fixtureDatabase(t, target, rows);
-    const app = buildAdminApp({ db, logger: false });
+    const app = buildAdminApp({ token: TEST_ADMIN_TOKEN, db, logger: false });
     t.teardown(() => app.close());
 
     async function list(query: Record<string, string>): Promise<Listing> {
-      const response = await app.inject({ url: '/admin/audit', query });
+      const response = await adminInject(app, { url: '/admin/audit', query });
       if (response.statusCode !== 200) throw new Error(`${response.statusCode} ${response.body}`);
       return response.json();
     }

@@ -3,6 +3,7 @@ import { buildAdminApp } from '../../../src/admin/server.js';
 import { auditReport, REPORT_QUERIES, type LatencySummary, type Report } from '../../../src/audit/queries.js';
 import { databases } from '../../helpers/database.js';
 import { BASE_MS, DAY_MS, fixtureDatabase, fixtureRows, percentileCont, tsText, type FixtureRow } from './fixtures.js';
+import { adminInject, TEST_ADMIN_TOKEN } from '../../helpers/admin.js';
 
 const TOLERANCE = 1e-9;
 
@@ -114,10 +115,10 @@ for (const target of await databases(t)) {
     });
 
     t.test('GET /admin/audit/report covers the window before now', async (t) => {
-      const app = buildAdminApp({ db, logger: false, now: () => BASE_MS + 5 * DAY_MS });
+      const app = buildAdminApp({ token: TEST_ADMIN_TOKEN, db, logger: false, now: () => BASE_MS + 5 * DAY_MS });
       t.teardown(() => app.close());
 
-      const week = await app.inject('/admin/audit/report');
+      const week = await adminInject(app, '/admin/audit/report');
       t.equal(week.statusCode, 200);
       const body = week.json();
       t.equal(body.window, '7d', 'default window');
@@ -127,7 +128,7 @@ for (const target of await databases(t)) {
       close(t, body.totalRequests, rows.length + 1, 'totalRequests');
       close(t, body.errorCount, expected.errorCount + 1, 'errorCount');
 
-      const twoDays = (await app.inject('/admin/audit/report?window=48h')).json();
+      const twoDays = (await adminInject(app, '/admin/audit/report?window=48h')).json();
       const recent = rows.filter((r) => r.tsUs >= BigInt(BASE_MS + 3 * DAY_MS) * 1000n);
       close(t, { ...twoDays, window: undefined, from: undefined, to: undefined }, { ...expectedReport(recent), window: undefined, from: undefined, to: undefined }, '48h');
       t.equal(twoDays.window, '48h');
