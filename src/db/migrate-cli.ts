@@ -12,9 +12,11 @@ async function main(): Promise<void> {
   try {
     const where = url === null ? `embedded database in ${dataDir}` : 'DATABASE_URL';
     const result = await migrate(db, migrationsDir());
-    console.log(`migrations on ${where}`);
-    console.log(`  applied: ${result.applied.join(', ') || '(none)'}`);
-    console.log(`  already applied: ${result.skipped.join(', ') || '(none)'}`);
+    process.stdout.write(
+      `migrations on ${where}\n` +
+        `  applied: ${result.applied.join(', ') || '(none)'}\n` +
+        `  already applied: ${result.skipped.join(', ') || '(none)'}\n`,
+    );
   } finally {
     await db.close();
   }
