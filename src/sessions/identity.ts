@@ -32,10 +32,15 @@ export type SessionTokenValidity = 'ok' | 'too_long' | 'bad_characters';
 /** Reads the identity-bearing headers of a request. */
 export function requestIdentity(headers: Headers, sessions: SessionsConfig): RequestIdentity {
   return {
-    credential: headerValue(headers, 'authorization') ?? headerValue(headers, 'cookie'),
+    credential: requestCredential(headers),
     sessionToken: readSessionToken(headers, sessions).token,
     userIdentifier: readUserIdentifier(headers, sessions),
   };
+}
+
+/** The caller's credential for cache partitioning: `Authorization`, else `Cookie`. */
+export function requestCredential(headers: Headers): string | undefined {
+  return headerValue(headers, 'authorization') ?? headerValue(headers, 'cookie');
 }
 
 /**

@@ -1,9 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SessionsConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
-import { headerValue } from '../proxy/headers.js';
 import type { ProxyRecord } from '../proxy/record.js';
-import { readSessionToken, readUserIdentifier, validateSessionToken } from './identity.js';
+import { readSessionToken, readUserIdentifier, requestCredential, validateSessionToken } from './identity.js';
 import type { SessionStore } from './sessions.js';
 
 /**
@@ -34,7 +33,7 @@ export function identifyRequest(
   }
   const userIdentifier = readUserIdentifier(headers, config);
   record.identity = {
-    credential: headerValue(headers, 'authorization') ?? headerValue(headers, 'cookie'),
+    credential: requestCredential(headers),
     sessionToken: token,
     userIdentifier,
   };

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { SessionsConfig } from '../config/types.js';
 import type { SqlDatabase } from '../db/sql.js';
 import { sessionIdFor, tokenHashFor, validateSessionToken } from './identity.js';
+import { deleteInBatches } from '../db/batches.js';
 
 export interface SessionStoreOptions {
   /** Owned by the caller, who closes it after the store; null = no database (ids only, nothing written). */
@@ -61,7 +62,6 @@ interface Memo {
 }
 
 /** Cleanup batches one run may delete before it yields to the next interval. */
-const MAX_CLEANUP_BATCHES = 20;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Timestamps are epoch ms from the injected clock, in through to_timestamp(float8) and out
@@ -316,13 +316,7 @@ export class SessionStore {
 
   async #cleanup(): Promise<number> {
     if (this.#db === null) return 0;
-    const cutoff = this.#now();
-    let deleted = 0;
-    for (let batch = 0; batch < MAX_CLEANUP_BATCHES; batch++) {
-      const { rowCount } = await this.#db.query(DELETE_EXPIRED, [cutoff, this.#cleanupBatchSize]);
-      deleted += rowCount;
-      if (rowCount < this.#cleanupBatchSize) break;
-    }
+    const deleted = await deleteInBatches(this.#db, DELETE_EXPIRED, this.#now(), this.#cleanupBatchSize);
     if (deleted > 0) this.#log({ deleted }, 'sessions: expired sessions removed');
     return deleted;
   }

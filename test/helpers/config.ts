@@ -1,5 +1,17 @@
 import type { CacheRuleConfig, Config, UpstreamConfig } from '../../src/config/types.js';
 
+/** The `sessions:` defaults the config loader applies. */
+export const testSessionsConfig: Config['sessions'] = {
+  header: 'x-session-token',
+  cookie: null,
+  userHeader: 'x-user-id',
+  mint: false,
+  ttlMs: 30 * 86_400_000,
+  touchIntervalMs: 60_000,
+  cleanupIntervalMs: 3_600_000,
+  forwardIdentityHeaders: false,
+};
+
 type RuleInput = Partial<CacheRuleConfig> & Pick<CacheRuleConfig, 'path'>;
 type UpstreamInput = Partial<Omit<UpstreamConfig, 'rules' | 'target'>> & { target: string | null; rules?: RuleInput[] };
 
@@ -71,17 +83,7 @@ export function testConfig(upstreams: UpstreamInput[], overrides: {
       ...overrides.cache,
     },
     database: { url: null, dataDir: 'memory://', poolSize: 4, statementTimeoutMs: 5000, connectTimeoutMs: 2000, ...overrides.database },
-    sessions: {
-      header: 'x-session-token',
-      cookie: null,
-      userHeader: 'x-user-id',
-      mint: false,
-      ttlMs: 30 * 86_400_000,
-      touchIntervalMs: 60_000,
-      cleanupIntervalMs: 3_600_000,
-      forwardIdentityHeaders: false,
-      ...overrides.sessions,
-    },
+    sessions: { ...testSessionsConfig, ...overrides.sessions },
     audit: {
       enabled: false,
       flushIntervalMs: 100,

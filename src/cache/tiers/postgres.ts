@@ -2,6 +2,7 @@ import type { CacheScope } from '../../config/types.js';
 import type { SqlDatabase } from '../../db/sql.js';
 import { ENTRY_FORMAT_VERSION, entrySize, type CacheEntry, type StoredHeaders } from '../entry.js';
 import type { CacheTier, TierStats } from '../store.js';
+import { deleteInBatches } from '../../db/batches.js';
 
 export interface PostgresTierOptions {
   /** Owned by the caller, who also closes it (after closing the tier). */
@@ -17,7 +18,6 @@ export interface PostgresTierOptions {
 }
 
 /** Batches one sweep() may run before it yields to the next interval, so a backlog never monopolises a connection. */
-const MAX_SWEEP_BATCHES = 20;
 /** Distinct keys with pending hits that trigger an early flush, bounding the map between intervals. */
 const MAX_PENDING_HIT_KEYS = 10_000;
 
@@ -177,7 +177,7 @@ export class PostgresTier implements CacheTier {
     return run;
   }
 
-  /** Deletes rows past staleUntil in batches of sweepBatchSize (at most MAX_SWEEP_BATCHES); resolves the rows deleted. */
+  /** Deletes rows past staleUntil in batches of sweepBatchSize (at most MAX_DELETE_BATCHES); resolves the rows deleted. */
   sweep(): Promise<number> {
     this.#sweeping ??= this.#sweep().finally(() => {
       this.#sweeping = null;
@@ -213,13 +213,7 @@ export class PostgresTier implements CacheTier {
   }
 
   async #sweep(): Promise<number> {
-    const cutoff = this.#now();
-    let deleted = 0;
-    for (let batch = 0; batch < MAX_SWEEP_BATCHES; batch++) {
-      const { rowCount } = await this.#db.query(SWEEP_BATCH, [cutoff, this.#sweepBatchSize]);
-      deleted += rowCount;
-      if (rowCount < this.#sweepBatchSize) break;
-    }
+    const deleted = await deleteInBatches(this.#db, SWEEP_BATCH, this.#now(), this.#sweepBatchSize);
     if (deleted > 0) this.#log({ deleted }, 'postgres tier: swept expired entries');
     return deleted;
   }

@@ -5,18 +5,10 @@ import { tokenHashFor } from '../../../src/sessions/identity.js';
 import { SessionStore, type SessionStoreOptions } from '../../../src/sessions/sessions.js';
 import { manualClock } from '../../helpers/clock.js';
 import { databases, type TestDatabase } from '../../helpers/database.js';
+import { testSessionsConfig } from '../../helpers/config.js';
 
 const DAY = 86_400_000;
-const CONFIG: SessionsConfig = {
-  header: 'x-session-token',
-  cookie: null,
-  userHeader: 'x-user-id',
-  mint: false,
-  ttlMs: 30 * DAY,
-  touchIntervalMs: 60_000,
-  cleanupIntervalMs: 3_600_000,
-  forwardIdentityHeaders: false,
-};
+const CONFIG: SessionsConfig = testSessionsConfig;
 
 /** The database with its statements counted, and a switch that makes every query fail as a dead server would. */
 function wrapped(db: SqlDatabase): { db: SqlDatabase; statements: string[]; down: { value: boolean } } {

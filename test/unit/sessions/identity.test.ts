@@ -8,18 +8,9 @@ import {
   requestIdentity,
   validateSessionToken,
 } from '../../../src/sessions/identity.js';
+import { testSessionsConfig } from '../../helpers/config.js';
 
-const DAY = 86_400_000;
-const SESSIONS: SessionsConfig = {
-  header: 'x-session-token',
-  cookie: null,
-  userHeader: 'x-user-id',
-  mint: false,
-  ttlMs: 30 * DAY,
-  touchIntervalMs: 60_000,
-  cleanupIntervalMs: 3_600_000,
-  forwardIdentityHeaders: false,
-};
+const SESSIONS: SessionsConfig = testSessionsConfig;
 const withCookie: SessionsConfig = { ...SESSIONS, cookie: 'sid' };
 
 t.test('requestIdentity', async (t) => {

@@ -4,18 +4,9 @@ import type { SqlDatabase, SqlResult } from '../../../src/db/sql.js';
 import { sessionIdFor, tokenHashFor } from '../../../src/sessions/identity.js';
 import { SessionStore, type SessionStoreOptions } from '../../../src/sessions/sessions.js';
 import { manualClock } from '../../helpers/clock.js';
+import { testSessionsConfig } from '../../helpers/config.js';
 
-const DAY = 86_400_000;
-const CONFIG: SessionsConfig = {
-  header: 'x-session-token',
-  cookie: null,
-  userHeader: 'x-user-id',
-  mint: false,
-  ttlMs: 30 * DAY,
-  touchIntervalMs: 60_000,
-  cleanupIntervalMs: 3_600_000,
-  forwardIdentityHeaders: false,
-};
+const CONFIG: SessionsConfig = testSessionsConfig;
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** A database that records statements and parameters; `mode` makes it fail or hang. */
