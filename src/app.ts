@@ -8,6 +8,7 @@ import { SessionStore } from './sessions/sessions.js';
 import { EpochTable } from './invalidation/epochs.js';
 import { MAX_RESPECTED_TTL_MS } from './policy/storability.js';
 import { Invalidator } from './invalidation/invalidator.js';
+import { CallerLimits } from './proxy/caller-limits.js';
 import { Forwarder } from './proxy/forwarder.js';
 import { createProxyHandler } from './proxy/handler.js';
 import { ReadThrough, type Fetched } from './proxy/read-through.js';
@@ -17,7 +18,10 @@ import { loggerOptions } from './server/logger.js';
 import { errorHandler, frameworkErrorHandler } from './server/plugins/error-handler.js';
 import { requestContext } from './server/plugins/request-context.js';
 import { requestIdGenerator } from './server/request-id.js';
-import { healthRoutes } from './server/routes/health.js';
+import { healthRoutes, type HealthOptions } from './server/routes/health.js';
+import { SidecacheMetrics, type UpstreamGuardReading } from './metrics/metrics.js';
+import { metricSources } from './metrics/sources.js';
+import type { TierSizeSampler } from './metrics/tier-sizes.js';
 import { proxyRoutes } from './server/routes/proxy.js';
 
 /** The running pieces of one sidecache instance, for the entry point, admin and tests. */
@@ -31,6 +35,13 @@ export interface Sidecache {
   readonly sessions: SessionStore;
   readonly audit: AuditWriter | null;
   readonly invalidator: Invalidator;
+  readonly metrics: SidecacheMetrics;
+  /** Background samples of the shared tiers' sizes. */
+  readonly tierSizes: TierSizeSampler;
+  /** What `/readyz` reports, for the admin listener's copy of it. */
+  readonly health: HealthOptions;
+  /** Epoch ms the instance was built. */
+  readonly startedAt: number;
   /** Marks the instance as draining: `/readyz` turns 503 and responses ask clients to reconnect elsewhere. */
   startDraining(): void;
 }
@@ -40,6 +51,8 @@ export interface BuildOptions {
   readonly logger?: FastifyServerOptions['logger'];
   /** Clock for freshness decisions (tests). */
   readonly now?: () => number;
+  /** prom-client's process metrics (CPU, memory, event loop, GC); default on. */
+  readonly processMetrics?: boolean;
 }
 
 /** Builds the app without listening, so tests can `inject()` or listen on port 0. */
@@ -93,7 +106,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ? new AuditWriter({ db: database?.db ?? null, config: config.audit, log: app.log, now, dbReady: database?.ready })
     : null;
   await audit?.start();
-  const forwarder = new Forwarder(config.upstreams);
+  const sources = metricSources({ storage, invalidator, audit, db: database?.db ?? null });
+  const metrics: SidecacheMetrics = new SidecacheMetrics(
+    { ...sources, upstreamGuards: (): Map<string, UpstreamGuardReading> => guardReadings(forwarder) },
+    { processMetrics: options.processMetrics ?? true },
+  );
+  const forwarder: Forwarder = new Forwarder(config.upstreams, metrics, {
+    onBreakerStateChange: (upstream, change) => app.log.warn({ upstream, from: change.from, to: change.to }, `upstream "${upstream}" circuit ${change.to}`),
+  });
   const flights = new SingleFlight<Fetched>();
   const readThrough = new ReadThrough({
     stack,
@@ -104,17 +124,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     redactQueryParams,
     now,
     onHit: storage.countHit,
+    events: metrics,
+    leases: storage.fillLeases,
   });
 
-  await app.register(requestContext, { redactQueryParams, isDraining, audit });
+  await app.register(requestContext, { redactQueryParams, isDraining, audit, events: metrics });
   await app.register(errorHandler);
-  await app.register(healthRoutes, {
+  const health: HealthOptions = {
     upstreams: router.upstreams,
     tierHealth: storage.health,
     isDraining,
     auditHealth: () => audit?.health() ?? null,
     databasePool: () => database?.db.poolStats() ?? null,
-  });
+    upstreamGuards: () => guardReadings(forwarder),
+  };
+  await app.register(healthRoutes, health);
   const handler = createProxyHandler({
     router,
     forwarder,
@@ -123,12 +147,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sessions: { config: config.sessions, store: sessions },
     accepting: () => audit?.accepting() ?? true,
     invalidator,
+    callerLimits: new CallerLimits({ upstreams: config.upstreams, redis: storage.redisClient, namespace: config.cache.namespace, log: app.log }),
   });
   await app.register(proxyRoutes, { handler });
 
   app.addHook('onClose', async () => {
     // In-flight requests are done: flush their audit rows (or spool them) before the database goes.
     clearInterval(epochPruning);
+    sources.close();
     await forwarder.close();
     await audit?.close(config.server.shutdownGraceMs);
     await sessions.close();
@@ -146,10 +172,28 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sessions,
     audit,
     invalidator,
+    metrics,
+    tierSizes: sources.sampler,
+    health,
+    startedAt: now(),
     startDraining: () => {
       draining = true;
     },
   };
+}
+
+function guardReadings(forwarder: Forwarder): Map<string, UpstreamGuardReading> {
+  const readings = new Map<string, UpstreamGuardReading>();
+  for (const [upstream, stats] of forwarder.guardStats()) {
+    readings.set(upstream, {
+      breakerState: stats.breaker.state,
+      breakerOpens: stats.breaker.opens,
+      queued: stats.concurrency.queued,
+      rejected: stats.concurrency.rejected,
+      pausedForMs: stats.pausedForMs,
+    });
+  }
+  return readings;
 }
 
 /** The longest any entry can live: invalidation epochs older than this cannot matter. */

@@ -10,6 +10,7 @@ export const errorCatalogue = {
   method_not_supported: { status: 405, message: 'this HTTP method is not supported by sidecache' },
   request_body_too_large: { status: 413, message: 'request body exceeds the configured limit' },
   audit_unavailable: { status: 503, message: 'the audit trail is unavailable' },
+  cache_unavailable: { status: 503, message: 'the cache tier this needs is unavailable' },
   unauthorized: { status: 401, message: 'an admin token is required: Authorization: Bearer <ADMIN_TOKEN>' },
   forbidden: { status: 403, message: 'the admin token is wrong' },
   not_found: { status: 404, message: 'no admin route matches this method and path' },
@@ -19,6 +20,10 @@ export const errorCatalogue = {
   upstream_connection_reset: { status: 502, message: 'the upstream closed the connection before answering' },
   upstream_bad_response: { status: 502, message: 'the upstream sent an invalid response' },
   upstream_timeout: { status: 504, message: 'the upstream did not answer in time' },
+  upstream_saturated: { status: 503, message: 'the upstream is at its concurrency limit; try again shortly' },
+  upstream_circuit_open: { status: 503, message: 'the upstream is failing; calls to it are paused' },
+  upstream_throttled: { status: 503, message: 'the upstream asked sidecache to back off (429 / Retry-After)' },
+  rate_limited: { status: 429, message: 'too many requests; slow down' },
   internal_error: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
@@ -28,12 +33,15 @@ export type ErrorCode = keyof typeof errorCatalogue;
 export class SidecacheError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** When the client may try again (sent as `Retry-After`), or null. */
+  readonly retryAfterMs: number | null;
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; retryAfterMs?: number | null }) {
     super(message ?? errorCatalogue[code].message, options);
     this.name = 'SidecacheError';
     this.code = code;
     this.status = errorCatalogue[code].status;
+    this.retryAfterMs = options?.retryAfterMs ?? null;
   }
 }
 

@@ -1,4 +1,4 @@
-import { buildAdminApp } from './admin/server.js';
+import { buildInstanceAdminApp } from './admin/instance.js';
 import { buildApp } from './app.js';
 import { ConfigError, formatConfigError, loadConfig } from './config/load.js';
 
@@ -19,13 +19,7 @@ async function main(): Promise<void> {
   const sidecache = await buildApp(config);
   const { app } = sidecache;
   for (const warning of warnings) app.log.warn(warning);
-  const admin = buildAdminApp({
-    db: sidecache.database?.db ?? null,
-    token: config.admin.token,
-    invalidation: { invalidator: sidecache.invalidator, upstreams: config.upstreams.map((u) => u.name) },
-    loggerInstance: app.log,
-    requestIdHeader: config.server.requestIdHeader,
-  });
+  const admin = buildInstanceAdminApp(sidecache, config);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -129,7 +129,7 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, o
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/audit',
-    { schema: { querystring: ListQuery, response: { 200: ListResponse, ...errors } } },
+    { schema: { summary: 'Audit trail, newest first (keyset-paginated)', tags: ['audit'], querystring: ListQuery, response: { 200: ListResponse, ...errors } } },
     async (request) => {
       const q = request.query;
       const from = parseTime(q.from, 'from');
@@ -153,7 +153,7 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, o
 
   app.get<{ Querystring: Static<typeof ReportQuery> }>(
     '/audit/report',
-    { schema: { querystring: ReportQuery, response: { 200: ReportResponse, ...errors } } },
+    { schema: { summary: 'Activity report over a window', tags: ['audit'], querystring: ReportQuery, response: { 200: ReportResponse, ...errors } } },
     async (request) => {
       const window = request.query.window ?? '7d';
       const windowMs = parseWindow(window);
@@ -165,7 +165,15 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, o
 
   app.get<{ Params: Static<typeof SessionParams>; Querystring: Static<typeof SessionQuery> }>(
     '/sessions/:id',
-    { schema: { params: SessionParams, querystring: SessionQuery, response: { 200: SessionResponse, ...errors } } },
+    {
+      schema: {
+        summary: 'A session and its recent activity',
+        tags: ['sessions'],
+        params: SessionParams,
+        querystring: SessionQuery,
+        response: { 200: SessionResponse, ...errors },
+      },
+    },
     async (request) => {
       const db = database();
       const activity = await sessionActivity(db, request.params.id.toLowerCase(), request.query.limit ?? 50);

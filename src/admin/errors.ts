@@ -46,12 +46,16 @@ export interface ValidationIssue {
 }
 
 interface ObjectSchema {
-  properties?: Record<string, { description?: string }>;
+  description?: string;
+  properties?: Record<string, ObjectSchema>;
+  items?: ObjectSchema;
+  additionalProperties?: boolean | ObjectSchema;
 }
 
 /**
  * `limit: expected an integer from 1 to 1000; foo: unknown parameter (allowed: …)`. One clause per
  * offending parameter, in Ajv's order; the expectation is the property's schema `description`.
+ * Nested body fields are named by path (`requests[3].method`), with the nearest description.
  */
 export function validationMessage(issues: readonly ValidationIssue[], schema: ObjectSchema | undefined): string {
   const clauses = new Map<string, string>();
@@ -63,23 +67,41 @@ export function validationMessage(issues: readonly ValidationIssue[], schema: Ob
 }
 
 function describeIssue(issue: ValidationIssue, schema: ObjectSchema | undefined): { param: string; expected: string } {
-  const allowed = Object.keys(schema?.properties ?? {});
+  // instancePath is a JSON pointer: '/limit' names a parameter, '/requests/3/method' a nested field.
+  const segments = issue.instancePath === '' ? [] : issue.instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const at = schemasAlong(schema, segments);
+  const parent = at[at.length - 1];
   if (issue.keyword === 'additionalProperties') {
-    const param = String(issue.params['additionalProperty']);
-    return { param, expected: allowed.length === 0 ? 'unknown parameter' : `unknown parameter (allowed: ${allowed.join(', ')})` };
+    const name = String(issue.params['additionalProperty']);
+    const allowed = Object.keys(parent?.properties ?? {});
+    return { param: fieldName([...segments, name]), expected: allowed.length === 0 ? 'unknown parameter' : `unknown parameter (allowed: ${allowed.join(', ')})` };
   }
   if (issue.keyword === 'required') {
-    const param = String(issue.params['missingProperty']);
-    return { param, expected: `is required (${describe(param, schema) ?? 'missing'})` };
+    const name = String(issue.params['missingProperty']);
+    return { param: fieldName([...segments, name]), expected: `is required (${parent?.properties?.[name]?.description ?? 'missing'})` };
   }
-  // instancePath is a JSON pointer: '/limit' names the parameter, deeper segments are array items.
-  const first = issue.instancePath.split('/')[1];
-  const param = first === undefined || first === '' ? 'request' : first.replace(/~1/g, '/').replace(/~0/g, '~');
-  return { param, expected: describe(param, schema) ?? issue.message ?? 'is invalid' };
+  if (segments.length === 0) return { param: 'request', expected: issue.message ?? 'is invalid' };
+  const described = [...at].reverse().find((s, i) => i < segments.length && s?.description !== undefined);
+  return { param: fieldName(segments), expected: described?.description ?? issue.message ?? 'is invalid' };
 }
 
-function describe(param: string, schema: ObjectSchema | undefined): string | undefined {
-  return schema?.properties?.[param]?.description;
+/** The schema at each step of the path (index 0: the root; undefined past what the schema says). */
+function schemasAlong(root: ObjectSchema | undefined, segments: readonly string[]): Array<ObjectSchema | undefined> {
+  const out = [root];
+  let current = root;
+  for (const segment of segments) {
+    const additional = current?.additionalProperties;
+    current = current?.properties?.[segment] ?? current?.items ?? (typeof additional === 'object' ? additional : undefined);
+    out.push(current);
+  }
+  return out;
+}
+
+/** ['requests', '3', 'method'] → `requests[3].method`; a single segment stays as it is. */
+function fieldName(segments: readonly string[]): string {
+  let name = segments[0] ?? 'request';
+  for (const segment of segments.slice(1)) name += /^[0-9]+$/.test(segment) ? `[${segment}]` : `.${segment}`;
+  return name;
 }
 
 function schemaPart(request: FastifyRequest, context: string | undefined): ObjectSchema | undefined {

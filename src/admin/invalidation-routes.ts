@@ -34,6 +34,17 @@ const bodySchema = {
   },
 } as const;
 
+const responseSchema = {
+  type: 'object',
+  properties: {
+    invalidated: {
+      type: 'object',
+      properties: { epochs: { type: 'array', items: { type: 'string' } }, keysDeleted: { type: 'integer' }, propagated: { type: 'boolean' } },
+    },
+    tookMs: { type: 'number' },
+  },
+} as const;
+
 /**
  * `POST /admin/invalidate` `{upstream?, key?, prefix?, tags?, all?}`: one key, a path prefix
  * within an upstream, tags, a whole upstream, or everything — applied here at once, then
@@ -42,7 +53,14 @@ const bodySchema = {
 export async function invalidationRoutes(app: FastifyInstance, options: InvalidationRoutesOptions): Promise<void> {
   app.post<{ Body: InvalidateBody }>(
     '/invalidate',
-    { schema: { body: bodySchema, response: { 400: adminErrorSchema } } },
+    {
+      schema: {
+        summary: 'Invalidate by key, path prefix, tags, upstream or everything',
+        tags: ['cache'],
+        body: bodySchema,
+        response: { 200: responseSchema, 400: adminErrorSchema },
+      },
+    },
     async (request) => {
       const target = invalidationTarget(request.body ?? {}, options.upstreams);
       const started = performance.now();

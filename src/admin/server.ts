@@ -4,8 +4,12 @@ import { loggerOptions } from '../server/logger.js';
 import { requestIdGenerator } from '../server/request-id.js';
 import { auditRoutes } from './audit-routes.js';
 import { requireAdminToken } from './auth.js';
+import type { InspectedCache } from './cache-inspector.js';
+import { cacheRoutes } from './cache-routes.js';
 import { invalidationRoutes, type InvalidationRoutesOptions } from './invalidation-routes.js';
 import { AdminError, adminErrorHandler, sendAdminError } from './errors.js';
+import { markTokenProtected, openApiRoute, registerOpenApi } from './openapi.js';
+import { warmRoutes, type WarmRoutesOptions } from './warm-routes.js';
 
 /** What the admin listener is built from. */
 export interface AdminAppOptions {
@@ -15,6 +19,10 @@ export interface AdminAppOptions {
   readonly token: string | null;
   /** Applies invalidations for `POST /admin/invalidate` (absent: route not registered). */
   readonly invalidation?: InvalidationRoutesOptions;
+  /** The cache tiers for `GET /admin/cache/entries` and `/admin/cache/entry` (e.g. `Sidecache.storage`; absent: not registered). */
+  readonly cache?: InspectedCache;
+  /** The proxy app and upstreams for `POST /admin/warm` (absent: not registered). */
+  readonly warm?: Omit<WarmRoutesOptions, 'requestIdHeader'>;
   /** pino options (default: level info, credentials redacted); ignored when `loggerInstance` is set. */
   readonly logger?: FastifyServerOptions['logger'];
   /** A ready logger to share with the proxy listener (e.g. `sidecache.app.log`). */
@@ -23,7 +31,17 @@ export interface AdminAppOptions {
   readonly requestIdHeader?: string;
   /** Clock for report windows (tests). */
   readonly now?: () => number;
-  /** Registers more admin routes or hooks on the root instance (stats, invalidation, auth, …). */
+  /**
+   * Registers more routes INSIDE the token scope, under `/admin` (e.g. `/stats` → `/admin/stats`):
+   * they get the bearer check and the OpenAPI security requirement. Give them querystring/body
+   * schemas with `additionalProperties: false` like the rest.
+   */
+  readonly adminRoutes?: (admin: FastifyInstance) => void | Promise<void>;
+  /**
+   * Registers more routes or hooks on the root instance, OUTSIDE the token scope: the place for
+   * `/metrics`, `/healthz`, `/readyz`. Routes added through `app.register(...)` also appear in
+   * the OpenAPI document (without a security requirement).
+   */
   readonly extraRoutes?: (app: FastifyInstance) => void;
 }
 
@@ -64,6 +82,9 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
   app.setErrorHandler(adminErrorHandler);
   app.setNotFoundHandler((request, reply) => sendAdminError(reply, request, new AdminError('not_found')));
 
+  // First, so that it sees every route registered after it, in the token scope or not.
+  void app.register(registerOpenApi);
+
   const token = options.token;
   if (token === null) {
     app.log.warn('ADMIN_TOKEN is not set: the /admin/* routes are disabled');
@@ -71,8 +92,18 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
     // One encapsulated scope: the token check covers every /admin/* route and nothing else.
     void app.register(async (admin) => {
       admin.addHook('onRequest', requireAdminToken(token));
-      await admin.register(auditRoutes, { prefix: '/admin', db: options.db, ...(options.now === undefined ? {} : { now: options.now }) });
+      admin.addHook('onRoute', markTokenProtected);
+      const now = options.now === undefined ? {} : { now: options.now };
+      await admin.register(auditRoutes, { prefix: '/admin', db: options.db, ...now });
       if (options.invalidation !== undefined) await admin.register(invalidationRoutes, { prefix: '/admin', ...options.invalidation });
+      if (options.cache !== undefined) await admin.register(cacheRoutes, { prefix: '/admin', cache: options.cache, ...now });
+      if (options.warm !== undefined) {
+        await admin.register(warmRoutes, { prefix: '/admin', ...options.warm, requestIdHeader: options.requestIdHeader ?? 'x-request-id' });
+      }
+      const more = options.adminRoutes;
+      if (more !== undefined) await admin.register(async (scope) => more(scope), { prefix: '/admin' });
+      // The description of the admin API is itself behind the token, like everything under /admin.
+      await admin.register(openApiRoute, { prefix: '/admin' });
     });
   }
   options.extraRoutes?.(app);

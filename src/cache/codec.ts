@@ -171,6 +171,20 @@ export function envelopeEntryBytes(prefix: Buffer): number | undefined {
   return prefix.readUInt32BE(ENTRY_BYTES_OFFSET);
 }
 
+/**
+ * An envelope's fields and body length without touching the body: `buf` may be just a prefix
+ * (Redis GETRANGE) as long as it covers everything before the body. Undefined when the buffer is
+ * not ours, malformed, or cut before the body starts (read a longer prefix then).
+ */
+export function decodeEntryMeta(buf: Buffer): { fields: Omit<CacheEntry, 'body'>; bodyBytes: number } | undefined {
+  try {
+    const parsed = parseEnvelope(buf);
+    return parsed === undefined ? undefined : { fields: parsed.fields, bodyBytes: parsed.rawBodyLength };
+  } catch {
+    return undefined;
+  }
+}
+
 interface ParsedEnvelope {
   fields: Omit<CacheEntry, 'body'>;
   bodyOffset: number;

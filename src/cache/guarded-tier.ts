@@ -1,6 +1,6 @@
 import type { CacheEntry } from './entry.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import type { CacheTier, TierName, TierStats } from './store.js';
+import { InvalidListPosition, type CacheTier, type EntryDescription, type ListableTier, type ListOptions, type ListPage, type TierName, type TierStats } from './store.js';
 import type { WriteQueue, WriteQueueStats } from './write-queue.js';
 
 export type TierHealth = 'up' | 'degraded' | 'down';
@@ -28,6 +28,8 @@ export interface GuardedTierOptions {
   readonly log: { warn(obj: object, msg: string): void };
   /** False until the tier can serve (e.g. migrations not applied yet); default always ready. */
   readonly isReady?: () => boolean;
+  /** Bound on an admin listing or inspection call (default 5 s). */
+  readonly adminTimeoutMs?: number;
   readonly now?: () => number;
 }
 
@@ -36,6 +38,19 @@ class TierTimeout extends Error {
     super(`${tier} ${operation} took longer than ${ms} ms`);
   }
 }
+
+/** An admin call could not reach the tier (breaker open, not ready, error or timeout). */
+export class TierUnavailable extends Error {
+  readonly tier: TierName;
+
+  constructor(tier: TierName, reason: string, options?: { cause?: unknown }) {
+    super(`the ${tier} tier is unavailable: ${reason}`, options);
+    this.name = 'TierUnavailable';
+    this.tier = tier;
+  }
+}
+
+const DEFAULT_ADMIN_TIMEOUT_MS = 5_000;
 
 /** How long an error keeps a closed breaker's tier reported as degraded. */
 const DEGRADED_WINDOW_MS = 30_000;
@@ -48,7 +63,7 @@ const DEFAULT_WRITE_TIMEOUT_MS = 2_000;
  * and errors are logged at most once per 10 s per tier. A dead Redis or Postgres therefore
  * costs a request at most one read timeout, and nothing while its breaker is open.
  */
-export class GuardedTier implements CacheTier {
+export class GuardedTier implements CacheTier, ListableTier {
   readonly name: TierName;
   readonly inner: CacheTier;
   readonly counters: TierCounters = { hits: 0, misses: 0, errors: 0, timeouts: 0, skipped: 0, skippedWrites: 0 };
@@ -125,6 +140,52 @@ export class GuardedTier implements CacheTier {
 
   queueStats(): WriteQueueStats {
     return this.#options.queue.stats();
+  }
+
+  /** The inner tier's listing; throws TierUnavailable (see #admin). */
+  listEntries(options: ListOptions): Promise<ListPage> {
+    return this.#admin('list', (tier) => tier.listEntries(options));
+  }
+
+  describeEntry(key: string): Promise<EntryDescription | undefined> {
+    return this.#admin('describe', (tier) => tier.describeEntry(key));
+  }
+
+  hasEntries(keys: readonly string[]): Promise<Set<string>> {
+    return this.#admin('has', (tier) => tier.hasEntries(keys));
+  }
+
+  /** The whole entry for admin inspection: not counted as a hit or miss, never feeds the breaker. */
+  readEntry(key: string): Promise<CacheEntry | undefined> {
+    return this.#admin('read', (tier) => tier.get(key));
+  }
+
+  /**
+   * Admin calls respect the breaker and readiness but never feed them: a heavy listing that
+   * times out must not take the tier away from the proxy's reads. Failures throw TierUnavailable
+   * (a bad listing position stays an InvalidListPosition).
+   */
+  async #admin<T>(operation: string, run: (tier: CacheTier & ListableTier) => Promise<T>): Promise<T> {
+    const inner = this.inner as CacheTier & Partial<ListableTier>;
+    if (inner.listEntries === undefined) throw new TierUnavailable(this.name, 'it cannot list entries');
+    if (!(this.#options.isReady?.() ?? true)) throw new TierUnavailable(this.name, 'not ready');
+    if (this.#options.breaker.state === 'open') throw new TierUnavailable(this.name, 'circuit breaker open');
+    const ms = this.#options.adminTimeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        run(inner as CacheTier & ListableTier),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new TierTimeout(this.name, operation, ms)), ms);
+        }),
+      ]);
+    } catch (err) {
+      if (err instanceof InvalidListPosition) throw err;
+      this.#options.log.warn({ tier: this.name, operation, err: err instanceof Error ? err.message : String(err) }, `${this.name} tier admin ${operation} failed`);
+      throw new TierUnavailable(this.name, err instanceof Error ? err.message : String(err), { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #writeTimeoutFactor(): number {

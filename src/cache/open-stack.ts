@@ -6,7 +6,10 @@ import type { SqlDatabase } from '../db/sql.js';
 import { Coherence } from '../invalidation/coherence.js';
 import { InvalidationBus } from '../invalidation/bus.js';
 import { createRedisClient } from '../redis/client.js';
+
+type RedisClient = ReturnType<typeof createRedisClient>;
 import { CircuitBreaker } from './circuit-breaker.js';
+import { FillLeases } from './fill-lease.js';
 import type { CacheEntry } from './entry.js';
 import { GuardedTier, type TierHealth } from './guarded-tier.js';
 import { TierStack } from './stack.js';
@@ -26,6 +29,10 @@ export interface CacheStorage {
   readonly coherence: Coherence | null;
   /** The Redis bus, when Redis is configured. */
   readonly bus: InvalidationBus | null;
+  /** The shared Redis connection (rate limits use it too), when Redis is configured. */
+  readonly redisClient: RedisClient | null;
+  /** Cross-instance single flight, when Redis is configured. */
+  readonly fillLeases: FillLeases | null;
   readonly instanceId: string;
   /** Secret for hashing credentials into keys: configured, else persisted in the database. */
   keySecret(): string;
@@ -37,6 +44,9 @@ export interface CacheStorage {
 }
 
 const WRITE_CONCURRENCY = 8;
+/** A fill lease outlives a slow upstream call; a crashed holder delays the others this long at most. */
+const FILL_LEASE_MS = 10_000;
+const FILL_POLL_MS = 50;
 
 /** Opens memory, Redis and Postgres tiers as configured; a dead Redis or Postgres is never fatal. */
 export async function openCacheStorage(
@@ -77,8 +87,11 @@ export async function openCacheStorage(
   let redis: GuardedTier | null = null;
   let coherence: Coherence | null = null;
   let busRef: InvalidationBus | null = null;
+  let redisClient: RedisClient | null = null;
+  let fillLeases: FillLeases | null = null;
   if (cache.redis.url !== null) {
     const client = createRedisClient(cache.redis.url, { connectTimeoutMs: 2_000, name: 'sidecache', log });
+    redisClient = client;
     const subscriber = client.duplicate();
     closers.push(async () => {
       client.disconnect();
@@ -94,6 +107,17 @@ export async function openCacheStorage(
     const bus = new InvalidationBus({ publisher: client, subscriber, namespace: cache.namespace, instanceId, log: (obj, msg) => log.warn(obj, msg) });
     coherence = new Coherence(bus, memory);
     busRef = bus;
+    const redisTier = redis;
+    fillLeases = new FillLeases({
+      client,
+      namespace: cache.namespace,
+      leaseMs: FILL_LEASE_MS,
+      timeoutMs: cache.redis.readTimeoutMs,
+      pollMs: FILL_POLL_MS,
+      bus,
+      // A tier that failed lately (degraded) would likely make the lease wait out its timeout too.
+      usable: () => redisTier.health() === 'up',
+    });
     await bus.start().catch((err: Error) => log.warn({ err: err.message }, 'redis bus not subscribed yet; will subscribe when Redis is reachable'));
     const coherenceRef = coherence;
     closers.unshift(async () => {
@@ -133,6 +157,8 @@ export async function openCacheStorage(
     db,
     coherence,
     bus: busRef,
+    redisClient,
+    fillLeases,
     instanceId,
     keySecret: () => keySecret,
     onKeySecretChange: (listener) => secretListeners.push(listener),

@@ -2,6 +2,8 @@ import type { CacheEntry } from './entry.js';
 import type { CacheTier, TierName, TierStats } from './store.js';
 import type { MemoryTier } from './tiers/memory.js';
 
+const EMPTY_BODY = Buffer.alloc(0);
+
 /** A look-up answered by some tier. */
 export interface TierHit {
   readonly entry: CacheEntry;
@@ -15,6 +17,8 @@ export interface TierHit {
  */
 export class TierStack {
   readonly memory: MemoryTier | null;
+  /** Memory look-ups since start (the shared tiers count their own in GuardedTier). */
+  readonly memoryLookups = { hits: 0, misses: 0 };
   readonly #lower: readonly CacheTier[];
   readonly #now: () => number;
   readonly #onStored: ((entry: CacheEntry) => void) | undefined;
@@ -46,12 +50,14 @@ export class TierStack {
 
   /** Memory look-up without a promise, for the hot path. */
   peekMemory(key: string): TierHit | undefined {
-    const entry = this.memory?.peek(key);
-    if (entry === undefined) return undefined;
-    if (!this.#isCurrent(entry)) {
-      this.memory!.remove(key);
+    if (this.memory === null) return undefined;
+    const entry = this.memory.peek(key);
+    if (entry === undefined || !this.#isCurrent(entry)) {
+      if (entry !== undefined) this.memory.remove(key);
+      this.memoryLookups.misses += 1;
       return undefined;
     }
+    this.memoryLookups.hits += 1;
     return { entry, tier: 'memory' };
   }
 
@@ -68,17 +74,29 @@ export class TierStack {
     return undefined;
   }
 
-  /** Stores a fresh entry in every tier; only the memory write happens before returning. */
-  store(entry: CacheEntry): void {
+  /**
+   * Stores a fresh entry in every tier; only the memory write happens before returning. The
+   * promise settles (never rejects) once the first shared tier's write has: nobody on the hot
+   * path waits for it, but a fill lease is released only then.
+   */
+  store(entry: CacheEntry): Promise<void> {
     this.memory?.put(entry);
-    if (this.#lower.length === 0) return;
+    if (this.#lower.length === 0) return Promise.resolve();
     // Other instances read the first shared tier (Redis) before the others: tell them as soon as
     // that write has settled, without waiting for the slower Postgres write.
     const writes = this.#lower.map((tier) => tier.set(entry));
-    void writes[0]!.then(
+    return writes[0]!.then(
       () => this.#onStored?.(entry),
       () => this.#onStored?.(entry),
     );
+  }
+
+  /**
+   * Whether an entry has not been invalidated (by epoch) since it was stored; takes metadata
+   * alone — invalidation never looks at the body or headers. For inspection, not the hot path.
+   */
+  isCurrentEntry(entry: Omit<CacheEntry, 'body' | 'headers'>): boolean {
+    return this.#isCurrent({ ...entry, headers: {}, body: EMPTY_BODY });
   }
 
   async delete(key: string): Promise<void> {

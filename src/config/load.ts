@@ -14,9 +14,10 @@ import { normaliseRule } from './rules.js';
 import { normaliseAdmin, normaliseAudit, normaliseCache, normaliseDatabase, normaliseSessions } from './storage.js';
 import {
   AdminSchema, AuditSchema, CacheSchema, ConfigSchema, DatabaseSchema, DEFAULTS, SessionsSchema, DefaultsSchema, PresetSchema, ServerSchema, UpstreamSchema,
-  appendKey, coerce, keyPath, schemaProblems, type RawRule, type RawUpstream,
+  appendKey, coerce, keyPath, schemaProblems, type RawRule, type RawUpstream, type ProtectionSchema, type RateLimitSchema,
 } from './schema.js';
-import type { CacheRuleConfig, Config, UpstreamConfig } from './types.js';
+import { PROTECTION_DEFAULTS, RATE_LIMIT_DEFAULTS } from '../resilience/config.js';
+import type { CacheRuleConfig, Config, RateLimitConfig, UpstreamConfig, UpstreamProtectionConfig } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 
 export interface LoadOptions {
@@ -139,7 +140,50 @@ function normaliseUpstream(raw: RawUpstream, index: number, defaults: Static<typ
     },
     clientNoCache: raw.clientNoCache ?? 'refresh',
     vary: lowerUnique(raw.vary ?? DEFAULTS.upstream.vary),
+    protection: normaliseProtection({ ...defaults.protection, ...raw.protection, breaker: { ...defaults.protection?.breaker, ...raw.protection?.breaker } }, `${at}.protection`, ctx.problems),
+    rateLimit: raw.rateLimit === undefined || raw.rateLimit === null ? null : normaliseRateLimit(raw.rateLimit),
     rules: effectiveRules(raw, at, defaults, ctx),
+  };
+}
+
+function normaliseProtection(raw: Static<typeof ProtectionSchema>, at: string, problems: string[]): UpstreamProtectionConfig {
+  const d = PROTECTION_DEFAULTS;
+  const ms = (value: string | number | undefined, fallback: number) => (value === undefined ? fallback : parseDuration(value));
+  const breaker = raw.breaker ?? {};
+  const protection: UpstreamProtectionConfig = {
+    maxConcurrent: raw.maxConcurrent ?? d.maxConcurrent,
+    maxQueue: raw.maxQueue ?? d.maxQueue,
+    queueTimeoutMs: ms(raw.queueTimeout, d.queueTimeoutMs),
+    breaker: {
+      windowMs: ms(breaker.window, d.breaker.windowMs),
+      bucketMs: ms(breaker.bucket, d.breaker.bucketMs),
+      minimumCalls: breaker.minimumCalls ?? d.breaker.minimumCalls,
+      failureRate: breaker.failureRate ?? d.breaker.failureRate,
+      openMs: ms(breaker.openFor, d.breaker.openMs),
+      halfOpenProbes: breaker.halfOpenProbes ?? d.breaker.halfOpenProbes,
+    },
+    retryAfterMaxMs: ms(raw.retryAfterMax, d.retryAfterMaxMs),
+    retryAfterDefaultMs: ms(raw.retryAfterDefault, d.retryAfterDefaultMs),
+    retryOnReset: raw.retryOnReset ?? d.retryOnReset,
+    retryJitterMs: ms(raw.retryJitter, d.retryJitterMs),
+  };
+  if (protection.breaker.bucketMs <= 0 || protection.breaker.bucketMs > protection.breaker.windowMs) {
+    problems.push(`${at}.breaker.bucket: must be above 0 and at most breaker.window`);
+  }
+  if (protection.breaker.openMs <= 0) problems.push(`${at}.breaker.openFor: must be above 0`);
+  if (protection.queueTimeoutMs <= 0) problems.push(`${at}.queueTimeout: must be above 0`);
+  return protection;
+}
+
+function normaliseRateLimit(raw: Static<typeof RateLimitSchema>): RateLimitConfig {
+  const d = RATE_LIMIT_DEFAULTS;
+  return {
+    by: raw.by ?? d.by,
+    capacity: raw.capacity ?? d.capacity,
+    refillPerSecond: raw.refillPerSecond ?? d.refillPerSecond,
+    exemptHits: raw.exemptHits ?? d.exemptHits,
+    maxSubjects: raw.maxSubjects ?? d.maxSubjects,
+    redisTimeoutMs: raw.redisTimeout === undefined ? d.redisTimeoutMs : parseDuration(raw.redisTimeout),
   };
 }
 

@@ -41,6 +41,8 @@ export const DEFAULTS = {
   rule: {
     methods: ['GET'], cache: true, ttl: '5m', scope: 'authorization', statuses: [200, 203], negativeTtl: null,
     maxBodyBytes: '1MB', bodyKey: false, respectCacheControl: false,
+    // Data read in the hour before a one-hour outage is still served during it (5 min ttl + 2 h).
+    staleWhileRevalidate: '0s', staleIfError: '2h', refreshAhead: false,
   },
 } as const;
 
@@ -167,6 +169,8 @@ const ruleDefaultable = {
     }),
   ),
   maxBodyBytes: Opt(Size(DEFAULTS.rule.maxBodyBytes)),
+  staleWhileRevalidate: Opt(Duration(DEFAULTS.rule.staleWhileRevalidate)),
+  staleIfError: Opt(Duration(DEFAULTS.rule.staleIfError)),
 };
 
 export const RuleSchema = Type.Object(
@@ -195,11 +199,51 @@ export const RuleSchema = Type.Object(
     negativeTtl: Opt(Duration(null)),
     bodyKey: Opt(Bool(DEFAULTS.rule.bodyKey)),
     respectCacheControl: Opt(Bool(DEFAULTS.rule.respectCacheControl)),
+    // Refresh hot entries shortly before their ttl ends (within the upstream's refresh budget).
+    refreshAhead: Opt(Bool(DEFAULTS.rule.refreshAhead)),
     invalidates: Opt(Templates),
     // Audit naming, templated from path params; default action: the rule name.
     action: Opt(Type.String({ minLength: 1, maxLength: 128, errorMessage: 'must be a template such as "salesforce.sobject.read"' })),
     resourceType: Opt(Type.String({ minLength: 1, maxLength: 128, errorMessage: 'must be a template such as "{type}"' })),
     resourceId: Opt(Type.String({ minLength: 1, maxLength: 128, errorMessage: 'must be a template such as "{id}"' })),
+  },
+  strict,
+);
+
+export const ProtectionSchema = Type.Object(
+  {
+    maxConcurrent: Opt(PositiveInt(32, 1024)),
+    maxQueue: Opt(Type.Integer({ minimum: 0, maximum: 100_000, errorMessage: 'must be an integer from 0 to 100000', default: 128 })),
+    queueTimeout: Opt(Duration('5s')),
+    breaker: Opt(
+      Type.Object(
+        {
+          window: Opt(Duration('10s')),
+          bucket: Opt(Duration('1s')),
+          minimumCalls: Opt(PositiveInt(20, 100_000)),
+          failureRate: Opt(Type.Number({ exclusiveMinimum: 0, maximum: 1, errorMessage: 'must be a number above 0 and at most 1', default: 0.5 })),
+          openFor: Opt(Duration('15s')),
+          halfOpenProbes: Opt(PositiveInt(3, 1000)),
+        },
+        strict,
+      ),
+    ),
+    retryAfterMax: Opt(Duration('10m')),
+    retryAfterDefault: Opt(Duration('30s')),
+    retryOnReset: Opt(Bool(true)),
+    retryJitter: Opt(Duration('100ms')),
+  },
+  strict,
+);
+
+export const RateLimitSchema = Type.Object(
+  {
+    by: Opt(Enum(['session', 'user', 'ip'] as const, 'session')),
+    capacity: Opt(PositiveInt(120, 1_000_000)),
+    refillPerSecond: Opt(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, errorMessage: 'must be a number above 0', default: 2 })),
+    exemptHits: Opt(Bool(true)),
+    maxSubjects: Opt(PositiveInt(100_000)),
+    redisTimeout: Opt(Duration('50ms')),
   },
   strict,
 );
@@ -231,13 +275,16 @@ export const UpstreamSchema = Type.Object(
     ),
     clientNoCache: Opt(Enum(['refresh', 'ignore'] as const, 'refresh')),
     vary: Opt(HeaderNames(DEFAULTS.upstream.vary)),
+    protection: Opt(ProtectionSchema),
+    // Absent or null: callers are not rate limited.
+    rateLimit: Opt(Type.Union([RateLimitSchema, Type.Null()], { errorMessage: 'must be a rate limit section or null' })),
     rules: Opt(Type.Array(RuleSchema, { errorMessage: 'must be a list of rules', default: [] })),
   },
   strict,
 );
 
 export const DefaultsSchema = Type.Object(
-  { pool: Opt(PoolSchema), rule: Opt(Type.Object(ruleDefaultable, strict)) },
+  { pool: Opt(PoolSchema), protection: Opt(ProtectionSchema), rule: Opt(Type.Object(ruleDefaultable, strict)) },
   strict,
 );
 

@@ -34,6 +34,12 @@ export interface CacheRuleConfig {
   /** Key includes a hash of the canonicalised request body (cacheable POST reads). */
   readonly bodyKey: boolean;
   readonly respectCacheControl: boolean;
+  /** Past its ttl but within this window an entry is served at once while one background fetch refreshes it. */
+  readonly staleWhileRevalidateMs: number;
+  /** Past its ttl but within this window an entry is served when the upstream fails (5xx, 429, timeout, …). */
+  readonly staleIfErrorMs: number;
+  /** Hot entries are refreshed shortly before their ttl ends. */
+  readonly refreshAhead: boolean;
   /** Tag templates a successful (2xx) unsafe request invalidates (consumed by the invalidation engine). */
   readonly invalidates: readonly string[];
   /** Audit action type template (default: the rule name), e.g. `salesforce.sobject.read`. */
@@ -58,6 +64,9 @@ export interface HeaderRewriteConfig {
   readonly remove: readonly string[];
 }
 
+export type { RateLimitConfig, RateLimitSubjectKind, UpstreamBreakerConfig, UpstreamProtectionConfig } from '../resilience/config.js';
+import type { RateLimitConfig, UpstreamProtectionConfig } from '../resilience/config.js';
+
 export interface UpstreamConfig {
   readonly name: string;
   /** Path prefix on sidecache, e.g. `/salesforce` (no trailing slash). */
@@ -67,6 +76,10 @@ export interface UpstreamConfig {
   readonly pool: PoolConfig;
   readonly requestHeaders: HeaderRewriteConfig;
   readonly clientNoCache: ClientNoCacheMode;
+  /** Concurrency limit, failure-rate breaker and Retry-After pause for calls to this upstream. */
+  readonly protection: UpstreamProtectionConfig;
+  /** Token bucket per caller; null = callers are not rate limited. */
+  readonly rateLimit: RateLimitConfig | null;
   /** Lower-case request headers every cache key of this upstream varies on (e.g. accept, accept-encoding). */
   readonly vary: readonly string[];
   readonly rules: readonly CacheRuleConfig[];

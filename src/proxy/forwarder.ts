@@ -1,7 +1,17 @@
-import { Pool } from 'undici';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import { ResilienceError } from '../resilience/errors.js';
+import { FAILURE_BODY_SNIPPET_BYTES, needsBodySnippet } from '../resilience/retry-after.js';
+import { isRetryableMethod, retryOnceOnReset } from '../resilience/retry.js';
+import type { UpstreamProtectionConfig } from '../resilience/config.js';
+import type { BreakerStateChange } from '../resilience/upstream-breaker.js';
+import { UpstreamGuard, type Permit, type UpstreamGuardStats } from '../resilience/upstream-guard.js';
 import type { UpstreamConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
+import type { ProxyEvents } from './events.js';
+
+/** Told when an upstream call starts and when its response headers (or its failure) arrive. */
+export type UpstreamEvents = Pick<ProxyEvents, 'upstreamStarted' | 'upstreamFinished'>;
 
 /** A request as sent to an upstream: path already includes the target's base path and the query. */
 export interface UpstreamRequest {
@@ -19,11 +29,18 @@ export interface UpstreamResponse {
   readonly body: Readable;
 }
 
-/** One keep-alive undici Pool per enabled upstream; failures come back as catalogued errors. */
+/**
+ * One keep-alive undici Pool per enabled upstream, each behind its upstream's guard (Retry-After
+ * pause, failure-rate breaker, concurrency limit). Failures come back as catalogued errors.
+ */
 export class Forwarder {
   readonly #pools = new Map<string, Pool>();
+  readonly #guards = new Map<string, UpstreamGuard>();
+  readonly #protection = new Map<string, UpstreamProtectionConfig>();
+  readonly #events: UpstreamEvents | undefined;
 
-  constructor(upstreams: readonly UpstreamConfig[]) {
+  constructor(upstreams: readonly UpstreamConfig[], events?: UpstreamEvents, options: { onBreakerStateChange?: (upstream: string, change: BreakerStateChange) => void } = {}) {
+    this.#events = events;
     for (const upstream of upstreams) {
       if (upstream.target === null) continue;
       this.#pools.set(
@@ -37,29 +54,119 @@ export class Forwarder {
           keepAliveTimeout: upstream.pool.keepAliveTimeoutMs,
         }),
       );
+      const onChange = options.onBreakerStateChange;
+      this.#guards.set(
+        upstream.name,
+        new UpstreamGuard({ protection: upstream.protection, ...(onChange !== undefined && { onBreakerStateChange: (change) => onChange(upstream.name, change) }) }),
+      );
+      this.#protection.set(upstream.name, upstream.protection);
     }
   }
 
-  async request(upstream: string, request: UpstreamRequest): Promise<UpstreamResponse> {
+  /**
+   * Sends one request through the upstream's guard. `wait: false` is for callers with something
+   * else to serve (a stale entry, a background refresh): they would rather be refused at once
+   * than queue behind a saturated upstream. Bodiless reads are retried once on a connection reset
+   * before any response byte; writes never are.
+   */
+  async request(upstream: string, request: UpstreamRequest, options: { wait?: boolean } = {}): Promise<UpstreamResponse> {
     const pool = this.#pools.get(upstream);
-    if (pool === undefined) throw new SidecacheError('upstream_disabled');
+    const guard = this.#guards.get(upstream);
+    if (pool === undefined || guard === undefined) throw new SidecacheError('upstream_disabled');
+    const protection = this.#protection.get(upstream)!;
+    let permit: Permit;
     try {
-      const response = await pool.request({
-        method: request.method as 'GET',
-        path: request.path,
-        headers: request.headers,
-        body: request.body,
-        signal: request.signal,
-      });
-      return { status: response.statusCode, headers: response.headers, body: response.body };
+      permit = await guard.admit({ wait: options.wait ?? true, ...(request.signal !== undefined && { signal: request.signal }) });
     } catch (err) {
+      throw refusal(err);
+    }
+
+    const events = this.#events;
+    const started = performance.now();
+    events?.upstreamStarted(upstream);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await retryOnceOnReset(
+        () =>
+          pool.request({
+            method: request.method as 'GET',
+            path: request.path,
+            headers: request.headers,
+            body: request.body,
+            signal: request.signal,
+          }),
+        {
+          isIdempotent: protection.retryOnReset && isRetryableMethod(request.method) && !(request.body instanceof Readable),
+          jitterMs: protection.retryJitterMs,
+          ...(request.signal !== undefined && { signal: request.signal }),
+        },
+      );
+    } catch (err) {
+      events?.upstreamFinished(upstream, null, (performance.now() - started) / 1000);
+      // A client that went away says nothing about the upstream's health.
+      if (request.signal?.aborted !== true) permit.failure();
+      permit.release();
       throw upstreamError(err);
     }
+    events?.upstreamFinished(upstream, response.statusCode, (performance.now() - started) / 1000);
+    let body: Readable = response.body;
+    if (needsBodySnippet(response.statusCode)) {
+      const peeked = await peekBody(response.body, FAILURE_BODY_SNIPPET_BYTES);
+      permit.response(response.statusCode, response.headers, peeked.head);
+      body = peeked.body;
+    } else {
+      permit.response(response.statusCode, response.headers);
+    }
+    // The slot is held until the body is done: a slow body still occupies the upstream.
+    body.once('close', () => permit.release());
+    return { status: response.statusCode, headers: response.headers, body };
+  }
+
+  /** Breaker, queue and pause state per upstream, for stats and readiness. */
+  guardStats(): Map<string, UpstreamGuardStats> {
+    return new Map([...this.#guards].map(([name, guard]) => [name, guard.stats()]));
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
   }
+}
+
+/** A guard's refusal as a catalogued error, carrying when to retry. */
+function refusal(err: unknown): SidecacheError {
+  if (err instanceof ResilienceError) return new SidecacheError(err.code, err.message, { cause: err, retryAfterMs: err.retryAfterMs });
+  return upstreamError(err);
+}
+
+/**
+ * The first `bytes` of a body, and a stream that still yields all of it (the 403 classifier
+ * needs Salesforce's error code; the client still gets the whole body).
+ */
+async function peekBody(body: Readable, bytes: number): Promise<{ head: Buffer; body: Readable }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let done = false;
+  while (size < bytes) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    chunks.push(next.value);
+    size += next.value.length;
+  }
+  const head = Buffer.concat(chunks, size);
+  async function* replay(): AsyncGenerator<Buffer> {
+    yield* chunks;
+    if (done) return;
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    } finally {
+      await iterator.return?.();
+    }
+  }
+  return { head: head.subarray(0, bytes), body: Readable.from(replay(), { objectMode: false }) };
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);

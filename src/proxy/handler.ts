@@ -6,6 +6,7 @@ import type { Invalidator } from '../invalidation/invalidator.js';
 import { fillTags, fillTemplate, type RuleMatch } from '../policy/rules.js';
 import { identifyRequest } from '../sessions/request-session.js';
 import type { SessionStore } from '../sessions/sessions.js';
+import type { CallerLimits } from './caller-limits.js';
 import type { Forwarder } from './forwarder.js';
 import { passThrough } from './pass-through.js';
 import type { ReadThrough } from './read-through.js';
@@ -23,6 +24,7 @@ export interface ProxyHandlerDeps {
   /** False while the audit trail can be neither written nor spooled and `audit.failClosed` is set. */
   readonly accepting: () => boolean;
   readonly invalidator: Invalidator;
+  readonly callerLimits: CallerLimits;
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -58,14 +60,19 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
     };
     const match = upstream.rules.match(request.method, upstreamPath, queryPairs);
     if (match !== undefined) noteRule(record, match);
-    if (match === undefined || !match.rule.cache) {
+    const cacheable = match !== undefined && match.rule.cache;
+    // Cache hits can be exempt from the caller's limit: they cost the upstream nothing.
+    const limit = deps.callerLimits.policy(upstream.name);
+    if (limit.limited && !(limit.exemptHits && cacheable)) await deps.callerLimits.take(upstream.name, request);
+    if (!cacheable) {
       return passThrough(deps.forwarder, request, reply, target, {
         reason: 'no-rule',
         maxBodyBytes: deps.server.maxRequestBodyBytes,
         beforeRespond: UNSAFE_METHODS.has(request.method) ? invalidateOnSuccess(deps.invalidator, target, match) : undefined,
       });
     }
-    return deps.readThrough.serve(request, reply, target, match);
+    const beforeUpstream = limit.limited && limit.exemptHits ? () => deps.callerLimits.take(upstream.name, request) : undefined;
+    return deps.readThrough.serve(request, reply, target, match, beforeUpstream);
   };
 }
 

@@ -1,7 +1,7 @@
 import type { TierName } from '../cache/store.js';
 import type { RequestIdentity } from '../sessions/identity.js';
 
-export type CacheOutcome = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
+export type CacheOutcome = 'HIT' | 'MISS' | 'STALE' | 'REVALIDATED' | 'BYPASS';
 
 /**
  * What happened to one request; filled in as it goes and read by the access log and the audit

@@ -19,12 +19,11 @@ export function setCacheHeaders(reply: FastifyReply, outcome: CacheOutcome, cach
 }
 
 /** Serves a stored entry: stored status, headers and body, plus `Age` and cache headers. */
-export function sendEntry(reply: FastifyReply, entry: CacheEntry, tier: TierName, now: number): FastifyReply {
+export function sendEntry(reply: FastifyReply, entry: CacheEntry, tier: TierName, now: number, outcome: CacheOutcome, cacheStatus: string): FastifyReply {
   reply.code(entry.status);
   setHeaders(reply, entry.headers, false);
   reply.header('age', String(ageSeconds(entry, now)));
-  const ttl = Math.max(0, Math.floor((entry.expiresAt - now) / 1000));
-  setCacheHeaders(reply, 'HIT', `hit; ttl=${ttl}`, tier);
+  setCacheHeaders(reply, outcome, cacheStatus, tier);
   return reply.send(entry.body);
 }
 

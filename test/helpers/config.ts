@@ -1,3 +1,4 @@
+import { PROTECTION_DEFAULTS } from '../../src/resilience/config.js';
 import type { CacheRuleConfig, Config, UpstreamConfig } from '../../src/config/types.js';
 
 /** The `sessions:` defaults the config loader applies. */
@@ -31,6 +32,9 @@ export function rule(input: RuleInput, index = 0): CacheRuleConfig {
     maxBodyBytes: 1024 * 1024,
     bodyKey: false,
     respectCacheControl: false,
+    staleWhileRevalidateMs: 0,
+    staleIfErrorMs: 7_200_000,
+    refreshAhead: false,
     invalidates: [],
     action: null,
     resourceType: null,
@@ -47,6 +51,8 @@ export function upstream(input: UpstreamInput): UpstreamConfig {
     requestHeaders: { add: {}, remove: [] },
     clientNoCache: 'refresh',
     vary: ['accept', 'accept-encoding'],
+    protection: PROTECTION_DEFAULTS,
+    rateLimit: null,
     ...input,
     target: input.target === null ? null : new URL(input.target),
     rules: (input.rules ?? []).map((r, i) => rule(r, i)),

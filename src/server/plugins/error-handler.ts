@@ -38,6 +38,7 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
 
 function sendError(reply: FastifyReply, request: FastifyRequest, error: SidecacheError): FastifyReply {
   closeIfBodyUnread(request, reply);
+  if (error.retryAfterMs !== null) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
   return reply.code(error.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(error, request.id));
 }
 

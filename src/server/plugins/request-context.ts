@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import type { ProxyEvents } from '../../proxy/events.js';
 import { newProxyRecord, type ProxyRecord } from '../../proxy/record.js';
 import type { AuditWriter } from '../../audit/writer.js';
 import { redactQuery } from '../../policy/query.js';
@@ -17,7 +18,12 @@ declare module 'fastify' {
  * hands its audit row to the writer and writes one access-log line (credentials and secret
  * query values redacted).
  */
-export const requestContext = fp<{ redactQueryParams: ReadonlySet<string>; isDraining: () => boolean; audit: AuditWriter | null }>(
+export const requestContext = fp<{
+  redactQueryParams: ReadonlySet<string>;
+  isDraining: () => boolean;
+  audit: AuditWriter | null;
+  events?: Pick<ProxyEvents, 'requestCompleted'>;
+}>(
   async (app, options) => {
     app.decorateRequest('sidecache', null);
     const accessLog = ['info', 'debug', 'trace'].includes(app.log.level);
@@ -31,8 +37,9 @@ export const requestContext = fp<{ redactQueryParams: ReadonlySet<string>; isDra
 
     app.addHook('onResponse', (request, reply, done) => {
       const record = request.sidecache;
-      if (record?.audited && options.audit !== null) {
-        options.audit.record(auditEventFor(request, reply, record, options.redactQueryParams));
+      if (record?.audited) {
+        options.audit?.record(auditEventFor(request, reply, record, options.redactQueryParams));
+        options.events?.requestCompleted(record.upstream, request.method, reply.statusCode, record.cache, reply.elapsedTime / 1000);
       }
       if (record !== null && accessLog) {
         const url = request.raw.url ?? '';

@@ -10,6 +10,8 @@ export interface HealthOptions {
   readonly auditHealth: () => string | null;
   /** Database connection pool utilisation, when a database is open. */
   readonly databasePool: () => { total: number; idle: number; waiting: number; max: number } | null;
+  /** Per-upstream breaker state and Retry-After pause. */
+  readonly upstreamGuards?: () => ReadonlyMap<string, { breakerState: string; pausedForMs: number }>;
 }
 
 /**
@@ -22,8 +24,13 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
 
   app.get('/readyz', async (_request, reply) => {
     const draining = options.isDraining();
+    const guards = options.upstreamGuards?.();
     const upstreams = Object.fromEntries(
-      options.upstreams.map((u) => [u.name, { state: u.enabled ? 'enabled' : 'disabled', prefix: u.config.prefix }]),
+      options.upstreams.map((u) => {
+        const guard = guards?.get(u.name);
+        const protection = guard === undefined ? {} : { circuit: guard.breakerState, pausedForMs: guard.pausedForMs };
+        return [u.name, { state: u.enabled ? 'enabled' : 'disabled', prefix: u.config.prefix, ...protection }];
+      }),
     );
     const tiers = options.tierHealth();
     reply.code(draining ? 503 : 200);

@@ -58,6 +58,17 @@ t.test('a minimal config gets every documented default', async (t) => {
   t.strictSame(upstream?.requestHeaders, { add: {}, remove: [] });
   t.equal(upstream?.clientNoCache, 'refresh');
   t.strictSame(upstream?.vary, ['accept', 'accept-encoding']);
+  t.strictSame(upstream?.protection, {
+    maxConcurrent: 32,
+    maxQueue: 128,
+    queueTimeoutMs: 5_000,
+    breaker: { windowMs: 10_000, bucketMs: 1_000, minimumCalls: 20, failureRate: 0.5, openMs: 15_000, halfOpenProbes: 3 },
+    retryAfterMaxMs: 600_000,
+    retryAfterDefaultMs: 30_000,
+    retryOnReset: true,
+    retryJitterMs: 100,
+  });
+  t.equal(upstream?.rateLimit, null, 'callers are not rate limited unless configured');
   t.strictSame(upstream?.rules, [
     {
       name: 'sf.rule0',
@@ -74,6 +85,9 @@ t.test('a minimal config gets every documented default', async (t) => {
       maxBodyBytes: 1024 ** 2,
       bodyKey: false,
       respectCacheControl: false,
+      staleWhileRevalidateMs: 0,
+      staleIfErrorMs: 7_200_000,
+      refreshAhead: false,
       invalidates: [],
       action: null,
       resourceType: null,

@@ -1,0 +1,51 @@
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { Sidecache } from '../app.js';
+import { configDigest } from '../config/digest.js';
+import type { Config } from '../config/types.js';
+import { metricsRoute } from '../metrics/route.js';
+import { healthRoutes } from '../server/routes/health.js';
+import { VERSION } from '../version.js';
+import { buildAdminApp } from './server.js';
+import { statsRoutes } from './stats-routes.js';
+
+/**
+ * The admin listener of a running instance: every `/admin/*` route behind the token, and
+ * `/healthz`, `/readyz` and `/metrics` without one (probes and scrapers rarely carry tokens).
+ */
+export function buildInstanceAdminApp(
+  sidecache: Sidecache,
+  config: Config,
+  options: { logger?: FastifyServerOptions['logger']; shareLogger?: boolean } = {},
+): FastifyInstance {
+  const { app, storage } = sidecache;
+  const digest = configDigest(config);
+  return buildAdminApp({
+    db: sidecache.database?.db ?? null,
+    token: config.admin.token,
+    invalidation: { invalidator: sidecache.invalidator, upstreams: config.upstreams.map((u) => u.name) },
+    // Cache listing/inspection and warming (through the proxy app's own read path).
+    cache: storage,
+    warm: { proxy: app, upstreams: config.upstreams },
+    ...(options.shareLogger === false ? { logger: options.logger ?? false } : { loggerInstance: app.log }),
+    requestIdHeader: config.server.requestIdHeader,
+    adminRoutes: async (admin) => {
+      await admin.register(statsRoutes, {
+        metrics: sidecache.metrics,
+        stack: storage.stack,
+        memory: storage.memory,
+        redis: storage.redis,
+        postgres: storage.postgres,
+        tierSizes: sidecache.tierSizes,
+        invalidations: () => sidecache.invalidator.counts,
+        audit: () => sidecache.audit?.stats() ?? null,
+        startedAt: sidecache.startedAt,
+        version: VERSION,
+        configDigest: digest,
+      });
+    },
+    extraRoutes: (adminApp) => {
+      void adminApp.register(healthRoutes, sidecache.health);
+      void adminApp.register(metricsRoute, { metrics: sidecache.metrics });
+    },
+  });
+}

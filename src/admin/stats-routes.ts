@@ -1,0 +1,112 @@
+import type { FastifyInstance } from 'fastify';
+import type { AuditWriterStats } from '../audit/writer.js';
+import type { GuardedTier } from '../cache/guarded-tier.js';
+import type { MemoryTier } from '../cache/tiers/memory.js';
+import type { TierStack } from '../cache/stack.js';
+import type { SidecacheMetrics } from '../metrics/metrics.js';
+import type { TierSizeSampler } from '../metrics/tier-sizes.js';
+
+/** What `GET /admin/stats` reads; all in memory, so the route never waits on Redis or Postgres. */
+export interface StatsSources {
+  readonly metrics: SidecacheMetrics;
+  readonly stack: TierStack;
+  readonly memory: MemoryTier | null;
+  readonly redis: GuardedTier | null;
+  readonly postgres: GuardedTier | null;
+  readonly tierSizes: TierSizeSampler;
+  readonly invalidations: () => Readonly<Record<string, number>>;
+  readonly audit: () => AuditWriterStats | null;
+  readonly startedAt: number;
+  readonly version: string;
+  readonly configDigest: string;
+  readonly now?: () => number;
+}
+
+interface TierStatsBody {
+  hits: number;
+  misses: number;
+  hitRatio: number | null;
+  entries: number | null;
+  bytes: number | null;
+  errors: number;
+  timeouts: number;
+  skipped: number;
+  health: string;
+  breaker: string;
+  writeQueue?: { depth: number; written: number; dropped: number; failed: number };
+}
+
+/** `GET /admin/stats`: one JSON document of per-tier and per-upstream figures since start. */
+export async function statsRoutes(app: FastifyInstance, sources: StatsSources): Promise<void> {
+  const schema = {
+    summary: 'Per-tier and per-upstream figures since start',
+    tags: ['stats'],
+    querystring: { type: 'object', additionalProperties: false, properties: {} },
+  };
+  app.get('/stats', { schema }, async () => {
+    const now = sources.now ?? Date.now;
+    const upstreams = Object.fromEntries(await sources.metrics.upstreamSummaries());
+    let coalesced = 0;
+    const staleServed: Record<string, number> = {};
+    for (const summary of Object.values(upstreams)) {
+      coalesced += summary.coalesced;
+      for (const [reason, count] of Object.entries(summary.staleServed)) staleServed[reason] = (staleServed[reason] ?? 0) + count;
+    }
+    const audit = sources.audit();
+    return {
+      uptimeSeconds: Math.round((now() - sources.startedAt) / 1000),
+      version: sources.version,
+      configDigest: sources.configDigest,
+      tiers: tierStats(sources),
+      upstreams,
+      coalescedRequests: coalesced,
+      staleServed,
+      invalidations: sources.invalidations(),
+      audit:
+        audit === null
+          ? null
+          : {
+              buffered: audit.buffered,
+              spoolPendingRows: audit.spoolPendingRows,
+              written: audit.written,
+              spooled: audit.spooled,
+              replayed: audit.replayed,
+              dropped: audit.dropped,
+              spoolFailing: audit.spoolFailing,
+            },
+    };
+  });
+}
+
+function tierStats(sources: StatsSources): Record<string, TierStatsBody> {
+  const out: Record<string, TierStatsBody> = {};
+  if (sources.memory !== null) {
+    const { hits, misses } = sources.stack.memoryLookups;
+    const { entries, bytes } = sources.memory.size();
+    out['memory'] = { hits, misses, hitRatio: ratio(hits, misses), entries, bytes, errors: 0, timeouts: 0, skipped: 0, health: 'up', breaker: 'none' };
+  }
+  for (const tier of [sources.redis, sources.postgres]) {
+    if (tier === null) continue;
+    const { hits, misses, errors, timeouts, skipped } = tier.counters;
+    const size = sources.tierSizes.latest(tier.name);
+    const queue = tier.queueStats();
+    out[tier.name] = {
+      hits,
+      misses,
+      hitRatio: ratio(hits, misses),
+      entries: size?.entries ?? null,
+      bytes: size?.bytes ?? null,
+      errors,
+      timeouts,
+      skipped,
+      health: tier.health(),
+      breaker: tier.breakerState,
+      writeQueue: { ...queue },
+    };
+  }
+  return out;
+}
+
+function ratio(hits: number, misses: number): number | null {
+  return hits + misses === 0 ? null : Math.round((hits / (hits + misses)) * 1e4) / 1e4;
+}

@@ -1,0 +1,27 @@
+/**
+ * Label values with cardinality bounded by code or config: metrics never carry a path, key,
+ * session, user or token, and these functions are the only way a request's data becomes a label.
+ */
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** The request method, or `OTHER` for the long tail (PROPFIND, custom verbs, …). */
+export function methodLabel(method: string): string {
+  return METHODS.has(method) ? method : 'OTHER';
+}
+
+/** `2xx` … `5xx`; `error` when no response arrived (connection failure, timeout). */
+export function statusClass(status: number | null): string {
+  if (status === null || status < 100 || status > 599) return 'error';
+  return `${Math.floor(status / 100)}xx`;
+}
+
+/** A configured upstream name, or `none` for requests refused before routing. */
+export function upstreamLabel(upstream: string | null): string {
+  return upstream ?? 'none';
+}
+
+/** The cache outcome in lower case; `none` when the request never reached the cache (refusals, errors). */
+export function cacheLabel(outcome: string | null): string {
+  return outcome === null ? 'none' : outcome.toLowerCase();
+}

@@ -1,0 +1,394 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ProxyEvents, StaleReason } from '../proxy/events.js';
+import { histogramQuantile } from './quantile.js';
+import { cacheLabel, methodLabel, statusClass, upstreamLabel } from './labels.js';
+
+/** A tier as the metrics see it at scrape time; counts are totals since start. */
+export interface TierReading {
+  readonly tier: string;
+  readonly up: boolean;
+  readonly hits: number;
+  readonly misses: number;
+  readonly errors: number;
+  /** Look-ups not attempted (breaker open, tier not ready). */
+  readonly skipped: number;
+  /** Null when the tier's size is not known yet. */
+  readonly entries: number | null;
+  readonly bytes: number | null;
+}
+
+/** One upstream's figures since start. Latency quantiles are estimated from histogram buckets. */
+export interface UpstreamSummary {
+  requests: number;
+  /** Requests answered with a 5xx (the upstream's own or sidecache's 502/503/504). */
+  errors: number;
+  inFlight: number;
+  upstreamLatencyMs: { p50: number | null; p95: number | null };
+  coalesced: number;
+  staleServed: Record<string, number>;
+}
+
+export interface AuditReading {
+  readonly written: number;
+  readonly spooled: number;
+  readonly replayed: number;
+  readonly dropped: number;
+  /** Events waiting: in memory plus in the spool. */
+  readonly queueDepth: number;
+}
+
+/** Where scrape-time values come from; each is cheap and synchronous (no I/O on a scrape). */
+export interface MetricSources {
+  readonly tiers?: () => readonly TierReading[];
+  readonly invalidations?: () => Readonly<Record<string, number>>;
+  readonly audit?: () => AuditReading | null;
+  readonly pgPool?: () => { total: number; idle: number; waiting: number } | null;
+  readonly upstreamGuards?: () => ReadonlyMap<string, UpstreamGuardReading>;
+}
+
+/** An upstream's protection state at scrape time. */
+export interface UpstreamGuardReading {
+  readonly breakerState: 'closed' | 'open' | 'half_open';
+  readonly breakerOpens: number;
+  readonly queued: number;
+  readonly rejected: number;
+  readonly pausedForMs: number;
+}
+
+// From a memory hit (~0.1 ms) to a slow Salesforce call (seconds).
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+type Child = { inc(value?: number): void };
+type Observer = { observe(value: number): void };
+
+/**
+ * sidecache's Prometheus metrics in their own registry (so several instances in one process, as
+ * in tests, never share counters). Hot-path metrics cache their labelled children, so recording
+ * a request costs no label hashing; everything that already lives elsewhere as a counter (tier
+ * look-ups, invalidations, audit) is read at scrape time instead of being counted twice.
+ */
+export class SidecacheMetrics implements ProxyEvents {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'upstream' | 'method' | 'status_class' | 'cache'>;
+  readonly #requestDuration: Histogram<'upstream' | 'cache'>;
+  readonly #upstreamDuration: Histogram<'upstream' | 'status_class'>;
+  readonly #upstreamInFlight: Gauge<'upstream'>;
+  readonly #coalesced: Counter<'upstream'>;
+  readonly #staleServed: Counter<'upstream' | 'reason'>;
+  readonly #children = new Map<string, Child | Observer>();
+  readonly #inFlight = new Map<string, number>();
+
+  constructor(sources: MetricSources = {}, options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sidecache_' });
+
+    this.#requests = new Counter({
+      name: 'sidecache_requests_total',
+      help: 'Proxied requests by upstream, method, status class and cache outcome.',
+      labelNames: ['upstream', 'method', 'status_class', 'cache'],
+      registers,
+    });
+    this.#requestDuration = new Histogram({
+      name: 'sidecache_request_duration_seconds',
+      help: 'Time from request arrival to the response being finished, by upstream and cache outcome.',
+      labelNames: ['upstream', 'cache'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.#upstreamDuration = new Histogram({
+      name: 'sidecache_upstream_request_duration_seconds',
+      help: "Time until the upstream's response headers (or its failure), by upstream and status class.",
+      labelNames: ['upstream', 'status_class'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    const inFlight = this.#inFlight;
+    this.#upstreamInFlight = new Gauge({
+      name: 'sidecache_upstream_requests_in_flight',
+      help: 'Upstream calls waiting for response headers.',
+      labelNames: ['upstream'],
+      registers,
+      collect() {
+        for (const [upstream, count] of inFlight) this.set({ upstream }, count);
+      },
+    });
+    this.#coalesced = new Counter({
+      name: 'sidecache_coalesced_requests_total',
+      help: "Requests that joined another request's upstream call instead of making their own.",
+      labelNames: ['upstream'],
+      registers,
+    });
+    this.#staleServed = new Counter({
+      name: 'sidecache_stale_served_total',
+      help: 'Responses served from a stale entry, by reason.',
+      labelNames: ['upstream', 'reason'],
+      registers,
+    });
+    registerSourceMetrics(this.registry, sources);
+  }
+
+  requestCompleted(upstream: string | null, method: string, status: number, cache: string | null, seconds: number): void {
+    const u = upstreamLabel(upstream);
+    const c = cacheLabel(cache);
+    const m = methodLabel(method);
+    const s = statusClass(status);
+    this.#counter(`r\0${u}\0${m}\0${s}\0${c}`, () => this.#requests.labels(u, m, s, c)).inc();
+    this.#observer(`d\0${u}\0${c}`, () => this.#requestDuration.labels(u, c)).observe(seconds);
+  }
+
+  upstreamStarted(upstream: string): void {
+    this.#inFlight.set(upstream, (this.#inFlight.get(upstream) ?? 0) + 1);
+  }
+
+  upstreamFinished(upstream: string, status: number | null, seconds: number): void {
+    this.#inFlight.set(upstream, Math.max(0, (this.#inFlight.get(upstream) ?? 1) - 1));
+    const s = statusClass(status);
+    this.#observer(`u\0${upstream}\0${s}`, () => this.#upstreamDuration.labels(upstream, s)).observe(seconds);
+  }
+
+  coalesced(upstream: string): void {
+    this.#counter(`c\0${upstream}`, () => this.#coalesced.labels(upstream)).inc();
+  }
+
+  staleServed(upstream: string, reason: StaleReason): void {
+    this.#counter(`s\0${upstream}\0${reason}`, () => this.#staleServed.labels(upstream, reason)).inc();
+  }
+
+  /** Upstream calls in flight right now, per upstream. */
+  inFlight(): ReadonlyMap<string, number> {
+    return this.#inFlight;
+  }
+
+  /** Per-upstream figures for `/admin/stats`, read from the same counters Prometheus scrapes. */
+  async upstreamSummaries(): Promise<Map<string, UpstreamSummary>> {
+    const summaries = new Map<string, UpstreamSummary & { buckets: Map<number, number> }>();
+    const summary = (upstream: string) => {
+      let found = summaries.get(upstream);
+      if (found === undefined) {
+        found = { requests: 0, errors: 0, inFlight: this.#inFlight.get(upstream) ?? 0, upstreamLatencyMs: { p50: null, p95: null }, coalesced: 0, staleServed: {}, buckets: new Map() };
+        summaries.set(upstream, found);
+      }
+      return found;
+    };
+    for (const { labels, value } of (await this.#requests.get()).values) {
+      const entry = summary(String(labels.upstream));
+      entry.requests += value;
+      if (labels.status_class === '5xx') entry.errors += value;
+    }
+    for (const { labels, value, metricName } of (await this.#upstreamDuration.get()).values) {
+      if (!metricName?.endsWith('_bucket')) continue;
+      const bound = (labels as { le?: string | number }).le;
+      const le = bound === '+Inf' ? Number.POSITIVE_INFINITY : Number(bound);
+      const buckets = summary(String(labels.upstream)).buckets;
+      buckets.set(le, (buckets.get(le) ?? 0) + value);
+    }
+    for (const { labels, value } of (await this.#coalesced.get()).values) summary(String(labels.upstream)).coalesced += value;
+    for (const { labels, value } of (await this.#staleServed.get()).values) {
+      const stale = summary(String(labels.upstream)).staleServed;
+      stale[String(labels.reason)] = (stale[String(labels.reason)] ?? 0) + value;
+    }
+    for (const upstream of this.#inFlight.keys()) summary(upstream);
+    const out = new Map<string, UpstreamSummary>();
+    for (const [upstream, { buckets, ...rest }] of summaries) {
+      const cumulative = [...buckets].map(([le, count]) => ({ le, count }));
+      const ms = (q: number) => {
+        const seconds = histogramQuantile(q, cumulative);
+        return seconds === null ? null : Math.round(seconds * 1e4) / 10;
+      };
+      out.set(upstream, { ...rest, upstreamLatencyMs: { p50: ms(0.5), p95: ms(0.95) } });
+    }
+    return out;
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  #counter(id: string, create: () => Child): Child {
+    let child = this.#children.get(id) as Child | undefined;
+    if (child === undefined) {
+      child = create();
+      this.#children.set(id, child);
+    }
+    return child;
+  }
+
+  #observer(id: string, create: () => Observer): Observer {
+    let child = this.#children.get(id) as Observer | undefined;
+    if (child === undefined) {
+      child = create();
+      this.#children.set(id, child);
+    }
+    return child;
+  }
+}
+
+/** Metrics whose values live elsewhere (tiers, invalidator, audit writer, pool): read per scrape. */
+function registerSourceMetrics(registry: Registry, sources: MetricSources): void {
+  const registers = [registry];
+  const tiers = sources.tiers ?? (() => []);
+
+  new Counter({
+    name: 'sidecache_cache_lookups_total',
+    help: 'Cache look-ups per tier and result (hit, miss, error, skipped while the tier was unavailable).',
+    labelNames: ['tier', 'result'],
+    registers,
+    collect() {
+      this.reset();
+      for (const t of tiers()) {
+        this.inc({ tier: t.tier, result: 'hit' }, t.hits);
+        this.inc({ tier: t.tier, result: 'miss' }, t.misses);
+        this.inc({ tier: t.tier, result: 'error' }, t.errors);
+        this.inc({ tier: t.tier, result: 'skipped' }, t.skipped);
+      }
+    },
+  });
+  new Gauge({
+    name: 'sidecache_cache_entries',
+    help: 'Entries held per tier (shared tiers: sampled in the background, at most a minute old).',
+    labelNames: ['tier'],
+    registers,
+    collect() {
+      this.reset();
+      for (const t of tiers()) if (t.entries !== null) this.set({ tier: t.tier }, t.entries);
+    },
+  });
+  new Gauge({
+    name: 'sidecache_cache_bytes',
+    help: 'Bytes held per tier (shared tiers: sampled in the background, Redis estimated from a sample).',
+    labelNames: ['tier'],
+    registers,
+    collect() {
+      this.reset();
+      for (const t of tiers()) if (t.bytes !== null) this.set({ tier: t.tier }, t.bytes);
+    },
+  });
+  new Gauge({
+    name: 'sidecache_tier_up',
+    help: '1 while the tier answers (up or degraded), 0 while its breaker keeps it out.',
+    labelNames: ['tier'],
+    registers,
+    collect() {
+      this.reset();
+      for (const t of tiers()) this.set({ tier: t.tier }, t.up ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'sidecache_tier_errors_total',
+    help: 'Failed or timed-out tier operations.',
+    labelNames: ['tier'],
+    registers,
+    collect() {
+      this.reset();
+      for (const t of tiers()) this.inc({ tier: t.tier }, t.errors);
+    },
+  });
+
+  const invalidations = sources.invalidations;
+  new Counter({
+    name: 'sidecache_invalidations_total',
+    help: 'Invalidations applied on this instance, by source (write-triggered or admin).',
+    labelNames: ['source'],
+    registers,
+    collect() {
+      if (invalidations === undefined) return;
+      this.reset();
+      for (const [source, count] of Object.entries(invalidations())) this.inc({ source }, count);
+    },
+  });
+
+  const audit = sources.audit;
+  new Counter({
+    name: 'sidecache_audit_events_total',
+    help: 'Audit events by outcome: written directly, spooled to disk, replayed from the spool, dropped.',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      const reading = audit?.();
+      if (reading === undefined || reading === null) return;
+      this.reset();
+      this.inc({ outcome: 'written' }, reading.written);
+      this.inc({ outcome: 'spooled' }, reading.spooled);
+      this.inc({ outcome: 'replayed' }, reading.replayed);
+      this.inc({ outcome: 'dropped' }, reading.dropped);
+    },
+  });
+  new Gauge({
+    name: 'sidecache_audit_queue_depth',
+    help: 'Audit events not yet in Postgres: buffered in memory plus waiting in the spool.',
+    registers,
+    collect() {
+      const reading = audit?.();
+      if (reading !== undefined && reading !== null) this.set(reading.queueDepth);
+    },
+  });
+
+  const guards = sources.upstreamGuards;
+  new Gauge({
+    name: 'sidecache_upstream_circuit_state',
+    help: "Upstream breaker state: 0 closed, 1 half-open, 2 open (calls go to stale data or fail fast).",
+    labelNames: ['upstream'],
+    registers,
+    collect() {
+      for (const [upstream, g] of guards?.() ?? []) this.set({ upstream }, g.breakerState === 'open' ? 2 : g.breakerState === 'half_open' ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'sidecache_upstream_circuit_opens_total',
+    help: 'Times the upstream breaker opened.',
+    labelNames: ['upstream'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [upstream, g] of guards?.() ?? []) this.inc({ upstream }, g.breakerOpens);
+    },
+  });
+  new Gauge({
+    name: 'sidecache_upstream_queued_requests',
+    help: 'Requests waiting for an upstream concurrency slot.',
+    labelNames: ['upstream'],
+    registers,
+    collect() {
+      for (const [upstream, g] of guards?.() ?? []) this.set({ upstream }, g.queued);
+    },
+  });
+  new Counter({
+    name: 'sidecache_upstream_saturated_total',
+    help: 'Upstream calls refused a concurrency slot (queue full, queue timeout, or no slot for a caller with stale data).',
+    labelNames: ['upstream'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [upstream, g] of guards?.() ?? []) this.inc({ upstream }, g.rejected);
+    },
+  });
+  new Gauge({
+    name: 'sidecache_upstream_paused_seconds',
+    help: 'Remaining pause the upstream asked for (429 / Retry-After); 0 when none.',
+    labelNames: ['upstream'],
+    registers,
+    collect() {
+      for (const [upstream, g] of guards?.() ?? []) this.set({ upstream }, g.pausedForMs / 1000);
+    },
+  });
+
+  const pgPool = sources.pgPool;
+  new Gauge({
+    name: 'sidecache_pg_pool_connections',
+    help: 'Database pool connections by state (total, idle, waiting clients).',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const pool = pgPool?.();
+      if (pool === undefined || pool === null) return;
+      this.set({ state: 'total' }, pool.total);
+      this.set({ state: 'idle' }, pool.idle);
+      this.set({ state: 'waiting' }, pool.waiting);
+    },
+  });
+}

@@ -1,0 +1,17 @@
+/** Why a stale entry was served instead of a fresh response. */
+export type StaleReason = 'revalidating' | 'error' | 'timeout' | 'rate_limited' | 'circuit_open' | 'saturated';
+
+/**
+ * What the proxy reports as it works, for observers such as the metrics. Implementations must be
+ * cheap and synchronous: these are called on the hot path.
+ */
+export interface ProxyEvents {
+  /** A proxied request's response has finished (`cache` null when it never reached the cache). */
+  requestCompleted(upstream: string | null, method: string, status: number, cache: string | null, seconds: number): void;
+  upstreamStarted(upstream: string): void;
+  /** The upstream's response headers arrived (`status`), or the call failed (`status` null). */
+  upstreamFinished(upstream: string, status: number | null, seconds: number): void;
+  /** A request joined another's upstream call. */
+  coalesced(upstream: string): void;
+  staleServed(upstream: string, reason: StaleReason): void;
+}

@@ -1,0 +1,166 @@
+import t from 'tap';
+import { ConcurrencyLimiter, type Release } from '../../../src/resilience/concurrency-limiter.js';
+import { SaturatedError } from '../../../src/resilience/errors.js';
+import { fakeClock, flush, track } from './fake-clock.js';
+
+function limiter(maxConcurrent: number, maxQueue: number, queueTimeoutMs = 1_000) {
+  const clock = fakeClock();
+  return { clock, limiter: new ConcurrencyLimiter({ maxConcurrent, maxQueue, queueTimeoutMs, clock }) };
+}
+
+t.test('hands out slots up to maxConcurrent at once; tryAcquire refuses beyond', async (t) => {
+  const { limiter: l } = limiter(2, 5);
+  const a = await l.acquire();
+  const b = l.tryAcquire();
+  t.type(b, 'function');
+  t.equal(l.tryAcquire(), null, 'no third slot');
+  t.match(l.stats(), { inFlight: 2, queued: 0, acquired: 2, rejected: 0 });
+  a();
+  t.equal(l.stats().inFlight, 1);
+  b!();
+  t.equal(l.stats().inFlight, 0);
+});
+
+t.test('waiters get slots in FIFO order as slots are released', async (t) => {
+  const { limiter: l } = limiter(1, 10);
+  const first = await l.acquire();
+  const order: number[] = [];
+  const releases: Release[] = [];
+  const waiters = [1, 2, 3].map((n) =>
+    l.acquire().then((release) => {
+      order.push(n);
+      releases.push(release);
+    }),
+  );
+  await flush();
+  t.equal(l.stats().queued, 3);
+  t.same(order, []);
+  first();
+  await flush();
+  t.same(order, [1], 'the oldest waiter first');
+  t.match(l.stats(), { inFlight: 1, queued: 2 });
+  releases[0]!();
+  await flush();
+  releases[1]!();
+  await Promise.all(waiters);
+  t.same(order, [1, 2, 3]);
+  releases[2]!();
+  t.match(l.stats(), { inFlight: 0, queued: 0, acquired: 4 });
+});
+
+t.test('a full queue rejects at once with queue_full', async (t) => {
+  const { limiter: l } = limiter(1, 2);
+  await l.acquire();
+  const queued = [track(l.acquire()), track(l.acquire())];
+  const err = await l.acquire().catch((e: unknown) => e);
+  t.ok(err instanceof SaturatedError);
+  t.match(err, { code: 'upstream_saturated', reason: 'queue_full', status: 503 });
+  await flush();
+  t.same(queued.map((q) => q.state), ['pending', 'pending'], 'earlier waiters unaffected');
+  t.match(l.stats(), { queued: 2, rejected: 1, queueFull: 1, queueTimeout: 0 });
+});
+
+t.test('maxQueue 0 never waits', async (t) => {
+  const { limiter: l } = limiter(1, 0);
+  await l.acquire();
+  await t.rejects(l.acquire(), { code: 'upstream_saturated', reason: 'queue_full' });
+});
+
+t.test('a waiter is refused with queue_timeout after queueTimeoutMs and leaves the queue', async (t) => {
+  const { clock, limiter: l } = limiter(1, 5, 1_000);
+  const held = await l.acquire();
+  const early = track(l.acquire());
+  clock.advance(400);
+  const late = track(l.acquire());
+  clock.advance(599);
+  await flush();
+  t.equal(early.state, 'pending', 'not before the timeout');
+  clock.advance(1);
+  await flush();
+  t.equal(early.state, 'rejected');
+  t.match(early.error, { code: 'upstream_saturated', reason: 'queue_timeout' });
+  t.equal(late.state, 'pending', 'a later waiter has its own deadline');
+  t.match(l.stats(), { queued: 1, queueTimeout: 1, rejected: 1 });
+  held();
+  await flush();
+  t.equal(late.state, 'resolved', 'the freed slot skips the timed-out waiter');
+  t.equal(clock.pending(), 0, 'its timer was cancelled');
+  (late.value as Release)();
+  t.match(l.stats(), { inFlight: 0, queued: 0 });
+});
+
+t.test('releasing twice is a no-op', async (t) => {
+  const { limiter: l } = limiter(1, 5);
+  const release = await l.acquire();
+  const w1 = track(l.acquire());
+  const w2 = track(l.acquire());
+  release();
+  release();
+  await flush();
+  t.equal(w1.state, 'resolved');
+  t.equal(w2.state, 'pending', 'the second release did not hand out another slot');
+  t.match(l.stats(), { inFlight: 1, queued: 1 });
+  (w1.value as Release)();
+  (w1.value as Release)();
+  await flush();
+  (w2.value as Release)();
+  (w2.value as Release)();
+  t.match(l.stats(), { inFlight: 0, queued: 0 });
+  t.ok(l.tryAcquire() !== null && l.tryAcquire() === null, 'exactly maxConcurrent again');
+});
+
+t.test('an aborted waiter leaves the queue with the abort reason', async (t) => {
+  const { clock, limiter: l } = limiter(1, 5);
+  const held = await l.acquire();
+  const controller = new AbortController();
+  const order: string[] = [];
+  const a = l.acquire().then((r) => (order.push('a'), r));
+  const b = track(l.acquire(controller.signal));
+  const c = l.acquire().then((r) => (order.push('c'), r));
+  await flush();
+  controller.abort(new Error('client went away'));
+  await flush();
+  t.equal(b.state, 'rejected');
+  t.match(b.error, { message: 'client went away' });
+  t.match(l.stats(), { queued: 2, aborted: 1, rejected: 0 });
+  t.equal(clock.pending(), 2, 'its queue timer was cancelled');
+  held();
+  (await a)();
+  (await c)();
+  t.same(order, ['a', 'c']);
+  t.match(l.stats(), { inFlight: 0, queued: 0 });
+});
+
+t.test('an already-aborted signal rejects without queueing or taking a slot', async (t) => {
+  const { limiter: l } = limiter(1, 5);
+  const controller = new AbortController();
+  controller.abort(new Error('gone'));
+  await t.rejects(l.acquire(controller.signal), { message: 'gone' });
+  t.match(l.stats(), { inFlight: 0, queued: 0, acquired: 0 });
+});
+
+t.test('tryAcquire never jumps the queue', async (t) => {
+  const { limiter: l } = limiter(1, 5);
+  const held = await l.acquire();
+  const waiter = track(l.acquire());
+  held();
+  t.equal(l.tryAcquire(), null, 'the freed slot already belongs to the waiter');
+  await flush();
+  t.equal(waiter.state, 'resolved');
+});
+
+t.test('constructor rejects bad options naming them', async (t) => {
+  t.throws(() => new ConcurrencyLimiter({ maxConcurrent: 0, maxQueue: 1, queueTimeoutMs: 1 }), /maxConcurrent/);
+  t.throws(() => new ConcurrencyLimiter({ maxConcurrent: 1.5, maxQueue: 1, queueTimeoutMs: 1 }), /maxConcurrent/);
+  t.throws(() => new ConcurrencyLimiter({ maxConcurrent: 1, maxQueue: -1, queueTimeoutMs: 1 }), /maxQueue/);
+  t.throws(() => new ConcurrencyLimiter({ maxConcurrent: 1, maxQueue: 1, queueTimeoutMs: 0 }), /queueTimeoutMs/);
+});
+
+t.test('with the system clock a queue timeout fires for real', async (t) => {
+  const l = new ConcurrencyLimiter({ maxConcurrent: 1, maxQueue: 1, queueTimeoutMs: 20 });
+  const held = await l.acquire();
+  const started = performance.now();
+  await t.rejects(l.acquire(), { code: 'upstream_saturated', reason: 'queue_timeout' });
+  t.ok(performance.now() - started >= 15, 'waited about queueTimeoutMs');
+  held();
+});
