@@ -11,7 +11,9 @@ import { Invalidator } from './invalidation/invalidator.js';
 import { CallerLimits } from './proxy/caller-limits.js';
 import { Forwarder } from './proxy/forwarder.js';
 import { createProxyHandler } from './proxy/handler.js';
-import { ReadThrough, type Fetched } from './proxy/read-through.js';
+import { CacheFiller, type Fetched } from './proxy/cache-fill.js';
+import { ReadThrough } from './proxy/read-through.js';
+import { RefreshAhead } from './proxy/refresh-ahead.js';
 import { SingleFlight } from './proxy/single-flight.js';
 import { UpstreamRouter } from './proxy/upstreams.js';
 import { loggerOptions } from './server/logger.js';
@@ -36,6 +38,7 @@ export interface Sidecache {
   readonly audit: AuditWriter | null;
   readonly invalidator: Invalidator;
   readonly metrics: SidecacheMetrics;
+  readonly refreshAhead: RefreshAhead;
   /** Background samples of the shared tiers' sizes. */
   readonly tierSizes: TierSizeSampler;
   /** What `/readyz` reports, for the admin listener's copy of it. */
@@ -54,6 +57,9 @@ export interface BuildOptions {
   /** prom-client's process metrics (CPU, memory, event loop, GC); default on. */
   readonly processMetrics?: boolean;
 }
+
+/** How often hot entries of refresh-ahead rules are checked against their lead window. */
+const REFRESH_AHEAD_TICK_MS = 1_000;
 
 /** Builds the app without listening, so tests can `inject()` or listen on port 0. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<Sidecache> {
@@ -115,17 +121,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onBreakerStateChange: (upstream, change) => app.log.warn({ upstream, from: change.from, to: change.to }, `upstream "${upstream}" circuit ${change.to}`),
   });
   const flights = new SingleFlight<Fetched>();
-  const readThrough = new ReadThrough({
+  const refreshAhead = new RefreshAhead({
+    config: config.cache.refreshAhead,
+    now,
+    refresh: (plan, stored) => readThrough.refreshInBackground(plan, stored),
+    intervalMs: REFRESH_AHEAD_TICK_MS,
+  });
+  const readThrough: ReadThrough = new ReadThrough({
     stack,
     forwarder,
+    filler: new CacheFiller({ stack, forwarder, redactQueryParams, now, leases: storage.fillLeases }),
     flights,
     keySecret: storage.keySecret,
     server: config.server,
-    redactQueryParams,
     now,
     onHit: storage.countHit,
     events: metrics,
-    leases: storage.fillLeases,
+    refreshAhead,
   });
 
   await app.register(requestContext, { redactQueryParams, isDraining, audit, events: metrics });
@@ -155,6 +167,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // In-flight requests are done: flush their audit rows (or spool them) before the database goes.
     clearInterval(epochPruning);
     sources.close();
+    refreshAhead.close();
     await forwarder.close();
     await audit?.close(config.server.shutdownGraceMs);
     await sessions.close();
@@ -173,6 +186,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     audit,
     invalidator,
     metrics,
+    refreshAhead,
     tierSizes: sources.sampler,
     health,
     startedAt: now(),

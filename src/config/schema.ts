@@ -28,6 +28,7 @@ export const DEFAULTS = {
   redis: { readTimeout: '50ms', compressAbove: '8KB', writeQueue: 10_000 },
   postgres: { enabled: true, readTimeout: '250ms', writeQueue: 10_000, sweepInterval: '60s', sweepBatch: 1000, hitFlushInterval: '5s' },
   breaker: { failureThreshold: 5, cooldown: '5s' },
+  refreshAhead: { budgetPerMinute: 60, lead: 0.1, maxTracked: 10_000 },
   sessions: { header: 'x-session-token', userHeader: 'x-user-id', mint: false, ttl: '30d', touchInterval: '60s', cleanupInterval: '1h', forwardIdentityHeaders: false },
   audit: { enabled: true, flushInterval: '100ms', batchSize: 500, bufferMax: 100_000, retentionDays: 90, partitionsAhead: 2, failClosed: false },
   admin: { host: '127.0.0.1', port: 9090 },
@@ -130,6 +131,16 @@ export const CacheSchema = Type.Object(
         {
           failureThreshold: Opt(PositiveInt(DEFAULTS.breaker.failureThreshold, 1000)),
           cooldown: Opt(Duration(DEFAULTS.breaker.cooldown)),
+        },
+        strict,
+      ),
+    ),
+    refreshAhead: Opt(
+      Type.Object(
+        {
+          budgetPerMinute: Opt(Type.Integer({ minimum: 0, maximum: 100_000, errorMessage: 'must be an integer from 0 to 100000', default: DEFAULTS.refreshAhead.budgetPerMinute })),
+          lead: Opt(Type.Number({ exclusiveMinimum: 0, maximum: 0.5, errorMessage: 'must be a fraction of the ttl above 0 and at most 0.5', default: DEFAULTS.refreshAhead.lead })),
+          maxTracked: Opt(PositiveInt(DEFAULTS.refreshAhead.maxTracked, 1_000_000)),
         },
         strict,
       ),

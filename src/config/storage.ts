@@ -40,6 +40,11 @@ export function normaliseCache(raw: Static<typeof CacheSchema>, problems: string
       failureThreshold: breaker.failureThreshold ?? DEFAULTS.breaker.failureThreshold,
       cooldownMs: parseDuration(breaker.cooldown ?? DEFAULTS.breaker.cooldown),
     },
+    refreshAhead: {
+      budgetPerMinute: raw.refreshAhead?.budgetPerMinute ?? DEFAULTS.refreshAhead.budgetPerMinute,
+      lead: raw.refreshAhead?.lead ?? DEFAULTS.refreshAhead.lead,
+      maxTracked: raw.refreshAhead?.maxTracked ?? DEFAULTS.refreshAhead.maxTracked,
+    },
   };
 }
 

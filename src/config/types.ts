@@ -181,6 +181,17 @@ export interface CacheConfig {
   readonly redis: RedisTierConfig;
   readonly postgres: PostgresTierConfig;
   readonly breaker: BreakerConfig;
+  readonly refreshAhead: RefreshAheadConfig;
+}
+
+/** Refresh-ahead of hot entries for rules with `refreshAhead: true` (`cache.refreshAhead:`). */
+export interface RefreshAheadConfig {
+  /** Upstream calls refresh-ahead may make per minute, across all upstreams (0 = off). */
+  readonly budgetPerMinute: number;
+  /** An entry hit within its last `lead` fraction of ttl… is refreshed in that window. */
+  readonly lead: number;
+  /** Hot entries remembered at most (least recently hit are forgotten first). */
+  readonly maxTracked: number;
 }
 
 /** Postgres for the cache tier, audit and sessions; embedded PGlite in `dataDir` when `url` is null. */

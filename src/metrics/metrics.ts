@@ -72,7 +72,6 @@ export class SidecacheMetrics implements ProxyEvents {
   readonly #requests: Counter<'upstream' | 'method' | 'status_class' | 'cache'>;
   readonly #requestDuration: Histogram<'upstream' | 'cache'>;
   readonly #upstreamDuration: Histogram<'upstream' | 'status_class'>;
-  readonly #upstreamInFlight: Gauge<'upstream'>;
   readonly #coalesced: Counter<'upstream'>;
   readonly #staleServed: Counter<'upstream' | 'reason'>;
   readonly #children = new Map<string, Child | Observer>();
@@ -103,7 +102,7 @@ export class SidecacheMetrics implements ProxyEvents {
       registers,
     });
     const inFlight = this.#inFlight;
-    this.#upstreamInFlight = new Gauge({
+    new Gauge({
       name: 'sidecache_upstream_requests_in_flight',
       help: 'Upstream calls waiting for response headers.',
       labelNames: ['upstream'],

@@ -76,7 +76,6 @@ export const UPSTREAM_BREAKER_DEFAULTS = {
  * given up after `openMs`, so a lost probe cannot wedge the breaker half-open.
  */
 export class UpstreamBreaker {
-  readonly #windowMs: number;
   readonly #bucketMs: number;
   readonly #minimumCalls: number;
   readonly #failureRate: number;
@@ -107,7 +106,6 @@ export class UpstreamBreaker {
     integer('halfOpenProbes', o.halfOpenProbes, 1);
     if (!(o.failureRate > 0 && o.failureRate <= 1)) throw new TypeError(`UpstreamBreaker: failureRate must be in (0, 1], got ${o.failureRate}`);
     if (o.bucketMs > o.windowMs) throw new TypeError(`UpstreamBreaker: bucketMs (${o.bucketMs}) must not exceed windowMs (${o.windowMs})`);
-    this.#windowMs = o.windowMs;
     this.#bucketMs = o.bucketMs;
     this.#minimumCalls = o.minimumCalls;
     this.#failureRate = o.failureRate;

@@ -86,6 +86,7 @@ export function testConfig(upstreams: UpstreamInput[], overrides: {
       redis: { url: null, readTimeoutMs: 50, compressAboveBytes: 8192, writeQueueSize: 1000 },
       postgres: { enabled: false, readTimeoutMs: 250, writeQueueSize: 1000, sweepIntervalMs: 60_000, sweepBatchSize: 1000, hitFlushIntervalMs: 5000 },
       breaker: { failureThreshold: 5, cooldownMs: 5000 },
+      refreshAhead: { budgetPerMinute: 60, lead: 0.1, maxTracked: 10_000 },
       ...overrides.cache,
     },
     database: { url: null, dataDir: 'memory://', poolSize: 4, statementTimeoutMs: 5000, connectTimeoutMs: 2000, ...overrides.database },

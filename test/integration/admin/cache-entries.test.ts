@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { buildAdminApp } from '../../../src/admin/server.js';
 import type { Config } from '../../../src/config/types.js';
 import { adminInject, TEST_ADMIN_TOKEN } from '../../helpers/admin.js';
-import { startProxy, type RunningProxy } from '../../helpers/app.js';
+import { startProxy } from '../../helpers/app.js';
 import { testConfig } from '../../helpers/config.js';
 import { postgresOrSkip } from '../../helpers/database.js';
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';

@@ -1,0 +1,186 @@
+import type { CacheEntry, StoredHeaders } from '../cache/entry.js';
+import type { FillLeases } from '../cache/fill-lease.js';
+import type { TierHit, TierStack } from '../cache/stack.js';
+import { CONDITIONAL_REQUEST_HEADERS, mergeNotModified, revalidationHeaders } from '../policy/conditional.js';
+import { freshness, staleWindowMs } from '../policy/freshness.js';
+import { redactQuery } from '../policy/query.js';
+import type { RuleMatch } from '../policy/rules.js';
+import { decideStore, type StoreDecision } from '../policy/storability.js';
+import { classifyUpstreamResponse, FAILURE_BODY_SNIPPET_BYTES, type UpstreamFailureKind } from '../resilience/retry-after.js';
+import type { Forwarder } from './forwarder.js';
+import { forwardRequestHeaders, forwardResponseHeaders, storableResponseHeaders } from './headers.js';
+import type { ProxyTarget } from './target.js';
+
+/** An upstream response fetched for the cache, shared by every request that joined the flight. */
+export type Fetched =
+  | {
+      readonly kind: 'complete';
+      readonly status: number;
+      readonly headers: StoredHeaders;
+      readonly body: Buffer;
+      readonly decision: StoreDecision;
+      readonly upstreamMs: number;
+      /** A 304 renewed the stored entry: `body` is the stored body. */
+      readonly revalidated: boolean;
+      /** Why this response is an upstream failure (stale data may be served instead), or null. */
+      readonly failure: UpstreamFailureKind | null;
+      /** Settles once the stored entry reached the first shared tier (null: nothing stored). */
+      readonly storing: Promise<void> | null;
+    }
+  | {
+      /** Another instance held the fill lease and stored the entry: read back from a shared tier. */
+      readonly kind: 'peer';
+      readonly hit: TierHit;
+      readonly upstreamMs: null;
+    }
+  | {
+      /** Larger than the rule's max body size: only the leader streams it, waiters fetch their own. */
+      readonly kind: 'oversize';
+      readonly status: number;
+      readonly headers: StoredHeaders;
+      readonly head: readonly Buffer[];
+      readonly rest: AsyncIterator<Buffer>;
+      readonly upstreamMs: number;
+    };
+
+/** Everything needed to fetch one key from the upstream, without the client's request object. */
+export interface FillPlan {
+  readonly method: string;
+  /** The client's raw request headers (flat name/value list); forwarded minus hop-by-hop and conditionals. */
+  readonly rawHeaders: readonly string[];
+  readonly requestId: string;
+  readonly target: ProxyTarget;
+  readonly match: RuleMatch;
+  readonly key: string;
+  /** The request body, when the rule keys on it. */
+  readonly body: Buffer | null;
+  /** Request headers the key varies on: a response varying on others is not stored. */
+  readonly keyVary: ReadonlySet<string>;
+}
+
+export interface CacheFillerDeps {
+  readonly stack: TierStack;
+  readonly forwarder: Forwarder;
+  readonly redactQueryParams: ReadonlySet<string>;
+  readonly now: () => number;
+  /** Cross-instance single flight (Redis); absent without Redis. */
+  readonly leases?: FillLeases | null;
+}
+
+/**
+ * Fetches a key from the upstream for the cache and stores what may be stored: conditionally
+ * when a stored entry has validators (a 304 renews it), and at most once across instances when
+ * Redis holds fill leases.
+ */
+export class CacheFiller {
+  readonly #deps: CacheFillerDeps;
+
+  constructor(deps: CacheFillerDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Fetches the key, at most once across instances: with Redis, the first instance to miss takes the
+   * key's fill lease and fetches; the others wait for it and read its entry from Redis. When the
+   * holder stored nothing (an error, an uncacheable answer) or Redis is away, each fetches itself.
+   */
+  async fetchOnce(plan: FillPlan, stored: CacheEntry | undefined, wait: boolean): Promise<Fetched> {
+    const { key, match } = plan;
+    const leases = this.#deps.leases;
+    if (leases === null || leases === undefined) return this.#fetch(plan, stored, wait);
+    const lease = await leases.acquire(key);
+    if (lease.kind === 'held' && (await leases.waitForRelease(key))) {
+      const filled = await this.#deps.stack.lookupLower(key);
+      if (filled !== undefined && freshness(filled.entry, match.rule, this.#deps.now()) === 'fresh') {
+        return { kind: 'peer', hit: filled, upstreamMs: null };
+      }
+    }
+    if (lease.kind !== 'acquired') return this.#fetch(plan, stored, wait);
+    let fetched: Fetched | undefined;
+    try {
+      fetched = await this.#fetch(plan, stored, wait);
+      return fetched;
+    } finally {
+      // Waiters read Redis once the lease is gone, so it goes only after the entry is there.
+      const storing = fetched?.kind === 'complete' ? fetched.storing : null;
+      void (storing ?? Promise.resolve()).then(() => leases.release(key, lease.token));
+    }
+  }
+
+  async #fetch(plan: FillPlan, stored: CacheEntry | undefined, wait: boolean): Promise<Fetched> {
+    const { target, match, body, keyVary } = plan;
+    const deps = this.#deps;
+    // The entry is as old as its request: an invalidation after this instant must reject it.
+    const requestedAt = deps.now();
+    const started = performance.now();
+    // The cache asks for the full response (the client's own validators are answered from it
+    // afterwards), conditional on the stored entry's validators when there is one.
+    const headers = withoutConditionals(forwardRequestHeaders(plan.rawHeaders, target.upstream.headerPlan, plan.requestId));
+    if (stored !== undefined) headers.push(...revalidationHeaders(stored.headers));
+    const response = await deps.forwarder.request(
+      target.upstream.name,
+      { method: plan.method, path: target.forwardPath, headers, body },
+      { wait },
+    );
+    const upstreamMs = performance.now() - started;
+    const responseHeaders = forwardResponseHeaders(response.headers);
+
+    if (response.status === 304 && stored !== undefined) {
+      response.body.resume();
+      const merged = mergeNotModified(stored.headers, responseHeaders);
+      const decision = decideStore(match.rule, stored.status, merged, keyVary);
+      const storing = decision.store
+        ? deps.stack.store(this.#entry(plan, { status: stored.status, headers: merged, body: stored.body, requestedAt }, decision.ttlMs))
+        : null;
+      return { kind: 'complete', status: stored.status, headers: merged, body: stored.body, decision, upstreamMs, revalidated: true, failure: null, storing };
+    }
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const iterator = response.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      chunks.push(next.value);
+      size += next.value.length;
+      if (size > match.rule.maxBodyBytes) {
+        return { kind: 'oversize', status: response.status, headers: responseHeaders, head: chunks, rest: iterator, upstreamMs };
+      }
+    }
+    const responseBody = Buffer.concat(chunks, size);
+    const failure = classifyUpstreamResponse(response.status, responseHeaders, response.status === 403 ? responseBody.subarray(0, FAILURE_BODY_SNIPPET_BYTES) : undefined);
+    const decision = decideStore(match.rule, response.status, responseHeaders, keyVary);
+    const storing = decision.store
+      ? deps.stack.store(this.#entry(plan, { status: response.status, headers: responseHeaders, body: responseBody, requestedAt }, decision.ttlMs))
+      : null;
+    return { kind: 'complete', status: response.status, headers: responseHeaders, body: responseBody, decision, upstreamMs, revalidated: false, failure, storing };
+  }
+
+  #entry(plan: FillPlan, response: { status: number; headers: StoredHeaders; body: Buffer; requestedAt: number }, ttlMs: number): CacheEntry {
+    const { target, match, key } = plan;
+    const { status, headers, body, requestedAt } = response;
+    const now = requestedAt;
+    const query = redactQuery(target.query, this.#deps.redactQueryParams);
+    return {
+      key,
+      upstream: target.upstream.name,
+      path: query === '' ? target.path : `${target.path}?${query}`,
+      status,
+      headers: storableResponseHeaders(headers),
+      body,
+      storedAt: now,
+      expiresAt: now + ttlMs,
+      staleUntil: now + ttlMs + staleWindowMs(match.rule, headers),
+      tags: match.tags,
+      scope: match.rule.scope,
+    };
+  }
+}
+
+/** Forwarded headers minus the client's conditional fields (flat name/value list). */
+function withoutConditionals(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!CONDITIONAL_REQUEST_HEADERS.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
+}
+
