@@ -141,7 +141,7 @@ function normaliseUpstream(raw: RawUpstream, index: number, defaults: Static<typ
     clientNoCache: raw.clientNoCache ?? 'refresh',
     vary: lowerUnique(raw.vary ?? DEFAULTS.upstream.vary),
     protection: normaliseProtection({ ...defaults.protection, ...raw.protection, breaker: { ...defaults.protection?.breaker, ...raw.protection?.breaker } }, `${at}.protection`, ctx.problems),
-    rateLimit: raw.rateLimit === undefined || raw.rateLimit === null ? null : normaliseRateLimit(raw.rateLimit),
+    rateLimit: raw.rateLimit === undefined || raw.rateLimit.enabled === false ? null : normaliseRateLimit(raw.rateLimit),
     rules: effectiveRules(raw, at, defaults, ctx),
   };
 }

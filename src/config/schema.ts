@@ -249,6 +249,7 @@ export const ProtectionSchema = Type.Object(
 
 export const RateLimitSchema = Type.Object(
   {
+    enabled: Opt(Bool(true)),
     by: Opt(Enum(['session', 'user', 'ip'] as const, 'session')),
     capacity: Opt(PositiveInt(120, 1_000_000)),
     refillPerSecond: Opt(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, errorMessage: 'must be a number above 0', default: 2 })),
@@ -287,8 +288,8 @@ export const UpstreamSchema = Type.Object(
     clientNoCache: Opt(Enum(['refresh', 'ignore'] as const, 'refresh')),
     vary: Opt(HeaderNames(DEFAULTS.upstream.vary)),
     protection: Opt(ProtectionSchema),
-    // Absent or null: callers are not rate limited.
-    rateLimit: Opt(Type.Union([RateLimitSchema, Type.Null()], { errorMessage: 'must be a rate limit section or null' })),
+    // Absent (or enabled: false): callers are not rate limited.
+    rateLimit: Opt(RateLimitSchema),
     rules: Opt(Type.Array(RuleSchema, { errorMessage: 'must be a list of rules', default: [] })),
   },
   strict,

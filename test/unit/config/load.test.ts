@@ -46,6 +46,7 @@ t.test('a minimal config gets every documented default', async (t) => {
     redis: { url: null, readTimeoutMs: 50, compressAboveBytes: 8192, writeQueueSize: 10_000 },
     postgres: { enabled: true, readTimeoutMs: 250, writeQueueSize: 10_000, sweepIntervalMs: 60_000, sweepBatchSize: 1000, hitFlushIntervalMs: 5000 },
     breaker: { failureThreshold: 5, cooldownMs: 5000 },
+    refreshAhead: { budgetPerMinute: 60, lead: 0.1, maxTracked: 10_000 },
   });
   t.strictSame(config.database, { url: null, dataDir: './data', poolSize: 10, statementTimeoutMs: 5000, connectTimeoutMs: 5000 });
   t.strictSame(config.redactQueryParams, [
@@ -268,4 +269,27 @@ t.test('a loaded file error formats with its absolute path', async (t) => {
     t.ok(err instanceof ConfigError);
     t.equal(formatConfigError(err as ConfigError), `invalid config ${file}:\n  upstreams: must be a non-empty list of upstreams`);
   }
+});
+
+t.test('protection, rate limits and stale windows: units parsed, bad values named', async (t) => {
+  const { config } = load(t, {
+    upstreams: [
+      {
+        name: 'sf',
+        prefix: '/sf',
+        target: 'https://sf.example.com',
+        protection: { maxConcurrent: 4, queueTimeout: '2s', breaker: { window: '30s', openFor: '1m', failureRate: 0.25 } },
+        rateLimit: { by: 'user', capacity: 10, refillPerSecond: 0.5 },
+        rules: [{ path: '/x', staleWhileRevalidate: '30s', staleIfError: '1h', refreshAhead: true }],
+      },
+    ],
+  });
+  const [sf] = config.upstreams;
+  t.equal(sf?.protection.maxConcurrent, 4);
+  t.equal(sf?.protection.queueTimeoutMs, 2_000);
+  t.same(sf?.protection.breaker, { windowMs: 30_000, bucketMs: 1_000, minimumCalls: 20, failureRate: 0.25, openMs: 60_000, halfOpenProbes: 3 });
+  t.same(sf?.rateLimit, { by: 'user', capacity: 10, refillPerSecond: 0.5, exemptHits: true, maxSubjects: 100_000, redisTimeoutMs: 50 });
+  t.equal(sf?.rules[0]?.staleWhileRevalidateMs, 30_000);
+  t.equal(sf?.rules[0]?.staleIfErrorMs, 3_600_000);
+  t.equal(sf?.rules[0]?.refreshAhead, true);
 });
