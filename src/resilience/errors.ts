@@ -1,15 +1,15 @@
+import { errorCatalogue } from '../errors.js';
+
 /**
- * The errors the resilience modules reject with. Their codes are meant for the catalogue in
- * src/errors.ts (same code, status and message), so a caller maps one with
- * `new SidecacheError(err.code, err.message, { cause: err })` and sets `Retry-After` from
- * `retryAfterMs` when it is not null.
+ * The errors the resilience modules reject with: entries of the one catalogue in src/errors.ts,
+ * so a caller maps one with `new SidecacheError(err.code, err.message, { cause: err, retryAfterMs })`.
  */
 export const resilienceErrors = {
-  upstream_saturated: { status: 503, message: 'the upstream is at its concurrency limit; try again shortly' },
-  upstream_circuit_open: { status: 503, message: 'the upstream is failing; calls to it are paused' },
-  upstream_throttled: { status: 503, message: 'the upstream asked sidecache to back off (429 / Retry-After)' },
-  rate_limited: { status: 429, message: 'too many requests; slow down' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  upstream_saturated: errorCatalogue.upstream_saturated,
+  upstream_circuit_open: errorCatalogue.upstream_circuit_open,
+  upstream_throttled: errorCatalogue.upstream_throttled,
+  rate_limited: errorCatalogue.rate_limited,
+} as const;
 
 export type ResilienceErrorCode = keyof typeof resilienceErrors;
 
