@@ -115,8 +115,7 @@ export async function openCacheStorage(
       timeoutMs: cache.redis.readTimeoutMs,
       pollMs: FILL_POLL_MS,
       bus,
-      // A tier that failed lately (degraded) would likely make the lease wait out its timeout too.
-      usable: () => redisTier.health() === 'up',
+      usable: () => redisTier.breakerState !== 'open',
     });
     await bus.start().catch((err: Error) => log.warn({ err: err.message }, 'redis bus not subscribed yet; will subscribe when Redis is reachable'));
     const coherenceRef = coherence;
