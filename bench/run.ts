@@ -2,11 +2,13 @@
  * `npm run bench`: builds sidecache, runs the scenarios against child processes, prints one
  * table and writes bench/results/latest.json. Every child is stopped by PID, also on failure.
  * BENCH_REF=<git ref> benches a committed snapshot instead of the working tree.
- * BENCH_ONLY=5,6 runs only those scenarios; a part of 5 or 6 by letter, e.g. BENCH_ONLY=5a,5d,6c.
+ * BENCH_ONLY=5,6 runs only those scenarios; a part of 5-8 by letter, e.g. BENCH_ONLY=5a,5d,6c,8b.
  * Scenarios 5 and 6 use the machine's Postgres (a fresh schema in `test`, dropped at the end) and
  * Redis (a random namespace, its keys deleted at the end); BENCH_DATABASE_URL / BENCH_REDIS_URL
  * override the defaults (postgres://postgres@127.0.0.1:5432/test, redis://127.0.0.1:6379).
  * BENCH_DEBUG=1 prints the Redis-outage child's last log lines (scenario 5d).
+ * Scenario 7 (invalidation and metrics cost) and 8 (upstream outage drill, ETag revalidation)
+ * need neither Postgres nor Redis.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,10 +23,13 @@ import { missLatency } from './scenarios/miss-latency.js';
 import { stampede } from './scenarios/stampede.js';
 import { sharedTiers } from './scenarios/shared-tiers.js';
 import { audit } from './scenarios/audit.js';
+import { invalidation } from './scenarios/invalidation.js';
+import { outage } from './scenarios/outage.js';
 import { runPendingCleanups } from './lib/services.js';
 
-// Scenarios 1-4 take about 3 minutes, 5 and 6 about 3 more (more on a busy machine); a hard stop.
-const OVERALL_BUDGET_MS = 540_000;
+// Scenarios 1-4 take 2-3 minutes, 5 and 6 about 3 more, 7 and 8 about 2.5 more (more on a busy
+// machine); a hard stop at 10 minutes.
+const OVERALL_BUDGET_MS = 600_000;
 const started = Date.now();
 
 function log(message: string): void {
@@ -39,7 +44,7 @@ function gitCommit(): string | null {
   }
 }
 
-const SCENARIOS = 6;
+const SCENARIOS = 8;
 
 /**
  * BENCH_ONLY: comma-separated scenario numbers, each optionally followed by part letters
@@ -80,13 +85,13 @@ async function runScenarios(rows: Row[], results: Record<string, unknown>): Prom
       const sidecache = await startSidecache({ name: 'sidecache', upstreamUrl: upstream.url });
       try {
         if (selected(1)) {
-          log('1/6 memory-hit throughput (warm-up 2 s each, then 10 s each in alternating slices)');
+          log('1/8 memory-hit throughput (warm-up 2 s each, then 10 s each in alternating slices)');
           const s1 = await hitThroughput(sidecache);
           rows.push(...s1.rows);
           results['hitThroughput'] = s1.result;
         }
         if (selected(2)) {
-          log('2/6 miss / pass-through latency (3 x 2200 sequential requests)');
+          log('2/8 miss / pass-through latency (3 x 2200 sequential requests)');
           const s2 = await missLatency(sidecache, upstream);
           rows.push(...s2.rows);
           results['missLatency'] = s2.result;
@@ -97,31 +102,46 @@ async function runScenarios(rows: Row[], results: Record<string, unknown>): Prom
     }
 
     if (selected(3)) {
-      log('3/6 stampede (500 concurrent cold requests)');
+      log('3/8 stampede (500 concurrent cold requests)');
       const s3 = await stampede();
       rows.push(...s3.rows);
       results['stampede'] = s3.result;
     }
 
     if (selected(4)) {
-      log('4/6 memory bound (100k distinct 2 KB entries)');
+      log('4/8 memory bound (100k distinct 2 KB entries)');
       const s4 = await memoryBound(upstream);
       rows.push(...s4.rows);
       results['memoryBound'] = s4.result;
     }
 
     if (selected(5)) {
-      log('5/6 shared tiers (Redis + Postgres, memory tier off; zipf; redis outage)');
+      log('5/8 shared tiers (Redis + Postgres, memory tier off; zipf; redis outage)');
       const s5 = await sharedTiers(upstream, parts(5), log);
       rows.push(...s5.rows);
       results['sharedTiers'] = s5.result;
     }
 
     if (selected(6)) {
-      log('6/6 audit trail (on vs off, sustained rows/s, spool replay, kill -9)');
+      log('6/8 audit trail (on vs off, sustained rows/s, spool replay, kill -9)');
       const s6 = await audit(upstream, parts(6), log);
       rows.push(...s6.rows);
       results['audit'] = s6.result;
+    }
+
+    if (selected(7)) {
+      log('7/8 invalidation cost (10k / 100k over HTTP, 10k / 1M in-process), hits with epochs, /metrics at 100k');
+      const coreRatio = (results['hitThroughput'] as { ratio?: number } | undefined)?.ratio;
+      const s7 = await invalidation(upstream, parts(7), log, coreRatio);
+      rows.push(...s7.rows);
+      results['invalidation'] = s7.result;
+    }
+
+    if (selected(8)) {
+      log('8/8 upstream outage drill (origin killed by PID) and ETag revalidation');
+      const s8 = await outage(parts(8), log);
+      rows.push(...s8.rows);
+      results['outage'] = s8.result;
     }
   } finally {
     await stopChild(upstream.child);

@@ -57,3 +57,24 @@ export async function runPool(
   await Promise.all(Array.from({ length: concurrency }, worker));
   return { attempted: next, timedOut };
 }
+
+/** POST a JSON body and read the JSON answer, timed (ms to the last body byte); throws on >= 400. */
+export async function postJson(
+  dispatcher: Dispatcher,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: unknown; ms: number }> {
+  const started = performance.now();
+  const res = await request(url, {
+    dispatcher,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    ...TIMEOUTS,
+  });
+  const text = await res.body.text();
+  const ms = performance.now() - started;
+  if (res.statusCode >= 400) throw new Error(`POST ${url}: ${res.statusCode} ${text.slice(0, 200)}`);
+  return { status: res.statusCode, json: text === '' ? null : (JSON.parse(text) as unknown), ms };
+}

@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnNode, type Child } from './children.js';
+import { spawnNode, stopChild, type Child } from './children.js';
 import { freePort, waitForHealthy } from './net.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -70,6 +70,45 @@ export async function startUpstream(name: string, delayMs = 0): Promise<Running>
   return { child, port, url: `http://127.0.0.1:${port}` };
 }
 
+/** The built src/ directory of the sidecache under test (dist/src, or the BENCH_REF snapshot's). */
+export function builtSrcDir(): string {
+  return dirname(mainJs);
+}
+
+/**
+ * The killable origin (bench/servers/origin.ts): `/etag/:id` with ETag and 304, anything else
+ * without validators. Give `port` to start it again on the same port after killing it.
+ */
+export async function startOrigin(name: string, port = 0): Promise<Running> {
+  const child = spawnNode({
+    name,
+    args: ['--import', 'tsx', join(SERVERS, 'origin.ts')],
+    env: { PORT: String(port) },
+    cwd: ROOT,
+  });
+  const announced = (await child.announced) as { port: number };
+  return { child, port: announced.port, url: `http://127.0.0.1:${announced.port}` };
+}
+
+/**
+ * Runs bench/servers/invalidation-probe.ts against the build under test and returns its JSON
+ * result; the probe is a child of its own (stopped by PID), so its big heap goes when it exits.
+ */
+export async function runInvalidationProbe(env: Record<string, string>, timeoutMs: number): Promise<Record<string, unknown>> {
+  const child = spawnNode({
+    name: 'invalidation-probe',
+    args: ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', join(SERVERS, 'invalidation-probe.ts')],
+    env: { ...env, SIDECACHE_SRC: builtSrcDir() },
+    cwd: ROOT,
+    announceTimeoutMs: timeoutMs,
+  });
+  try {
+    return await child.announced;
+  } finally {
+    await stopChild(child);
+  }
+}
+
 /** The bare Fastify baseline (bench/servers/bare-fastify.ts). */
 export async function startBareFastify(nodeArgs: readonly string[] = []): Promise<Running> {
   const child = spawnNode({
@@ -104,6 +143,12 @@ export interface SidecacheOptions {
   readonly dataDir?: string;
   /** Extra node flags for the child, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
+  /** `admin.token`; absent = the /admin/* routes are off (as in the core scenarios). */
+  readonly adminToken?: string;
+  /** The upstream's rules, one YAML flow mapping each; absent = the core scenarios' two rules. */
+  readonly rules?: readonly string[];
+  /** The upstream's `protection:` section as a YAML flow mapping; absent = sidecache's defaults. */
+  readonly protection?: string;
 }
 
 export interface AuditOptions {
@@ -146,6 +191,8 @@ export async function startSidecache(options: SidecacheOptions): Promise<Running
   return { child, port, url, adminPort };
 }
 
+const DEFAULT_RULES = ['{ path: /items/:id, ttl: 1h, scope: shared }', '{ path: /pass/:id, cache: false }'];
+
 function configYaml(port: number, adminPort: number, options: SidecacheOptions): string {
   const q = (value: string) => JSON.stringify(value); // a JSON string is a valid YAML double-quoted scalar
   const audit = options.audit;
@@ -156,7 +203,7 @@ function configYaml(port: number, adminPort: number, options: SidecacheOptions):
           audit.flushInterval === undefined ? '' : `, flushInterval: ${audit.flushInterval}`
         }${audit.batchSize === undefined ? '' : `, batchSize: ${audit.batchSize}`} }\n`;
   return `server: { host: 127.0.0.1, port: ${port}, logLevel: warn, shutdownGrace: 2s }
-admin: { host: 127.0.0.1, port: ${adminPort} }
+admin: { host: 127.0.0.1, port: ${adminPort}${options.adminToken === undefined ? '' : `, token: ${q(options.adminToken)}`} }
 cache:
   keySecret: bench-secret
   namespace: ${options.namespace ?? 'bench'}
@@ -168,8 +215,6 @@ ${auditYaml}upstreams:
   - name: bench
     prefix: /bench
     target: ${options.upstreamUrl}
-    rules:
-      - { path: /items/:id, ttl: 1h, scope: shared }
-      - { path: /pass/:id, cache: false }
-`;
+${options.protection === undefined ? '' : `    protection: ${options.protection}\n`}    rules:
+${(options.rules ?? DEFAULT_RULES).map((rule) => `      - ${rule}\n`).join('')}`;
 }

@@ -50,3 +50,20 @@ export async function alternatingSlices(a: SliceTarget, b: SliceTarget, options:
     }
   }
 }
+
+/**
+ * `alternatingSlices` for any number of targets: each warmed once, then measured in slices run
+ * in forward and reverse order in turn (A B C, C B A, ...), with each server's CPU time.
+ */
+export async function rotatingSlices(targets: readonly SliceTarget[], options: SliceOptions): Promise<void> {
+  const run = (target: SliceTarget, seconds: number) =>
+    cannon({ url: target.url, seconds, connections: options.connections, ...(target.headers === undefined ? {} : { headers: target.headers }) });
+  for (const target of targets) target.warmup = await run(target, options.warmupS);
+  for (let i = 0; i < options.slices; i++) {
+    for (const target of i % 2 === 0 ? targets : [...targets].reverse()) {
+      const cpuBefore = await readCpuSeconds(target.pid);
+      target.runs.push(await run(target, options.measureS / options.slices));
+      target.cpuSeconds += (await readCpuSeconds(target.pid)) - cpuBefore;
+    }
+  }
+}
