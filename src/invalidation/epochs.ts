@@ -23,6 +23,9 @@ export const uriEpoch = (upstream: string, path: string): string => `uri:${upstr
  */
 export class EpochTable {
   readonly #epochs = new Map<string, number>();
+  // An entry's epoch names (upstream, tags, exact path), built once per stored object rather
+  // than on every hit: entries are immutable, and the memory tier serves the same object.
+  readonly #names = new WeakMap<CacheEntry, readonly string[]>();
   #pathEpochs = 0;
 
   get size(): number {
@@ -42,12 +45,15 @@ export class EpochTable {
   isCurrent(entry: CacheEntry): boolean {
     if (this.#epochs.size === 0) return true;
     const since = entry.storedAt;
-    if (this.#newer(ALL_EPOCH, since) || this.#newer(upstreamEpoch(entry.upstream), since)) return false;
-    for (const tag of entry.tags) if (this.#newer(epochTag(tag), since)) return false;
-    const q = entry.path.indexOf('?');
-    const path = q === -1 ? entry.path : entry.path.slice(0, q);
-    if (this.#newer(uriEpoch(entry.upstream, path), since)) return false;
+    if (this.#newer(ALL_EPOCH, since)) return false;
+    let names = this.#names.get(entry);
+    if (names === undefined) {
+      names = [upstreamEpoch(entry.upstream), ...entry.tags.map(epochTag), uriEpoch(entry.upstream, pathOf(entry))];
+      this.#names.set(entry, names);
+    }
+    for (const name of names) if (this.#newer(name, since)) return false;
     if (this.#pathEpochs > 0) {
+      const path = pathOf(entry);
       if (this.#newer(prefixEpoch(entry.upstream, '/'), since)) return false;
       for (let slash = path.indexOf('/', 1); ; slash = path.indexOf('/', slash + 1)) {
         if (this.#newer(prefixEpoch(entry.upstream, slash === -1 ? path : path.slice(0, slash)), since)) return false;
@@ -73,4 +79,10 @@ export class EpochTable {
     const at = this.#epochs.get(name);
     return at !== undefined && at >= since;
   }
+}
+
+/** The entry's path without its query. */
+function pathOf(entry: CacheEntry): string {
+  const q = entry.path.indexOf('?');
+  return q === -1 ? entry.path : entry.path.slice(0, q);
 }
