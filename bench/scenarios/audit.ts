@@ -21,8 +21,9 @@ const S = '6 audit';
 
 // (a)
 const WARMUP_S = 2;
-const MEASURE_S = 10;
-const SLICES = 4;
+/** 2.5 s slices, eight per target: on a shared 2-core box, bursts of other work hit both sides alike. */
+const MEASURE_S = 20;
+const SLICES = 8;
 const CONNECTIONS = 50;
 const TARGET_RATIO = 0.85;
 const ROWS_POLL_MS = 20_000;
@@ -60,6 +61,8 @@ export interface RatioResult {
   readonly on: CannonResult;
   readonly ratio: number;
   readonly slices: { readonly off: readonly number[]; readonly on: readonly number[] };
+  /** on / off of each pair of adjacent slices (run back to back, so under the same background load). */
+  readonly pairRatios: readonly number[];
   readonly cpuUsPerRequest: { readonly off: number; readonly on: number };
   /** CPU of all postgres processes on the machine during the slices, per request (other users of the server count too). */
   readonly postgresCpuUsPerRequest: { readonly off: number; readonly on: number };
@@ -169,7 +172,7 @@ async function ratioAndSustained(upstream: Running, db: BenchSchema, parts: Part
     if (parts.a) off = await startSidecache({ ...common, name: 'sidecache-audit-off', audit: { enabled: false } });
 
     if (parts.a && off !== undefined) {
-      log('6a memory hits, audit on vs off (warm-up 2 s each, then 10 s each in alternating slices)');
+      log(`6a memory hits, audit on vs off (warm-up ${WARMUP_S} s each, then ${MEASURE_S} s each in ${SLICES} alternating slices)`);
       const ua = `bench-6a-${randomSuffix()}`;
       const headers = { 'user-agent': ua };
       let warmGets = 0;
@@ -194,6 +197,7 @@ async function ratioAndSustained(upstream: Running, db: BenchSchema, parts: Part
         on: onRes,
         ratio: onRes.rps / offRes.rps,
         slices: { off: a.runs.map((r) => Math.round(r.rps)), on: b.runs.map((r) => Math.round(r.rps)) },
+        pairRatios: b.runs.map((r, i) => r.rps / a.runs[i]!.rps),
         cpuUsPerRequest: { off: (a.cpuSeconds * 1e6) / offRes.total, on: (b.cpuSeconds * 1e6) / onRes.total },
         postgresCpuUsPerRequest: { off: (a.sideCpuSeconds * 1e6) / offRes.total, on: (b.sideCpuSeconds * 1e6) / onRes.total },
         completed,
@@ -426,6 +430,12 @@ async function killLoss(upstream: Running, db: BenchSchema): Promise<KillResult>
   }
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 function rowsOf(result: AuditResult): Row[] {
   const rows: Row[] = [];
   const r = result.ratio;
@@ -449,6 +459,11 @@ function rowsOf(result: AuditResult): Row[] {
         pass: r.off.errors + r.off.non2xx + r.on.errors + r.on.non2xx === 0,
       },
       { scenario: S, metric: '(a) ratio audit on / off', value: r.ratio.toFixed(3), target: `>= ${TARGET_RATIO}`, pass: r.ratio >= TARGET_RATIO },
+      {
+        scenario: S,
+        metric: '(a) ratio per adjacent slice pair: median (min-max)',
+        value: `${median(r.pairRatios).toFixed(3)} (${Math.min(...r.pairRatios).toFixed(2)}-${Math.max(...r.pairRatios).toFixed(2)})`,
+      },
       {
         scenario: S,
         metric: `(a) audit rows vs completed (in flight at stop: ${int(r.sent - r.completed)})`,

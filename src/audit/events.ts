@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
 /** How a request was answered by the cache; null when it never reached the cache. */
-export type CacheOutcome = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
+export type CacheOutcome = 'HIT' | 'MISS' | 'STALE' | 'REVALIDATED' | 'BYPASS';
 
-export const CACHE_OUTCOMES: readonly CacheOutcome[] = ['HIT', 'MISS', 'STALE', 'BYPASS'];
+export const CACHE_OUTCOMES: readonly CacheOutcome[] = ['HIT', 'MISS', 'STALE', 'REVALIDATED', 'BYPASS'];
 
 /**
  * One `audit_logs` row (migrations/0004_audit_logs.sql) as plain data: what was asked, of which
@@ -44,9 +44,14 @@ export interface AuditEvent {
   errorCode: string | null;
 }
 
-/** What auditEvent() needs; everything else defaults to null (or 0 for byte counts). */
+/**
+ * What auditEvent() needs; everything else defaults to null (or 0 for byte counts). A cache
+ * outcome the table does not know (its CHECK allows CACHE_OUTCOMES only) is recorded as null.
+ */
 export type AuditEventFields = Pick<AuditEvent, 'requestId' | 'method' | 'path' | 'action' | 'status'> &
-  Partial<Omit<AuditEvent, 'requestId' | 'method' | 'path' | 'action' | 'status'>>;
+  Partial<Omit<AuditEvent, 'requestId' | 'method' | 'path' | 'action' | 'status' | 'cacheOutcome'>> & {
+    cacheOutcome?: string | null;
+  };
 
 /** Longest value kept per text field, in UTF-16 code units; longer values are cut. */
 export const AUDIT_FIELD_LIMITS = {
@@ -78,8 +83,8 @@ const MAX_DATE_MS = 8.64e15;
 /**
  * Builds a normalised audit event: text cut to AUDIT_FIELD_LIMITS (never in the middle of a
  * surrogate pair), NUL characters (which Postgres text cannot hold) replaced, empty optional text
- * made null, numbers made finite and non-negative, a session id that is not a UUID dropped.
- * The result can always be inserted, so one odd request can never block a batch. Idempotent.
+ * made null, numbers made finite and non-negative (latencies to the microsecond), a session id that
+ * is not a UUID dropped. The result can always be inserted, so one odd request can never block a batch. Idempotent.
  */
 export function auditEvent(fields: AuditEventFields): AuditEvent {
   return {
@@ -123,9 +128,10 @@ function integer(value: unknown, max: number): number {
   return Math.min(Math.trunc(value), max);
 }
 
+/** A latency to the microsecond: `real` keeps about seven digits anyway, and short numbers are cheaper to write and parse. */
 function milliseconds(value: unknown): number | null {
   if (typeof value !== 'number' || Number.isNaN(value)) return null;
-  return value > 0 ? Math.min(value, MAX_REAL) : 0;
+  return value > 0 ? Math.min(Math.round(value * 1000) / 1000, MAX_REAL) : 0;
 }
 
 function outcome(value: unknown): CacheOutcome | null {

@@ -1,22 +1,26 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { auditEvent, type AuditEvent } from '../audit/events.js';
+import type { AuditEventFields } from '../audit/events.js';
 import { redactQuery } from '../policy/query.js';
 import type { ProxyRecord } from '../proxy/record.js';
 
 /**
  * The audit row for a finished request, from its record: no bodies, no credentials, secret
  * query values redacted. A request refused before routing keeps its raw path.
+ *
+ * Runs on every response, so it only gathers the fields: the writer's `record()` normalises
+ * them (auditEvent: limits, NULs, types) once, as it takes the event.
  */
 export function auditEventFor(
   request: FastifyRequest,
   reply: FastifyReply,
   record: ProxyRecord,
   redactQueryParams: ReadonlySet<string>,
-): AuditEvent {
+): AuditEventFields {
   const url = request.raw.url ?? '';
   const q = url.indexOf('?');
   const rawQuery = record.path === null && q !== -1 ? url.slice(q + 1) : record.query;
-  return auditEvent({
+  const userAgent = request.headers['user-agent'];
+  return {
     requestId: request.id,
     ts: record.startedAt,
     sessionId: record.sessionId,
@@ -36,9 +40,9 @@ export function auditEventFor(
     requestBytes: record.requestBytes,
     responseBytes: record.responseBytes ?? contentLength(reply),
     clientIp: request.ip,
-    userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
+    userAgent: typeof userAgent === 'string' ? userAgent : null,
     errorCode: record.errorCode,
-  });
+  };
 }
 
 function contentLength(reply: FastifyReply): number {

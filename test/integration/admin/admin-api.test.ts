@@ -65,7 +65,7 @@ for (const target of await databases(t)) {
       const response = await adminInject(app, '/admin/audit?limit=0&foo=1&cache=MAYBE');
       const { message } = response.json();
       t.match(message, /limit: expected an integer from 1 to 1000/);
-      t.match(message, /cache: expected one of HIT, MISS, STALE, BYPASS, NONE/);
+      t.match(message, /cache: expected one of HIT, MISS, STALE, REVALIDATED, BYPASS, NONE/);
       t.match(message, /foo: unknown parameter \(allowed: session, user, upstream, action, status, cache, from, to, limit, cursor\)/);
     });
 

@@ -12,8 +12,9 @@ function expectedReport(rows: readonly FixtureRow[]): Omit<Report, 'from' | 'to'
   const isError = (r: FixtureRow) => r.status >= 500 || r.error_code !== null;
   const facet = (subset: readonly FixtureRow[]) => ({ requests: subset.length, errors: subset.filter(isError).length });
   const ratio = (subset: readonly FixtureRow[]) => {
-    const hits = subset.filter((r) => r.cache_outcome === 'HIT' || r.cache_outcome === 'STALE').length;
-    const cacheable = subset.filter((r) => r.cache_outcome === 'HIT' || r.cache_outcome === 'STALE' || r.cache_outcome === 'MISS').length;
+    const served = ['HIT', 'STALE', 'REVALIDATED'];
+    const hits = subset.filter((r) => served.includes(r.cache_outcome ?? '')).length;
+    const cacheable = subset.filter((r) => served.includes(r.cache_outcome ?? '') || r.cache_outcome === 'MISS').length;
     return cacheable === 0 ? null : hits / cacheable;
   };
   const latency = (subset: readonly FixtureRow[]): LatencySummary => {
@@ -50,6 +51,7 @@ function expectedReport(rows: readonly FixtureRow[]): Omit<Report, 'from' | 'to'
       HIT: rows.filter((r) => r.cache_outcome === 'HIT').length,
       MISS: rows.filter((r) => r.cache_outcome === 'MISS').length,
       STALE: rows.filter((r) => r.cache_outcome === 'STALE').length,
+      REVALIDATED: rows.filter((r) => r.cache_outcome === 'REVALIDATED').length,
       BYPASS: rows.filter((r) => r.cache_outcome === 'BYPASS').length,
       NONE: rows.filter((r) => r.cache_outcome === null).length,
     },
@@ -110,7 +112,7 @@ for (const target of await databases(t)) {
         byDay: [],
         byUpstream: [],
         byAction: [],
-        byCacheOutcome: { HIT: 0, MISS: 0, STALE: 0, BYPASS: 0, NONE: 0 },
+        byCacheOutcome: { HIT: 0, MISS: 0, STALE: 0, REVALIDATED: 0, BYPASS: 0, NONE: 0 },
       });
     });
 

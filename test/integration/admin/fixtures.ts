@@ -19,7 +19,7 @@ export interface FixtureRow {
   resource_type: string | null;
   resource_id: string | null;
   status: number;
-  cache_outcome: 'HIT' | 'MISS' | 'STALE' | 'BYPASS' | null;
+  cache_outcome: 'HIT' | 'MISS' | 'STALE' | 'REVALIDATED' | 'BYPASS' | null;
   cache_tier: string | null;
   total_ms: number;
   upstream_ms: number | null;
@@ -43,7 +43,7 @@ export const UNKNOWN_SESSION = '44444444-4444-4444-8444-444444444444';
 
 const UPSTREAMS = ['salesforce', 'jira', null] as const;
 const ACTIONS = ['salesforce.query', 'salesforce.sobject.read', 'jira.issue.read', 'jira.search'] as const;
-const OUTCOMES = ['HIT', 'MISS', 'STALE', 'BYPASS', null, 'HIT', 'MISS'] as const;
+const OUTCOMES = ['HIT', 'MISS', 'STALE', 'REVALIDATED', 'BYPASS', null, 'HIT', 'MISS'] as const;
 const STATUSES = [200, 200, 404, 500, 200, 503, 302, 201, 0, 200, 429] as const;
 const USERS = ['alice', 'bob', null, 'carol'] as const;
 

@@ -48,20 +48,56 @@ export function captureLog(): CapturedLog {
 }
 
 /**
- * A database wrapper that records the first words of each statement and can be switched to
- * reject ('down') or hang ('hang') every statement, like a Postgres that is away or stuck.
+ * A database wrapper that records the first words of each statement (a COPY's too) and can be
+ * switched to reject ('down') or hang ('hang') every statement, like a Postgres that is away or stuck.
  */
 export interface Switchable extends SqlDatabase {
   statements: string[];
-  /** Request ids of every successful INSERT, in statement order. */
+  /** Request ids of every successful INSERT or COPY, in statement order. */
   insertedIds: string[];
   mode: 'up' | 'down' | 'hang';
+  /** INSERT statements into audit_logs. */
   inserts(): number;
+  /** COPY statements into audit_logs. */
+  copies(): number;
+  /** Both: one per batch written. */
+  writes(): number;
 }
+
+const INSERT_WORDS = 'INSERT INTO audit_logs';
+const COPY_WORDS = 'COPY audit_logs (request_id,';
+
+/** pg-copy-streams' COPY query, as the COPY path hands it to `query()` in place of the text. */
+interface CopyStream {
+  text: string;
+  end(data: Buffer): unknown;
+  once(event: 'finish', listener: () => void): unknown;
+}
+
+const isCopyStream = (value: unknown): value is CopyStream => typeof value === 'object' && value !== null && typeof (value as CopyStream).text === 'string';
 
 export function switchable(db: SqlDatabase): Switchable {
   let hung: Array<(err: Error) => void> = [];
   let mode: Switchable['mode'] = 'up';
+  const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  const count = (words: string) => wrapper.statements.filter((s) => s.startsWith(words)).length;
+  /** Records the statement; for a COPY, the ids it carries once it has gone through. */
+  const note = (text: unknown): string => {
+    if (!isCopyStream(text)) {
+      const words = String(text).trim().split(/\s+/).slice(0, 3).join(' ');
+      wrapper.statements.push(words);
+      return words;
+    }
+    const words = text.text.trim().split(/\s+/).slice(0, 3).join(' ');
+    wrapper.statements.push(words);
+    const end = text.end.bind(text);
+    text.end = (data: Buffer) => {
+      const ids = data.toString('utf8').split('\n').filter((line) => line !== '').map((line) => line.split('\t')[0]!);
+      text.once('finish', () => wrapper.insertedIds.push(...ids));
+      return end(data);
+    };
+    return words;
+  };
   const wrapper: Switchable = {
     kind: db.kind,
     statements: [],
@@ -74,14 +110,15 @@ export function switchable(db: SqlDatabase): Switchable {
       // Statements stuck on the "connection" fail once it is back, as a reset socket would.
       if (next !== 'hang') for (const fail of hung.splice(0)) fail(new Error('Connection terminated unexpectedly'));
     },
-    inserts: () => wrapper.statements.filter((s) => s.startsWith('INSERT INTO audit_logs')).length,
+    inserts: () => count(INSERT_WORDS),
+    copies: () => count(COPY_WORDS),
+    writes: () => count(INSERT_WORDS) + count(COPY_WORDS),
     async query(text, params) {
-      const words = text.trim().split(/\s+/).slice(0, 3).join(' ');
-      wrapper.statements.push(words);
-      if (mode === 'down') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      const words = note(text);
+      if (mode === 'down') throw refused();
       if (mode === 'hang') return new Promise((_, reject) => hung.push(reject));
       const result = await db.query(text, params);
-      if (words === 'INSERT INTO audit_logs') wrapper.insertedIds.push(...((params?.[0] ?? []) as string[]));
+      if (words === INSERT_WORDS) wrapper.insertedIds.push(...((params?.[0] ?? []) as string[]));
       return result as never;
     },
     withClient: (fn) => (wrapper.mode === 'up' ? db.withClient(fn) : Promise.reject(new Error('database down'))),

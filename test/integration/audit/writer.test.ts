@@ -28,7 +28,7 @@ for (const target of await databases(t)) {
       for (const event of recorded) writer.record(event);
       await writer.flush();
       t.equal(await rowCount(base), 250);
-      t.equal(db.inserts(), 3, '100 + 100 + 50: one statement per batch');
+      t.equal(db.writes(), 3, '100 + 100 + 50: one statement per batch');
       const { rows } = await base.query<Record<string, unknown>>(
         `SELECT request_id, (extract(epoch FROM ts) * 1000)::float8 AS ts, session_id::text AS session_id, user_identifier,
                 upstream, method, path, query, action, resource_type, resource_id, status, cache_outcome, cache_tier,
@@ -70,12 +70,12 @@ for (const target of await databases(t)) {
       const { writer } = testWriter(t, db, { config: { batchSize: 50, flushIntervalMs: 60_000 } });
       await writer.start();
       for (const event of events(50)) writer.record(event);
-      t.equal(db.inserts(), 0, 'record never writes synchronously');
+      t.equal(db.writes(), 0, 'record never writes synchronously');
       await waitFor(t, '50 rows', async () => (await rowCount(base)) === 50, 5_000);
-      t.equal(db.inserts(), 1);
+      t.equal(db.writes(), 1);
       for (const event of events(49, 50)) writer.record(event);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      t.equal(db.inserts(), 1, '49 events wait for the interval');
+      t.equal(db.writes(), 1, '49 events wait for the interval');
       t.equal(writer.stats().buffered, 49);
     });
 
@@ -88,7 +88,7 @@ for (const target of await databases(t)) {
       for (const event of events(10)) writer.record(event);
       await waitFor(t, '10 rows', async () => (await rowCount(base)) === 10, 5_000);
       t.ok(Date.now() - started >= 45, 'not before the interval');
-      t.equal(db.inserts(), 1, 'one statement for the 10');
+      t.equal(db.writes(), 1, 'one statement for the 10');
     });
 
     t.test('record never throws and never waits, whatever it is given', async (t) => {
@@ -136,10 +136,10 @@ for (const target of await databases(t)) {
       t.equal(stats.replayed, stats.spooled);
       t.equal(stats.dropped, 0);
 
-      const before = db.inserts();
+      const before = db.writes();
       for (const event of events(5, 2_000)) writer.record(event);
       await writer.flush();
-      t.equal(db.inserts(), before + 1, 'back to direct inserts');
+      t.equal(db.writes(), before + 1, 'back to direct writes');
       t.equal(writer.stats().spoolSegments, 0);
     });
 
@@ -155,7 +155,7 @@ for (const target of await databases(t)) {
       t.ok(Date.now() - started >= 140, 'after the timeout');
       for (const event of events(50, 50)) writer.record(event);
       await waitFor(t, 'next batch spooled without touching the stuck database', () => writer.stats().spooled === 100);
-      t.equal(db.inserts(), 1, 'no second statement while the first is stuck');
+      t.equal(db.writes(), 1, 'no second statement while the first is stuck');
       db.mode = 'up';
       await waitFor(t, '100 rows', async () => (await rowCount(base)) === 100);
       await waitFor(t, 'ok', () => writer.health() === 'ok');
@@ -168,7 +168,7 @@ for (const target of await databases(t)) {
       await writer.start();
       db.mode = 'hang';
       for (const event of events(50)) writer.record(event);
-      await waitFor(t, 'insert in flight', () => db.inserts() === 1);
+      await waitFor(t, 'write in flight', () => db.writes() === 1);
       const started = Date.now();
       for (const event of events(200, 50)) writer.record(event);
       await waitFor(t, 'everything spooled', () => writer.stats().spooled === 250);

@@ -65,15 +65,19 @@ t.test('numbers are made finite, non-negative integers where the column is one',
   t.equal(event.ts, 2);
   t.equal(auditEvent({ ...minimal, status: Number.NaN }).status, 0);
   t.equal(auditEvent({ ...minimal, totalMs: Infinity }).totalMs, 3.4e38, 'within float4');
+  t.equal(auditEvent({ ...minimal, totalMs: 3.4e38 }).totalMs, 3.4e38);
+  t.same([auditEvent({ ...minimal, totalMs: 0.41234599995613098, upstreamMs: 120.0004999 }).totalMs, auditEvent({ ...minimal, upstreamMs: 120.0004999 }).upstreamMs], [0.412, 120], 'latencies to the microsecond');
+  t.equal(auditEvent({ ...minimal, totalMs: 1e-7 }).totalMs, 0);
   const now = Date.now();
   t.ok(auditEvent({ ...minimal, ts: Number.NaN }).ts >= now, 'no usable ts: now');
   t.ok(auditEvent({ ...minimal, ts: undefined }).ts >= now);
 });
 
-t.test('cache outcome: one of HIT, MISS, STALE, BYPASS (any case), else null', async (t) => {
+t.test('cache outcome: one of HIT, MISS, STALE, REVALIDATED, BYPASS (any case), else null', async (t) => {
   t.equal(auditEvent({ ...minimal, cacheOutcome: 'hit' as never }).cacheOutcome, 'HIT');
   t.equal(auditEvent({ ...minimal, cacheOutcome: 'STALE' }).cacheOutcome, 'STALE');
-  t.equal(auditEvent({ ...minimal, cacheOutcome: 'REVALIDATED' as never }).cacheOutcome, null);
+  t.equal(auditEvent({ ...minimal, cacheOutcome: 'REVALIDATED' }).cacheOutcome, 'REVALIDATED');
+  t.equal(auditEvent({ ...minimal, cacheOutcome: 'PARTIAL' as never }).cacheOutcome, null);
 });
 
 t.test('empty text becomes null (or a default for the required fields); a leading "?" is dropped from the query', async (t) => {

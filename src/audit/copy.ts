@@ -1,0 +1,132 @@
+import { from as copyFrom } from 'pg-copy-streams';
+import type { SqlClient, SqlDatabase } from '../db/sql.js';
+import type { AuditEvent } from './events.js';
+
+/**
+ * `COPY audit_logs FROM STDIN` for batches that were never attempted before: for Postgres a
+ * COPY is far cheaper per row than `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` (no
+ * array parsing, no speculative insertion, rows written to the partition in multi-row groups),
+ * and for sidecache one text buffer is cheaper to build than 21 pg arrays.
+ *
+ * A COPY has no ON CONFLICT: a batch holding a row already in the table fails as a whole (and
+ * writes nothing). That keeps idempotency with the primary key's help — a row is never written
+ * twice — but it means a batch that may already be in (retried, timed out, spooled) must go
+ * through the INSERT path (insert.ts), which skips such rows. The writer does exactly that.
+ *
+ * Only node-postgres can COPY: PGlite has no COPY FROM STDIN over this adapter, so its batches
+ * always take the INSERT path (`canCopy`).
+ */
+
+/** The columns of a COPY line, in order (also the INSERT's order, insert.ts). */
+export const COPY_COLUMNS = [
+  'request_id', 'ts', 'session_id', 'user_identifier', 'upstream', 'method', 'path', 'query', 'action',
+  'resource_type', 'resource_id', 'status', 'cache_outcome', 'cache_tier', 'total_ms', 'upstream_ms',
+  'request_bytes', 'response_bytes', 'client_ip', 'user_agent', 'error_code',
+] as const;
+
+const COPY_SQL = `COPY audit_logs (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
+
+/**
+ * Latest `ts` (epoch ms, exclusive) a COPY may carry: up to here the INSERT path's
+ * `to_timestamp(ts_ms / 1000)` lands on exactly the millisecond COPY's ISO text names (checked
+ * against Postgres), so a row first copied and later replayed still meets itself in the primary
+ * key. Beyond it (year 2106) float rounding could make them differ; such batches are inserted.
+ */
+export const COPY_MAX_TS = 2 ** 32 * 1000;
+
+/** Whether this database can take a COPY (node-postgres); PGlite cannot. */
+export function canCopy(db: SqlDatabase): boolean {
+  return db.kind === 'postgres';
+}
+
+const NULL = '\\N';
+const SPECIAL = /[\\\n\r\t]/;
+const SPECIAL_ALL = /[\\\n\r\t]/g;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const escapeOne = (c: string): string => ESCAPES[c]!;
+
+/** A text value for COPY's text format: backslash, newline, carriage return and tab escaped; null as `\N`. */
+export function copyText(value: string | null): string {
+  if (value === null) return NULL;
+  return SPECIAL.test(value) ? value.replace(SPECIAL_ALL, escapeOne) : value;
+}
+
+/**
+ * `ts` as ISO-8601 UTC text (`2026-01-15T12:00:00.001Z`). A batch is mostly one second's events,
+ * so the text up to the second is kept from the previous call rather than formatted again.
+ */
+class TimeText {
+  #second = NaN;
+  #prefix = '';
+
+  format(ms: number): string {
+    const second = Math.floor(ms / 1000);
+    if (second !== this.#second) {
+      this.#second = second;
+      // toISOString of a whole second ends in "000Z"; keep "...:SS.".
+      this.#prefix = new Date(second * 1000).toISOString().slice(0, -4);
+    }
+    const fraction = ms - second * 1000;
+    return `${this.#prefix}${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}Z`;
+  }
+}
+
+/**
+ * The batch as COPY text-format lines (tab-separated, `\n`-terminated), or null when an event
+ * cannot be copied exactly (a `ts` outside [0, COPY_MAX_TS)): the batch then goes the INSERT way.
+ * Events are the normalised ones of events.ts: integer `ts`, finite numbers, no NUL in any text.
+ */
+export function encodeCopyRows(events: readonly AuditEvent[]): string | null {
+  const time = new TimeText();
+  const lines = new Array<string>(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (!(e.ts >= 0 && e.ts < COPY_MAX_TS)) return null;
+    lines[i] =
+      `${copyText(e.requestId)}\t${time.format(e.ts)}\t${copyText(e.sessionId)}\t${copyText(e.userIdentifier)}\t` +
+      `${copyText(e.upstream)}\t${copyText(e.method)}\t${copyText(e.path)}\t${copyText(e.query)}\t${copyText(e.action)}\t` +
+      `${copyText(e.resourceType)}\t${copyText(e.resourceId)}\t${e.status}\t${copyText(e.cacheOutcome)}\t${copyText(e.cacheTier)}\t` +
+      `${e.totalMs}\t${e.upstreamMs ?? NULL}\t${e.requestBytes}\t${e.responseBytes}\t${copyText(e.clientIp)}\t` +
+      `${copyText(e.userAgent)}\t${copyText(e.errorCode)}\n`;
+  }
+  return lines.join('');
+}
+
+/** Thrown when a batch cannot be copied at all (it is then inserted instead). */
+export class CopyUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CopyUnavailable';
+  }
+}
+
+/**
+ * Copies the batch in one COPY statement; resolves the rows written. Rejects when Postgres
+ * refuses the batch (a duplicate key, invalid data: nothing is written) or the connection fails
+ * (the outcome is then unknown). Throws CopyUnavailable, before anything is sent, when the batch
+ * cannot be encoded for COPY.
+ */
+export async function copyAuditEvents(db: SqlClient, events: readonly AuditEvent[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const text = encodeCopyRows(events);
+  if (text === null) throw new CopyUnavailable(`a ts at or past ${COPY_MAX_TS} cannot be copied exactly`);
+  const data = Buffer.from(text, 'utf8');
+  const stream = copyFrom(COPY_SQL);
+  // pg-copy-streams predefines an empty `callback` for node-postgres to replace only when it sets
+  // a query timeout. Without it, node-postgres hands the statement's completion to whoever
+  // submitted it — here the pool, which then releases the connection (and, while the statement
+  // runs, keeps an error listener on it, so a connection lost mid-COPY is an error, not a crash).
+  (stream as { callback?: unknown }).callback = undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    stream.once('finish', resolve);
+    stream.on('error', reject);
+  });
+  // node-postgres runs any "submittable" handed to query() — which is how pg-copy-streams plugs in
+  // — and the adapter passes what it is given straight to the pool. That promise settles when the
+  // statement ends (or the connection could not be had); the stream says how it ended.
+  const submitted = db.query(stream as unknown as string);
+  // Held until Postgres answers CopyInResponse, then sent with CopyDone behind it.
+  stream.end(data);
+  await Promise.all([submitted, done]);
+  return stream.rowCount;
+}
