@@ -23,16 +23,9 @@ export async function within<T, F>(promise: Promise<T>, ms: number, fallback: F)
   }
 }
 
-/** Polls `probe` until it returns something other than undefined/false, bounded by `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
+// One polling helper for every integration test.
+import { waitFor } from '../integration/tiers-e2e/helpers.js';
+export { waitFor };
 
 /**
  * The admin listener's URL: the process logs "Server listening at" for the proxy listener first
