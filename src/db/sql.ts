@@ -91,11 +91,17 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<SqlD
     query: query(pool),
     async withClient(fn) {
       const client = await pool.connect();
+      // A checked-out client has no pool listener: a connection dropped mid-session must fail
+      // the session's query, not crash the process with an unhandled 'error'.
+      const onError = (err: Error) => options.onError?.(err);
+      client.on('error', onError);
       try {
         const result = await fn({ query: query(client) });
+        client.off('error', onError);
         client.release();
         return result;
       } catch (err) {
+        client.off('error', onError);
         // A session that failed may have left a transaction, a lock or a broken socket behind:
         // destroy the connection rather than hand that state to the next caller.
         client.release(err instanceof Error ? err : new Error(String(err)));
