@@ -21,9 +21,8 @@ import { errorHandler, frameworkErrorHandler } from './server/plugins/error-hand
 import { requestContext } from './server/plugins/request-context.js';
 import { requestIdGenerator } from './server/request-id.js';
 import { healthRoutes, type HealthOptions } from './server/routes/health.js';
-import { SidecacheMetrics, type UpstreamGuardReading } from './metrics/metrics.js';
+import { SidecacheMetrics, type TierReading, type UpstreamGuardReading } from './metrics/metrics.js';
 import { metricSources } from './metrics/sources.js';
-import type { TierSizeSampler } from './metrics/tier-sizes.js';
 import { proxyRoutes } from './server/routes/proxy.js';
 
 /** The running pieces of one sidecache instance, for the entry point, admin and tests. */
@@ -39,8 +38,8 @@ export interface Sidecache {
   readonly invalidator: Invalidator;
   readonly metrics: SidecacheMetrics;
   readonly refreshAhead: RefreshAhead;
-  /** Background samples of the shared tiers' sizes. */
-  readonly tierSizes: TierSizeSampler;
+  /** Each tier's look-up counts and size, as the metrics read them (shared tiers' sizes sampled in the background). */
+  readonly tierReadings: () => readonly TierReading[];
   /** What `/readyz` reports, for the admin listener's copy of it. */
   readonly health: HealthOptions;
   /** Epoch ms the instance was built. */
@@ -187,7 +186,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     invalidator,
     metrics,
     refreshAhead,
-    tierSizes: sources.sampler,
+    tierReadings: sources.tiers,
     health,
     startedAt: now(),
     startDraining: () => {

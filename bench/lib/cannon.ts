@@ -31,6 +31,11 @@ export async function cannon(options: CannonOptions): Promise<CannonResult> {
     timeout: 10,
     ...(options.headers === undefined ? {} : { headers: options.headers }),
   });
+  return summarise(result);
+}
+
+/** The figures the scenarios use from one autocannon run. */
+function summarise(result: autocannon.Result): CannonResult {
   return {
     rps: result.requests.total / result.duration,
     p50: result.latency.p50,
@@ -123,15 +128,6 @@ export async function cannonTimeline(options: TimelineOptions, onStart?: (origin
     status,
     latencyMs,
     errorsAtMs,
-    summary: {
-      rps: result.requests.total / result.duration,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      total: result.requests.total,
-      sent: result.requests.sent,
-      seconds: result.duration,
-      errors: result.errors,
-      non2xx: result.non2xx,
-    },
+    summary: summarise(result),
   };
 }

@@ -12,6 +12,7 @@
  */
 import { createServer } from 'node:http';
 import { BODY } from './body.js';
+import { serveChild } from './serve.js';
 
 const port = Number(process.env['PORT'] ?? 0);
 const counts = { calls: 0, ok: 0, notModified: 0, bodyBytes: 0 };
@@ -56,13 +57,4 @@ const server = createServer((req, res) => {
   counts.bodyBytes += BODY.length;
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': BODY.length }).end(BODY);
 });
-server.keepAliveTimeout = 60_000;
-server.listen(port, '127.0.0.1', () => {
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
-});
-process.on('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-});
+serveChild(server, port);

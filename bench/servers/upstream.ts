@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:http';
 import { BODY } from './body.js';
+import { serveChild } from './serve.js';
 
 const delayMs = Number(process.env['DELAY_MS'] ?? 0);
 const port = Number(process.env['PORT'] ?? 0);
@@ -28,14 +29,4 @@ const server = createServer((req, res) => {
   if (delayMs > 0) setTimeout(send, delayMs);
   else send();
 });
-// Longer than the proxy pool's keep-alive, so idle sockets are closed by the client side.
-server.keepAliveTimeout = 60_000;
-server.listen(port, '127.0.0.1', () => {
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
-});
-process.on('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-});
+serveChild(server, port);

@@ -31,11 +31,8 @@ export function buildInstanceAdminApp(
     adminRoutes: async (admin) => {
       await admin.register(statsRoutes, {
         metrics: sidecache.metrics,
-        stack: storage.stack,
-        memory: storage.memory,
-        redis: storage.redis,
-        postgres: storage.postgres,
-        tierSizes: sidecache.tierSizes,
+        tiers: sidecache.tierReadings,
+        guarded: [storage.redis, storage.postgres],
         invalidations: () => sidecache.invalidator.counts,
         audit: () => sidecache.audit?.stats() ?? null,
         startedAt: sidecache.startedAt,

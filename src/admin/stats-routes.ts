@@ -1,19 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuditWriterStats } from '../audit/writer.js';
 import type { GuardedTier } from '../cache/guarded-tier.js';
-import type { MemoryTier } from '../cache/tiers/memory.js';
-import type { TierStack } from '../cache/stack.js';
-import type { SidecacheMetrics } from '../metrics/metrics.js';
-import type { TierSizeSampler } from '../metrics/tier-sizes.js';
+import type { SidecacheMetrics, TierReading } from '../metrics/metrics.js';
 
 /** What `GET /admin/stats` reads; all in memory, so the route never waits on Redis or Postgres. */
 export interface StatsSources {
   readonly metrics: SidecacheMetrics;
-  readonly stack: TierStack;
-  readonly memory: MemoryTier | null;
-  readonly redis: GuardedTier | null;
-  readonly postgres: GuardedTier | null;
-  readonly tierSizes: TierSizeSampler;
+  /** The same per-tier readings `/metrics` serves: counts, and sizes (shared tiers sampled in the background). */
+  readonly tiers: () => readonly TierReading[];
+  /** The shared tiers, for what only their guards know: timeouts, health, breaker, write queue. */
+  readonly guarded: readonly (GuardedTier | null)[];
   readonly invalidations: () => Readonly<Record<string, number>>;
   readonly audit: () => AuditWriterStats | null;
   readonly startedAt: number;
@@ -79,30 +75,14 @@ export async function statsRoutes(app: FastifyInstance, sources: StatsSources): 
 }
 
 function tierStats(sources: StatsSources): Record<string, TierStatsBody> {
+  const guards = new Map(sources.guarded.filter((tier) => tier !== null).map((tier) => [tier.name, tier]));
   const out: Record<string, TierStatsBody> = {};
-  if (sources.memory !== null) {
-    const { hits, misses } = sources.stack.memoryLookups;
-    const { entries, bytes } = sources.memory.size();
-    out['memory'] = { hits, misses, hitRatio: ratio(hits, misses), entries, bytes, errors: 0, timeouts: 0, skipped: 0, health: 'up', breaker: 'none' };
-  }
-  for (const tier of [sources.redis, sources.postgres]) {
-    if (tier === null) continue;
-    const { hits, misses, errors, timeouts, skipped } = tier.counters;
-    const size = sources.tierSizes.latest(tier.name);
-    const queue = tier.queueStats();
-    out[tier.name] = {
-      hits,
-      misses,
-      hitRatio: ratio(hits, misses),
-      entries: size?.entries ?? null,
-      bytes: size?.bytes ?? null,
-      errors,
-      timeouts,
-      skipped,
-      health: tier.health(),
-      breaker: tier.breakerState,
-      writeQueue: { ...queue },
-    };
+  for (const { tier, hits, misses, errors, skipped, entries, bytes } of sources.tiers()) {
+    const guard = guards.get(tier as GuardedTier['name']);
+    out[tier] = { hits, misses, hitRatio: ratio(hits, misses), entries, bytes, errors, skipped, timeouts: 0, health: 'up', breaker: 'none' };
+    if (guard !== undefined) {
+      Object.assign(out[tier], { timeouts: guard.counters.timeouts, health: guard.health(), breaker: guard.breakerState, writeQueue: { ...guard.queueStats() } });
+    }
   }
   return out;
 }

@@ -131,8 +131,8 @@ export class SidecacheMetrics implements ProxyEvents {
     const c = cacheLabel(cache);
     const m = methodLabel(method);
     const s = statusClass(status);
-    this.#counter(`r\0${u}\0${m}\0${s}\0${c}`, () => this.#requests.labels(u, m, s, c)).inc();
-    this.#observer(`d\0${u}\0${c}`, () => this.#requestDuration.labels(u, c)).observe(seconds);
+    this.#child(`r\0${u}\0${m}\0${s}\0${c}`, () => this.#requests.labels(u, m, s, c)).inc();
+    this.#child(`d\0${u}\0${c}`, () => this.#requestDuration.labels(u, c)).observe(seconds);
   }
 
   upstreamStarted(upstream: string): void {
@@ -142,15 +142,15 @@ export class SidecacheMetrics implements ProxyEvents {
   upstreamFinished(upstream: string, status: number | null, seconds: number): void {
     this.#inFlight.set(upstream, Math.max(0, (this.#inFlight.get(upstream) ?? 1) - 1));
     const s = statusClass(status);
-    this.#observer(`u\0${upstream}\0${s}`, () => this.#upstreamDuration.labels(upstream, s)).observe(seconds);
+    this.#child(`u\0${upstream}\0${s}`, () => this.#upstreamDuration.labels(upstream, s)).observe(seconds);
   }
 
   coalesced(upstream: string): void {
-    this.#counter(`c\0${upstream}`, () => this.#coalesced.labels(upstream)).inc();
+    this.#child(`c\0${upstream}`, () => this.#coalesced.labels(upstream)).inc();
   }
 
   staleServed(upstream: string, reason: StaleReason): void {
-    this.#counter(`s\0${upstream}\0${reason}`, () => this.#staleServed.labels(upstream, reason)).inc();
+    this.#child(`s\0${upstream}\0${reason}`, () => this.#staleServed.labels(upstream, reason)).inc();
   }
 
   /** Upstream calls in flight right now, per upstream. */
@@ -208,17 +208,9 @@ export class SidecacheMetrics implements ProxyEvents {
     return this.registry.contentType;
   }
 
-  #counter(id: string, create: () => Child): Child {
-    let child = this.#children.get(id) as Child | undefined;
-    if (child === undefined) {
-      child = create();
-      this.#children.set(id, child);
-    }
-    return child;
-  }
-
-  #observer(id: string, create: () => Observer): Observer {
-    let child = this.#children.get(id) as Observer | undefined;
+  /** The labelled child for `id`, created once: later calls skip prom-client's label hashing. */
+  #child<T extends Child | Observer>(id: string, create: () => T): T {
+    let child = this.#children.get(id) as T | undefined;
     if (child === undefined) {
       child = create();
       this.#children.set(id, child);

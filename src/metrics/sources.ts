@@ -14,12 +14,11 @@ export function metricSources(parts: {
   invalidator: Invalidator;
   audit: AuditWriter | null;
   db: SqlDatabase | null;
-}): MetricSources & { sampler: TierSizeSampler; close(): void } {
+}): MetricSources & { tiers: () => readonly TierReading[]; close(): void } {
   const { storage, invalidator, audit, db } = parts;
   const lower = [storage.redis, storage.postgres].filter((tier) => tier !== null);
   const sampler = new TierSizeSampler(lower, TIER_SIZE_INTERVAL_MS);
   return {
-    sampler,
     tiers: () => {
       const readings: TierReading[] = [];
       if (storage.memory !== null) {

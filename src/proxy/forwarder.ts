@@ -3,7 +3,6 @@ import { Pool, type Dispatcher } from 'undici';
 import { ResilienceError } from '../resilience/errors.js';
 import { FAILURE_BODY_SNIPPET_BYTES, needsBodySnippet } from '../resilience/retry-after.js';
 import { isRetryableMethod, retryOnceOnReset } from '../resilience/retry.js';
-import type { UpstreamProtectionConfig } from '../resilience/config.js';
 import type { BreakerStateChange } from '../resilience/upstream-breaker.js';
 import { UpstreamGuard, type Permit, type UpstreamGuardStats } from '../resilience/upstream-guard.js';
 import type { UpstreamConfig } from '../config/types.js';
@@ -36,7 +35,6 @@ export interface UpstreamResponse {
 export class Forwarder {
   readonly #pools = new Map<string, Pool>();
   readonly #guards = new Map<string, UpstreamGuard>();
-  readonly #protection = new Map<string, UpstreamProtectionConfig>();
   readonly #events: UpstreamEvents | undefined;
 
   constructor(upstreams: readonly UpstreamConfig[], events?: UpstreamEvents, options: { onBreakerStateChange?: (upstream: string, change: BreakerStateChange) => void } = {}) {
@@ -59,7 +57,6 @@ export class Forwarder {
         upstream.name,
         new UpstreamGuard({ protection: upstream.protection, ...(onChange !== undefined && { onBreakerStateChange: (change) => onChange(upstream.name, change) }) }),
       );
-      this.#protection.set(upstream.name, upstream.protection);
     }
   }
 
@@ -73,7 +70,7 @@ export class Forwarder {
     const pool = this.#pools.get(upstream);
     const guard = this.#guards.get(upstream);
     if (pool === undefined || guard === undefined) throw new SidecacheError('upstream_disabled');
-    const protection = this.#protection.get(upstream)!;
+    const { protection } = guard;
     let permit: Permit;
     try {
       permit = await guard.admit({ wait: options.wait ?? true, ...(request.signal !== undefined && { signal: request.signal }) });

@@ -61,12 +61,12 @@ export class UpstreamGuard {
   readonly breaker: UpstreamBreaker;
   readonly limiter: ConcurrencyLimiter;
   readonly gate: RetryAfterGate;
-  readonly #protection: UpstreamProtectionConfig;
+  readonly protection: UpstreamProtectionConfig;
   readonly #clock: Clock;
 
   constructor(options: UpstreamGuardOptions) {
     const p = options.protection;
-    this.#protection = p;
+    this.protection = p;
     this.#clock = options.clock ?? systemClock;
     this.gate = new RetryAfterGate(this.#clock);
     this.breaker = new UpstreamBreaker({
@@ -131,8 +131,8 @@ export class UpstreamGuard {
       response: (status, headers, bodySnippet) => {
         const kind = classifyUpstreamResponse(status, headers, bodySnippet);
         const pauseMs = upstreamPauseMs(status, kind, headers, this.#clock.now(), {
-          maxMs: this.#protection.retryAfterMaxMs,
-          defaultMs: this.#protection.retryAfterDefaultMs,
+          maxMs: this.protection.retryAfterMaxMs,
+          defaultMs: this.protection.retryAfterDefaultMs,
         });
         if (pauseMs !== null) this.gate.blockFor(pauseMs);
         judge(kind === 'server_error' ? 'failure' : kind === null ? 'success' : 'neutral');
