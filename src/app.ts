@@ -19,6 +19,9 @@ import { UpstreamRouter } from './proxy/upstreams.js';
 import { loggerOptions } from './server/logger.js';
 import { errorHandler, frameworkErrorHandler } from './server/plugins/error-handler.js';
 import { requestContext } from './server/plugins/request-context.js';
+import { requestCompletion } from './server/completion.js';
+import { createHitLane, type HitLane } from './server/hit-lane.js';
+import { hitLaneServerFactory } from './server/listener.js';
 import { requestIdGenerator } from './server/request-id.js';
 import { healthRoutes, type HealthOptions } from './server/routes/health.js';
 import { SidecacheMetrics, type TierReading, type UpstreamGuardReading } from './metrics/metrics.js';
@@ -38,6 +41,8 @@ export interface Sidecache {
   readonly invalidator: Invalidator;
   readonly metrics: SidecacheMetrics;
   readonly refreshAhead: RefreshAhead;
+  /** Answers fresh memory hits before Fastify (server/hit-lane.ts). */
+  readonly hitLane: HitLane;
   /** Each tier's look-up counts and size, as the metrics read them (shared tiers' sizes sampled in the background). */
   readonly tierReadings: () => readonly TierReading[];
   /** What `/readyz` reports, for the admin listener's copy of it. */
@@ -62,9 +67,14 @@ const REFRESH_AHEAD_TICK_MS = 1_000;
 
 /** Builds the app without listening, so tests can `inject()` or listen on port 0. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<Sidecache> {
+  const requestId = requestIdGenerator(config.server.requestIdHeader);
+  // Fresh memory hits are answered before Fastify sees them (server/hit-lane.ts); the lane is
+  // built below, once the pieces it reads exist.
+  let hitLane: HitLane | null = null;
   const app = Fastify({
+    serverFactory: hitLaneServerFactory(() => hitLane),
     logger: options.logger ?? loggerOptions(config.server.logLevel),
-    genReqId: requestIdGenerator(config.server.requestIdHeader),
+    genReqId: requestId,
     requestIdHeader: false,
     // One access-log line per request comes from the request-context plugin instead.
     logController: new LogController({ disableRequestLogging: true }),
@@ -139,7 +149,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     refreshAhead,
   });
 
-  await app.register(requestContext, { redactQueryParams, isDraining, audit, events: metrics });
+  const complete = requestCompletion({ audit, events: metrics, log: app.log, redactQueryParams });
+  await app.register(requestContext, { isDraining, complete });
   await app.register(errorHandler);
   const health: HealthOptions = {
     upstreams: router.upstreams,
@@ -150,17 +161,35 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     upstreamGuards: () => guardReadings(forwarder),
   };
   await app.register(healthRoutes, health);
+  const accepting = () => audit?.accepting() ?? true;
+  const callerLimits = new CallerLimits({ upstreams: config.upstreams, redis: storage.redisClient, namespace: config.cache.namespace, log: app.log });
+  const sessionDeps = { config: config.sessions, store: sessions };
   const handler = createProxyHandler({
     router,
     forwarder,
     readThrough,
     server: config.server,
-    sessions: { config: config.sessions, store: sessions },
-    accepting: () => audit?.accepting() ?? true,
+    sessions: sessionDeps,
+    accepting,
     invalidator,
-    callerLimits: new CallerLimits({ upstreams: config.upstreams, redis: storage.redisClient, namespace: config.cache.namespace, log: app.log }),
+    callerLimits,
   });
   await app.register(proxyRoutes, { handler });
+  const lane = createHitLane({
+    router,
+    stack,
+    readThrough,
+    sessions: sessionDeps,
+    callerLimits,
+    keySecret: storage.keySecret,
+    now,
+    accepting,
+    isDraining,
+    requestId,
+    trustsForwardedFor: config.audit.trustedProxies.length > 0,
+    complete,
+  });
+  hitLane = lane;
 
   app.addHook('onClose', async () => {
     // In-flight requests are done: flush their audit rows (or spool them) before the database goes.
@@ -186,6 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     invalidator,
     metrics,
     refreshAhead,
+    hitLane: lane,
     tierReadings: sources.tiers,
     health,
     startedAt: now(),

@@ -110,7 +110,8 @@ export class AuditWriter {
   readonly #replayer: Replayer;
   readonly #upkeep: PartitionUpkeep | null;
 
-  #buffer: AuditEvent[] = [];
+  /** Events as recorded; normalised (auditEvent, idempotent) a batch at a time when flushed. */
+  #buffer: Array<AuditEventFields | AuditEvent> = [];
   #flushing: Promise<void> | null = null;
   #flushAgain = false;
   /** Set by flush(): the loop writes everything buffered, not just full batches. */
@@ -217,7 +218,9 @@ export class AuditWriter {
         this.#writes.giveUpWaits(true);
         return;
       }
-      const length = this.#buffer.push(auditEvent(event));
+      // Normalising waits for the flush; only a non-object could make it throw, so none gets in.
+      if (typeof event !== 'object' || event === null) throw new TypeError(`audit event must be an object, got ${event === null ? 'null' : typeof event}`);
+      const length = this.#buffer.push(event);
       if (length >= this.#config.bufferMax) this.#writes.giveUpWaits(true);
       if (length < this.#config.batchSize) this.#scheduleFlush(this.#config.flushIntervalMs);
       else if (this.#flushing !== null) this.#flushAgain = true;
@@ -331,7 +334,7 @@ export class AuditWriter {
   /** Writes one batch: to the database, else spooled, else put back. False when it had to be put back. */
   async #flushOnce(): Promise<boolean> {
     const viaSpool = !this.#writes.usable() || this.#spool.hasSegments();
-    const batch = this.#buffer.splice(0, viaSpool ? Math.max(this.#config.batchSize, SPOOL_CHUNK) : this.#config.batchSize);
+    const batch = this.#buffer.splice(0, viaSpool ? Math.max(this.#config.batchSize, SPOOL_CHUNK) : this.#config.batchSize).map(auditEvent);
     if (viaSpool) {
       if (await this.#toSpool(batch)) return true;
       // Out of order beats lost: with the spool failing, a database that answers still gets the batch.
@@ -340,7 +343,7 @@ export class AuditWriter {
       if (await this.#toDatabase(batch)) return true;
       if (await this.#toSpool(batch)) return true;
     }
-    this.#buffer = batch.concat(this.#buffer);
+    this.#buffer = (batch as Array<AuditEventFields | AuditEvent>).concat(this.#buffer);
     const excess = this.#buffer.length - this.#config.bufferMax;
     if (excess > 0) {
       this.#buffer.length = this.#config.bufferMax;

@@ -61,6 +61,19 @@ export class TierStack {
     return { entry, tier: 'memory' };
   }
 
+  /**
+   * The current memory entry for a key, without counting the look-up: the hit lane counts only
+   * the hits it serves (`countMemoryHit`), and leaves everything else to `peekMemory`.
+   */
+  memoryEntry(key: string): CacheEntry | undefined {
+    const entry = this.memory?.peek(key);
+    return entry !== undefined && this.#isCurrent(entry) ? entry : undefined;
+  }
+
+  countMemoryHit(): void {
+    this.memoryLookups.hits += 1;
+  }
+
   /** Looks through the tiers below memory in order, promoting a hit upwards. */
   async lookupLower(key: string): Promise<TierHit | undefined> {
     for (let i = 0; i < this.#lower.length; i++) {

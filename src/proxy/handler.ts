@@ -1,17 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerConfig, SessionsConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
-import { parseQuery } from '../policy/query.js';
 import type { Invalidator } from '../invalidation/invalidator.js';
-import { fillTags, fillTemplate, type RuleMatch } from '../policy/rules.js';
+import { fillTags, type RuleMatch } from '../policy/rules.js';
 import { identifyRequest } from '../sessions/request-session.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { CallerLimits } from './caller-limits.js';
 import type { Forwarder } from './forwarder.js';
 import { passThrough } from './pass-through.js';
 import type { ReadThrough } from './read-through.js';
-import type { ProxyRecord } from './record.js';
-import { confineBelowPrefix, splitOriginForm } from './request-target.js';
+import { routeRequest } from './route-request.js';
 import type { ProxyTarget } from './target.js';
 import type { UpstreamRouter } from './upstreams.js';
 
@@ -40,26 +38,8 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
     identifyRequest(request, reply, record, deps.sessions);
     if (!deps.accepting()) throw new SidecacheError('audit_unavailable');
 
-    const { path, query, search } = splitOriginForm(request.raw.url ?? '');
-    record.path = path;
-    record.query = query;
-    const { upstream, rest } = deps.router.route(path);
-    record.upstream = upstream.name;
-    if (!upstream.enabled) {
-      throw new SidecacheError('upstream_disabled', `upstream "${upstream.name}" is disabled: its target URL is not set`);
-    }
-    const upstreamPath = confineBelowPrefix(rest);
-    record.path = upstreamPath;
-    const queryPairs = parseQuery(query);
-    const target: ProxyTarget = {
-      upstream,
-      path: upstreamPath,
-      query,
-      queryPairs,
-      forwardPath: upstream.basePath + upstreamPath + search,
-    };
-    const match = upstream.rules.match(request.method, upstreamPath, queryPairs);
-    if (match !== undefined) noteRule(record, match);
+    const { target, match } = routeRequest(deps.router, request.method, request.raw.url ?? '', record);
+    const { upstream } = target;
     const cacheable = match !== undefined && match.rule.cache;
     // Cache hits can be exempt from the caller's limit: they cost the upstream nothing.
     const limit = deps.callerLimits.policy(upstream.name);
@@ -87,13 +67,4 @@ function invalidateOnSuccess(invalidator: Invalidator, target: ProxyTarget, matc
     const tags = match === undefined ? [] : match.rule.invalidates.flatMap((t) => fillTags(t, match.params, target.queryPairs));
     await invalidator.invalidate({ tags, uri: { upstream: target.upstream.name, path: target.path } }, 'write');
   };
-}
-
-/** Audit naming from the matched rule: its action (default: the rule name) and resource. */
-function noteRule(record: ProxyRecord, match: RuleMatch): void {
-  const { rule, params } = match;
-  record.rule = rule.name;
-  record.action = fillTemplate(rule.action ?? rule.name, params);
-  record.resourceType = rule.resourceType === null ? null : fillTemplate(rule.resourceType, params);
-  record.resourceId = rule.resourceId === null ? null : fillTemplate(rule.resourceId, params);
 }

@@ -2,12 +2,12 @@ import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../config/types.js';
 import { ageSeconds, type CacheEntry } from '../cache/entry.js';
-import { buildCacheKey, cachePartition, hashRequestBody } from '../cache/key.js';
+import { cachePartition } from '../cache/key.js';
 import type { TierHit, TierStack } from '../cache/stack.js';
 import { SidecacheError } from '../errors.js';
 import { notModified, notModifiedHeaders } from '../policy/conditional.js';
 import { freshness } from '../policy/freshness.js';
-import { canonicalQuery } from '../policy/query.js';
+import { decideRead } from '../policy/read-decision.js';
 import type { RuleMatch } from '../policy/rules.js';
 import { clientDirectives } from '../policy/storability.js';
 import { hasRequestBody, readBody } from './body.js';
@@ -17,6 +17,7 @@ import type { RefreshAhead } from './refresh-ahead.js';
 import type { Forwarder } from './forwarder.js';
 import { headerValue } from './headers.js';
 import { passThrough, type BypassReason } from './pass-through.js';
+import { readKeyFor } from './read-key.js';
 import { sendEntry, setCacheHeaders, setHeaders } from './respond.js';
 import type { CacheOutcome } from './record.js';
 import type { SingleFlight } from './single-flight.js';
@@ -64,43 +65,30 @@ export class ReadThrough {
       body = await readBody(request.raw, headerValue(request.headers, 'content-length'), deps.server.maxKeyedBodyBytes);
       record.requestBytes = body.length;
     }
-    const vary = target.upstream.varyFor(rule);
-    const key = buildCacheKey({
-      upstream: target.upstream.name,
-      method: request.method,
-      path: target.path,
-      query: canonicalQuery(target.queryPairs),
-      vary: vary.map((name) => [name, headerValue(request.headers, name) ?? ''] as const),
-      partition,
-      bodyHash: body === null ? null : hashRequestBody(body, headerValue(request.headers, 'content-type')),
-    });
+    const { key, vary } = readKeyFor(request.method, request.headers, target, rule, partition, body);
+    const plan = () => planFor({ method: request.method, rawHeaders: request.raw.rawHeaders, id: request.id }, target, match, key, body, vary);
 
     // 3. Look in the tiers. A stale entry is still useful: its validators make the refetch
     // conditional, and it can stand in for an upstream failure.
     const refresh = directives.noCache && target.upstream.config.clientNoCache === 'refresh';
     const hit = deps.stack.peekMemory(key) ?? (await deps.stack.lookupLower(key));
-    const state = hit === undefined ? 'expired' : freshness(hit.entry, rule, deps.now());
-    if (hit !== undefined && !refresh) {
-      if (state === 'fresh') {
-        record.cache = 'HIT';
-        record.tier = hit.tier;
-        deps.onHit?.(key);
-        if (rule.refreshAhead) deps.refreshAhead?.noteHit(hit.entry, () => planFor(request, target, match, key, body, vary));
-        const ttl = Math.max(0, Math.floor((hit.entry.expiresAt - deps.now()) / 1000));
-        return this.#sendStored(request, reply, hit, 'HIT', `hit; ttl=${ttl}`);
-      }
-      if (state === 'stale-while-revalidate') {
-        this.refreshInBackground(planFor(request, target, match, key, body, vary), hit.entry);
-        return this.#sendStale(request, reply, hit, 'revalidating', 'hit; fwd=stale');
-      }
+    const decision = decideRead(hit === undefined ? null : freshness(hit.entry, rule, deps.now()), refresh);
+    if (decision.action === 'serve') {
+      record.cache = 'HIT';
+      record.tier = hit!.tier;
+      this.noteFreshHit(hit!.entry, key, match, plan);
+      return this.#sendStored(request, reply, hit!, 'HIT', `hit; ttl=${ttlSeconds(hit!.entry, deps.now())}`);
     }
-    const stale = hit !== undefined && state !== 'expired' ? hit : undefined;
+    if (decision.action === 'serve-stale') {
+      this.refreshInBackground(plan(), hit!.entry);
+      return this.#sendStale(request, reply, hit!, 'revalidating', 'hit; fwd=stale');
+    }
+    const stale = decision.staleFallback ? hit : undefined;
     await beforeUpstream?.();
-    const plan = planFor(request, target, match, key, body, vary);
 
     // 4. Miss: one upstream call per key, however many requests are waiting for it.
     // With a stale entry to fall back on, a saturated upstream refuses at once instead of queueing.
-    const flight = deps.flights.run(key, () => deps.filler.fetchOnce(plan, hit?.entry, stale === undefined));
+    const flight = deps.flights.run(key, () => deps.filler.fetchOnce(plan(), hit?.entry, stale === undefined));
     if (!flight.leader) deps.events?.coalesced(target.upstream.name);
     let fetched: Fetched;
     try {
@@ -146,6 +134,12 @@ export class ReadThrough {
     return reply.send(fetched.body);
   }
 
+  /** Bookkeeping of a fresh hit, wherever it was served: per-entry hit counts and refresh-ahead. */
+  noteFreshHit(entry: CacheEntry, key: string, match: RuleMatch, plan: () => FillPlan): void {
+    this.#deps.onHit?.(key);
+    if (match.rule.refreshAhead) this.#deps.refreshAhead?.noteHit(entry, plan);
+  }
+
   /** Serves a stored entry, or 304 when the client's own validators match it. */
   #sendStored(request: FastifyRequest, reply: FastifyReply, hit: TierHit, outcome: CacheOutcome, cacheStatus: string): FastifyReply {
     const { entry } = hit;
@@ -188,8 +182,20 @@ export class ReadThrough {
   }
 }
 
-function planFor(request: FastifyRequest, target: ProxyTarget, match: RuleMatch, key: string, body: Buffer | null, vary: readonly string[]): FillPlan {
-  return { method: request.method, rawHeaders: request.raw.rawHeaders, requestId: request.id, target, match, key, body, keyVary: new Set(vary) };
+/** What a fill needs to know of the request it fetches for. */
+export interface PlannedRequest {
+  readonly method: string;
+  readonly rawHeaders: readonly string[];
+  readonly id: string;
+}
+
+export function planFor(request: PlannedRequest, target: ProxyTarget, match: RuleMatch, key: string, body: Buffer | null, vary: readonly string[]): FillPlan {
+  return { method: request.method, rawHeaders: request.rawHeaders, requestId: request.id, target, match, key, body, keyVary: new Set(vary) };
+}
+
+/** Whole seconds an entry stays fresh (`Cache-Status` ttl, RFC 9211 §2.5). */
+export function ttlSeconds(entry: CacheEntry, now: number): number {
+  return Math.max(0, Math.floor((entry.expiresAt - now) / 1000));
 }
 
 /** Why a failed upstream call was answered with stale data. */

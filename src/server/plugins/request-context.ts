@@ -1,9 +1,6 @@
 import fp from 'fastify-plugin';
-import type { ProxyEvents } from '../../proxy/events.js';
 import { newProxyRecord, type ProxyRecord } from '../../proxy/record.js';
-import type { AuditWriter } from '../../audit/writer.js';
-import { redactQuery } from '../../policy/query.js';
-import { auditEventFor } from '../audit-event.js';
+import type { CompleteRequest } from '../completion.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,19 +11,12 @@ declare module 'fastify' {
 
 /**
  * Gives every request its record and `x-request-id`, marks responses `Connection: close` while
- * draining so keep-alive clients move to another instance, and when a response has finished
- * hands its audit row to the writer and writes one access-log line (credentials and secret
- * query values redacted).
+ * draining so keep-alive clients move to another instance, and reports each finished response
+ * once (audit row, metrics, access log; see completion.ts).
  */
-export const requestContext = fp<{
-  redactQueryParams: ReadonlySet<string>;
-  isDraining: () => boolean;
-  audit: AuditWriter | null;
-  events?: Pick<ProxyEvents, 'requestCompleted'>;
-}>(
+export const requestContext = fp<{ isDraining: () => boolean; complete: CompleteRequest }>(
   async (app, options) => {
     app.decorateRequest('sidecache', null);
-    const accessLog = ['info', 'debug', 'trace'].includes(app.log.level);
 
     app.addHook('onRequest', (request, reply, done) => {
       request.sidecache = newProxyRecord(Date.now());
@@ -37,28 +27,20 @@ export const requestContext = fp<{
 
     app.addHook('onResponse', (request, reply, done) => {
       const record = request.sidecache;
-      if (record?.audited) {
-        options.audit?.record(auditEventFor(request, reply, record, options.redactQueryParams));
-        options.events?.requestCompleted(record.upstream, request.method, reply.statusCode, record.cache, reply.elapsedTime / 1000);
-      }
-      if (record !== null && accessLog) {
-        const url = request.raw.url ?? '';
-        const q = url.indexOf('?');
-        request.log.info(
+      if (record !== null) {
+        const contentLength = Number(reply.getHeader('content-length'));
+        options.complete(
           {
-            reqId: request.id,
+            id: request.id,
             method: request.method,
-            url: q === -1 ? url : `${url.slice(0, q)}?${redactQuery(url.slice(q + 1), options.redactQueryParams)}`,
+            url: request.raw.url ?? '',
             status: reply.statusCode,
-            upstream: record.upstream,
-            rule: record.rule,
-            cache: record.cache,
-            tier: record.tier,
-            upstreamMs: record.upstreamMs === null ? null : Math.round(record.upstreamMs * 10) / 10,
-            durationMs: Math.round(reply.elapsedTime * 10) / 10,
-            error: record.errorCode,
+            elapsedMs: reply.elapsedTime,
+            clientIp: request.ip,
+            userAgent: request.headers['user-agent'],
+            contentLength: Number.isFinite(contentLength) ? contentLength : 0,
           },
-          'request completed',
+          record,
         );
       }
       done();

@@ -1,0 +1,29 @@
+import type { CacheEntry } from '../cache/entry.js';
+
+/** The parts of a stored response's head that are the same on every hit, built once per entry. */
+export interface PreparedHead {
+  /** Stored header fields as flat [name, value, …] pairs, `content-length` left out. */
+  readonly fields: ReadonlyArray<string | readonly string[]>;
+  readonly contentLength: string;
+}
+
+const prepared = new WeakMap<CacheEntry, PreparedHead>();
+
+/**
+ * The entry's prepared head. Entries are immutable (a revalidation stores a new object), so the
+ * first hit prepares it and every later hit reuses it; the WeakMap lets it go with the entry.
+ */
+export function preparedHead(entry: CacheEntry): PreparedHead {
+  let head = prepared.get(entry);
+  if (head === undefined) {
+    const fields: Array<string | readonly string[]> = [];
+    for (const name in entry.headers) {
+      if (name !== 'content-length') fields.push(name, entry.headers[name]!);
+    }
+    // What Fastify's reply.send() adds to a Buffer body without a type, so both paths answer alike.
+    if (entry.headers['content-type'] === undefined) fields.push('content-type', 'application/octet-stream');
+    head = { fields, contentLength: String(entry.body.length) };
+    prepared.set(entry, head);
+  }
+  return head;
+}

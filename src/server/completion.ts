@@ -1,0 +1,51 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { AuditWriter } from '../audit/writer.js';
+import { redactQuery } from '../policy/query.js';
+import type { ProxyEvents } from '../proxy/events.js';
+import type { ProxyRecord } from '../proxy/record.js';
+import { auditEventFor, type FinishedRequest } from './audit-event.js';
+
+/** Where a finished request is reported: the audit trail, the metrics and the access log. */
+export interface CompletionSinks {
+  readonly audit: AuditWriter | null;
+  readonly events?: Pick<ProxyEvents, 'requestCompleted'>;
+  readonly log: FastifyBaseLogger;
+  readonly redactQueryParams: ReadonlySet<string>;
+}
+
+/** Reports finished requests; one call per request, whether Fastify or the hit lane served it. */
+export type CompleteRequest = (finished: FinishedRequest, record: ProxyRecord) => void;
+
+/**
+ * One audit row (for requests that reached the proxy route), one metrics observation and, at
+ * info level, one access-log line (credentials never logged, secret query values redacted).
+ */
+export function requestCompletion(sinks: CompletionSinks): CompleteRequest {
+  const { audit, events, log, redactQueryParams } = sinks;
+  const accessLog = ['info', 'debug', 'trace'].includes(log.level);
+  return (finished, record) => {
+    if (record.audited) {
+      audit?.record(auditEventFor(finished, record, redactQueryParams));
+      events?.requestCompleted(record.upstream, finished.method, finished.status, record.cache, finished.elapsedMs / 1000);
+    }
+    if (!accessLog) return;
+    const { url } = finished;
+    const q = url.indexOf('?');
+    log.info(
+      {
+        reqId: finished.id,
+        method: finished.method,
+        url: q === -1 ? url : `${url.slice(0, q)}?${redactQuery(url.slice(q + 1), redactQueryParams)}`,
+        status: finished.status,
+        upstream: record.upstream,
+        rule: record.rule,
+        cache: record.cache,
+        tier: record.tier,
+        upstreamMs: record.upstreamMs === null ? null : Math.round(record.upstreamMs * 10) / 10,
+        durationMs: Math.round(finished.elapsedMs * 10) / 10,
+        error: record.errorCode,
+      },
+      'request completed',
+    );
+  };
+}

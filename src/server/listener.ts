@@ -1,0 +1,30 @@
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { HitLane } from './hit-lane.js';
+
+/** The node:http options Fastify fills with its defaults before calling a server factory. */
+interface ListenerOptions {
+  readonly keepAliveTimeout: number;
+  readonly requestTimeout: number;
+  readonly connectionTimeout: number;
+  readonly maxRequestsPerSocket: number;
+}
+
+/**
+ * A Fastify `serverFactory` whose listener offers every request to the hit lane first, and hands
+ * Fastify whatever the lane declines. The lane is read per request, so it can be set once the
+ * app has been built. Timeouts are Fastify's, applied as its own factory would.
+ */
+export function hitLaneServerFactory(lane: () => HitLane | null) {
+  return (handler: RequestListener, options: Record<string, unknown>): Server => {
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const hits = lane();
+      if (hits === null || !hits.serve(req, res)) handler(req, res);
+    });
+    const { keepAliveTimeout, requestTimeout, connectionTimeout, maxRequestsPerSocket } = options as unknown as ListenerOptions;
+    server.keepAliveTimeout = keepAliveTimeout;
+    server.requestTimeout = requestTimeout;
+    server.setTimeout(connectionTimeout);
+    if (maxRequestsPerSocket > 0) server.maxRequestsPerSocket = maxRequestsPerSocket;
+    return server;
+  };
+}

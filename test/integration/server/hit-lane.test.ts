@@ -1,0 +1,179 @@
+import t, { type Test } from 'tap';
+import { startProxy } from '../../helpers/app.js';
+import { testConfig } from '../../helpers/config.js';
+import { postgresOrSkip } from '../../helpers/database.js';
+import { startFakeUpstream } from '../../helpers/fake-upstream.js';
+
+/** Response headers that differ on every response whichever path serves it. */
+const PER_RESPONSE = new Set(['x-request-id', 'date', 'keep-alive', 'connection']);
+
+function comparable(headers: Record<string, string | string[] | undefined>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !PER_RESPONSE.has(name)));
+}
+
+async function itemsUpstream(t: Test) {
+  const upstream = await startFakeUpstream((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.setHeader('etag', '"v1"');
+    res.setHeader('link', ['<a>; rel="a"', '<b>; rel="b"']);
+    res.end(JSON.stringify({ url: req.url, auth: req.headers.authorization ?? null }));
+  });
+  t.teardown(() => upstream.close());
+  return upstream;
+}
+
+t.test('a fresh memory hit is answered by the lane with the same status, headers and body as the full path', async (t) => {
+  const upstream = await itemsUpstream(t);
+  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'shared' }] }]));
+
+  const miss = await proxy.fetch('/api/items/1?b=2&a=1');
+  t.equal(miss.headers['x-cache'], 'MISS');
+  t.equal(proxy.hitLane.served, 0, 'a miss is left to Fastify');
+
+  const laneHit = await proxy.fetch('/api/items/1?a=1&b=2');
+  t.equal(proxy.hitLane.served, 1, 'the hit went down the lane');
+  t.equal(laneHit.status, 200);
+  t.equal(laneHit.headers['x-cache'], 'HIT');
+  t.equal(laneHit.headers['x-cache-tier'], 'memory');
+  t.match(laneHit.headers['cache-status'], /^sidecache; hit; ttl=\d+$/);
+  t.match(laneHit.headers['x-request-id'], /^[0-9a-f-]{36}$/);
+  t.same(laneHit.body, miss.body);
+  t.same(laneHit.headers['link'], ['<a>; rel="a"', '<b>; rel="b"'], 'repeated fields stay repeated');
+
+  // A validator that does not match sends the same request down the full path, which answers 200.
+  const fullPathHit = await proxy.fetch('/api/items/1?a=1&b=2', { headers: { 'if-none-match': '"other"' } });
+  t.equal(proxy.hitLane.served, 1, 'conditional requests are left to Fastify');
+  t.equal(fullPathHit.status, 200);
+  t.same(comparable(laneHit.headers), comparable(fullPathHit.headers), 'both paths send the same fields');
+  t.same(fullPathHit.body, laneHit.body);
+
+  const echoed = await proxy.fetch('/api/items/1?a=1&b=2', { headers: { 'x-request-id': 'caller-chosen-id' } });
+  t.equal(echoed.headers['x-request-id'], 'caller-chosen-id', "the caller's request id is kept, as on the full path");
+  t.equal(upstream.received.length, 1, 'one upstream call in all');
+  t.same(proxy.stack.memoryLookups, { hits: 3, misses: 1 }, 'each look-up counted once, whichever path served it');
+});
+
+t.test('the lane keeps partitions apart: a credential never reads another credential\'s entry', async (t) => {
+  const upstream = await itemsUpstream(t);
+  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'authorization' }] }]));
+  const alice = { authorization: 'Bearer alice' };
+  const bob = { authorization: 'Bearer bob' };
+  await proxy.fetch('/api/items/1', { headers: alice });
+  const aliceHit = await proxy.fetch('/api/items/1', { headers: alice });
+  t.equal(aliceHit.headers['x-cache'], 'HIT');
+  t.equal(proxy.hitLane.served, 1);
+  const bobRead = await proxy.fetch('/api/items/1', { headers: bob });
+  t.equal(bobRead.headers['x-cache'], 'MISS', "bob's first read misses");
+  t.same(bobRead.json(), { url: '/items/1', auth: 'Bearer bob' });
+  const anonymous = await proxy.fetch('/api/items/1');
+  t.equal(anonymous.headers['x-cache'], 'MISS');
+  t.same(anonymous.json(), { url: '/items/1', auth: null });
+  t.equal(upstream.received.length, 3);
+});
+
+t.test('everything but a fresh memory hit of a plain GET is left to the full path', async (t) => {
+  let now = 1_000_000;
+  const upstream = await itemsUpstream(t);
+  const proxy = await startProxy(
+    t,
+    testConfig(
+      [
+        {
+          target: upstream.url,
+          rules: [
+            { path: '/items/:id', scope: 'shared', ttlMs: 10_000, staleWhileRevalidateMs: 60_000 },
+            { path: '/mine/:id', scope: 'session' },
+            { path: '/search', methods: ['POST'], bodyKey: true, scope: 'shared' },
+          ],
+        },
+        { name: 'limited', prefix: '/limited', target: upstream.url, rateLimit: { by: 'ip', capacity: 100, refillPerSecond: 100, exemptHits: false, maxSubjects: 10, redisTimeoutMs: 50 }, rules: [{ path: '/items/:id', scope: 'shared' }] },
+      ],
+      { sessions: { mint: false } },
+    ),
+    { now: () => now },
+  );
+  await proxy.fetch('/api/items/1');
+  const offLane: Array<[string, Parameters<typeof proxy.fetch>[1]]> = [
+    ['no-cache', { headers: { 'cache-control': 'no-cache' } }],
+    ['pragma', { headers: { pragma: 'no-cache' } }],
+    ['HEAD', { method: 'HEAD' }],
+    ['if-modified-since', { headers: { 'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT' } }],
+  ];
+  for (const [name, init] of offLane) {
+    await proxy.fetch('/api/items/1', init);
+    t.equal(proxy.hitLane.served, 0, `${name}: full path`);
+  }
+  await proxy.fetch('/api/items/1');
+  t.equal(proxy.hitLane.served, 1, 'the same read without them takes the lane');
+
+  now += 20_000; // past the ttl, inside stale-while-revalidate
+  const stale = await proxy.fetch('/api/items/1');
+  t.equal(stale.headers['x-cache'], 'STALE', 'a stale entry is served by the full path, which refreshes it');
+  t.equal(proxy.hitLane.served, 1);
+
+  await proxy.fetch('/api/mine/1', { headers: { 'x-session-token': 'tok-1' } });
+  const sessionHit = await proxy.fetch('/api/mine/1', { headers: { 'x-session-token': 'tok-1' } });
+  t.equal(sessionHit.headers['x-cache'], 'HIT');
+  t.equal(proxy.hitLane.served, 2, 'a session-scoped hit with a valid token takes the lane');
+  const noToken = await proxy.fetch('/api/mine/1');
+  t.equal(noToken.headers['x-cache'], 'BYPASS', 'no token: the full path bypasses the cache');
+  const badToken = await proxy.fetch('/api/mine/1', { headers: { 'x-session-token': 'bad token' } });
+  t.equal(badToken.status, 400, 'an invalid token is refused by the full path');
+  t.equal(proxy.hitLane.served, 2);
+
+  await proxy.fetch('/limited/items/1');
+  const limitedHit = await proxy.fetch('/limited/items/1');
+  t.equal(limitedHit.headers['x-cache'], 'HIT');
+  t.equal(proxy.hitLane.served, 2, 'a caller limit that counts hits keeps them on the full path');
+
+  const unsafe = await proxy.fetch('/api/items/1%00');
+  t.equal(unsafe.status, 400, 'unsafe targets are refused by the full path');
+  t.equal((unsafe.json() as { error: string }).error, 'invalid_path');
+});
+
+t.test('a lane hit writes one audit row and one metrics observation', async (t) => {
+  const target = await postgresOrSkip(t);
+  if (target === null) return;
+  const schemaDb = await target.open(t, { migrate: false });
+  const upstream = await itemsUpstream(t);
+  const proxy = await startProxy(
+    t,
+    testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'authorization', action: 'item.read', resourceType: 'item', resourceId: '{id}' }] }], {
+      database: { url: schemaDb.url! },
+      audit: { enabled: true, flushIntervalMs: 50, spoolDir: t.testdir({}) },
+    }),
+  );
+  const identity = { authorization: 'Bearer SECRET', 'x-session-token': 'tok-lane-1', 'x-user-id': 'alice', 'user-agent': 'lane-test/1' };
+  await proxy.fetch('/api/items/7?token=hunter2&x=1', { headers: identity });
+  const hit = await proxy.fetch('/api/items/7?token=hunter2&x=1', { headers: identity });
+  t.equal(proxy.hitLane.served, 1);
+  await proxy.audit!.flush();
+  const { rows } = await schemaDb.query<Record<string, unknown>>(
+    'SELECT request_id, session_id, user_identifier, upstream, method, path, query, action, resource_type, resource_id, status, cache_outcome, cache_tier, response_bytes::int AS response_bytes, client_ip, user_agent, total_ms FROM audit_logs WHERE request_id = $1',
+    [hit.headers['x-request-id']],
+  );
+  t.equal(rows.length, 1, 'exactly one row for the lane hit');
+  const row = rows[0]!;
+  t.match(row, {
+    upstream: 'api',
+    method: 'GET',
+    path: '/items/7',
+    query: 'token=[REDACTED]&x=1',
+    action: 'item.read',
+    resource_type: 'item',
+    resource_id: '7',
+    status: 200,
+    cache_outcome: 'HIT',
+    cache_tier: 'memory',
+    response_bytes: hit.body.length,
+    user_identifier: 'alice',
+    client_ip: '127.0.0.1',
+    user_agent: 'lane-test/1',
+  });
+  t.match(row['session_id'], /^[0-9a-f-]{36}$/, 'the session is resolved on the lane too');
+  t.notMatch(JSON.stringify(row), /SECRET|hunter2/, 'no credential or secret query value');
+
+  const metrics = await proxy.metrics.registry.getSingleMetric('sidecache_requests_total')!.get();
+  const hits = metrics.values.find((v) => v.labels['cache'] === 'hit');
+  t.equal(hits?.value, 1, 'the lane hit is counted once');
+});
