@@ -7,15 +7,17 @@ import type { SessionsConfig } from '../config/types.js';
 import { freshness } from '../policy/freshness.js';
 import { decideRead } from '../policy/read-decision.js';
 import type { CallerLimits } from '../proxy/caller-limits.js';
+import { headerValue } from '../proxy/headers.js';
 import { preparedHead } from '../proxy/prepared-head.js';
 import { planFor, ttlSeconds, type ReadThrough } from '../proxy/read-through.js';
 import { readKeyFor } from '../proxy/read-key.js';
-import { newProxyRecord } from '../proxy/record.js';
-import { routeRequest } from '../proxy/route-request.js';
+import { newProxyRecord, type ProxyRecord } from '../proxy/record.js';
+import { routeRequest, type RoutedRequest } from '../proxy/route-request.js';
 import type { UpstreamRouter } from '../proxy/upstreams.js';
 import { readSessionToken, readUserIdentifier, requestCredential, validateSessionToken } from '../sessions/identity.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { CompleteRequest } from './completion.js';
+import { LRUCache } from 'lru-cache';
 
 export interface HitLaneDeps {
   readonly router: UpstreamRouter;
@@ -45,6 +47,19 @@ export interface HitLane {
  * Request headers that take a request off the lane: a body, client cache directives, validators
  * to compare, a client address to work out. Each is handled, the same way, by the full path.
  */
+/**
+ * Hot URLs repeat: the lane remembers, per raw URL, how it routed (the router and rules are
+ * fixed at boot, so the answer cannot change) and, per URL, partition and vary values, the key
+ * it built. Bounded, so a scan of distinct URLs only costs the misses.
+ */
+const MEMO_ENTRIES = 10_000;
+
+/** A routed cacheable GET, with the record fields routing noted, ready to copy onto each request's record. */
+interface RouteMemo {
+  readonly routed: RoutedRequest;
+  readonly noted: Pick<ProxyRecord, 'path' | 'query' | 'upstream' | 'rule' | 'action' | 'resourceType' | 'resourceId'>;
+}
+
 const OFF_LANE_HEADERS = ['content-length', 'transfer-encoding', 'cache-control', 'pragma', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
 
 /**
@@ -60,21 +75,36 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
   const offLane = deps.trustsForwardedFor ? [...OFF_LANE_HEADERS, 'x-forwarded-for'] : OFF_LANE_HEADERS;
 
   let served = 0;
+  const routes = new LRUCache<string, RouteMemo>({ max: MEMO_ENTRIES });
+  const keys = new LRUCache<string, string>({ max: MEMO_ENTRIES });
+
+  /** How a URL routes as a GET, or null when the full path must refuse it. */
+  function routeOf(url: string): RouteMemo | null {
+    let memo = routes.get(url);
+    if (memo === undefined) {
+      const record = newProxyRecord(0);
+      try {
+        const routed = routeRequest(deps.router, 'GET', url, record);
+        const { path, query, upstream, rule, action, resourceType, resourceId } = record;
+        memo = { routed, noted: { path, query, upstream, rule, action, resourceType, resourceId } };
+      } catch {
+        return null; // not remembered: the full path refuses it with the catalogued error
+      }
+      routes.set(url, memo);
+    }
+    return memo;
+  }
+
   function serveHit(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'GET' || deps.isDraining()) return false;
     const headers = req.headers;
     for (let i = 0; i < offLane.length; i++) if (headers[offLane[i]!] !== undefined) return false;
     if (!deps.accepting()) return false;
     const started = performance.now();
-    const record = newProxyRecord(Date.now());
     const url = req.url ?? '';
-    let routed;
-    try {
-      routed = routeRequest(deps.router, 'GET', url, record);
-    } catch {
-      return false; // the full path refuses it with the catalogued error
-    }
-    const { target, match } = routed;
+    const route = routeOf(url);
+    if (route === null) return false;
+    const { target, match } = route.routed;
     if (match === undefined || !match.rule.cache) return false;
     const limit = deps.callerLimits.policy(target.upstream.name);
     if (limit.limited && !limit.exemptHits) return false;
@@ -84,13 +114,21 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     const identity = { credential: requestCredential(headers), sessionToken: token, userIdentifier: readUserIdentifier(headers, sessionsConfig) };
     const partition = cachePartition(match.rule.scope, identity, deps.keySecret());
     if (partition === null) return false;
-    const { key, vary } = readKeyFor('GET', headers, target, match.rule, partition, null);
+    const vary = target.upstream.varyFor(match.rule);
+    let memoKey = `${partition}\0${url}`;
+    for (let i = 0; i < vary.length; i++) memoKey += `\0${headerValue(headers, vary[i]!) ?? ''}`;
+    let key = keys.get(memoKey);
+    if (key === undefined) {
+      key = readKeyFor('GET', headers, target, match.rule, partition, null).key;
+      keys.set(memoKey, key);
+    }
     const entry = deps.stack.memoryEntry(key);
     if (entry === undefined || entry.status < 200 || entry.status === 204 || entry.status === 304) return false;
     const now = deps.now();
     if (decideRead(freshness(entry, match.rule, now), false).action !== 'serve') return false;
 
     const id = deps.requestId(req);
+    const record = Object.assign(newProxyRecord(Date.now()), route.noted);
     record.audited = true;
     record.identity = identity;
     if (token !== undefined) record.sessionId = sessionStore.resolve(token, identity.userIdentifier).sessionId;
