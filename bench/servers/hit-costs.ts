@@ -1,0 +1,140 @@
+/**
+ * In-process probe for the hit-path cost table: what each feature adds to one memory hit on the
+ * hit lane, in ns per request, measured by calling the lane with a prepared request (no socket,
+ * no Node HTTP) under configurations that differ by one feature at a time. Node's own HTTP work
+ * (parsing, writing the head and body) is the same for every configuration and is measured over
+ * real sockets by scenario 1 instead.
+ *
+ * Env: SIDECACHE_SRC (the built src/ dir), ITERATIONS (200000). Prints one JSON line.
+ * The upstream is a local node:http server in this process, used once per configuration to fill.
+ */
+import { request as httpGet, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BODY } from './body.js';
+
+type AppModule = typeof import('../../src/app.js');
+type LoadModule = typeof import('../../src/config/load.js');
+type EventsModule = typeof import('../../src/audit/events.js');
+type CopyModule = typeof import('../../src/audit/copy.js');
+
+const srcDir = process.env['SIDECACHE_SRC'];
+if (srcDir === undefined || srcDir === '') throw new Error('SIDECACHE_SRC is not set');
+const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(srcDir, path)).href)) as T;
+const { buildApp } = await load<AppModule>('app.js');
+const { loadConfig } = await load<LoadModule>('config/load.js');
+const { auditEvent } = await load<EventsModule>('audit/events.js');
+const { encodeCopyRows } = await load<CopyModule>('audit/copy.js');
+
+const ITERATIONS = Number(process.env['ITERATIONS'] ?? 200_000);
+const WARMUP = 50_000;
+/** The audit writer's default batch size. */
+const CHUNK = 500;
+/** Audited rows are written to an embedded PGlite between chunks, which is slow: fewer of them. */
+const AUDITED_ITERATIONS = 50_000;
+
+const origin = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-length': BODY.length }).end(BODY));
+await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+const dir = mkdtempSync(join(tmpdir(), 'sidecache-hit-costs-'));
+
+interface Variant {
+  readonly name: string;
+  readonly scope: 'shared' | 'authorization';
+  readonly audit: boolean;
+  readonly headers: Record<string, string>;
+}
+
+const VARIANTS: Variant[] = [
+  { name: 'lane', scope: 'shared', audit: false, headers: {} },
+  { name: 'credential partition', scope: 'authorization', audit: false, headers: { authorization: 'Bearer bench-token' } },
+  { name: 'session and user', scope: 'authorization', audit: false, headers: { authorization: 'Bearer bench-token', 'x-session-token': 'bench-session-1', 'x-user-id': 'bench-user' } },
+  { name: 'audit row', scope: 'authorization', audit: true, headers: { authorization: 'Bearer bench-token', 'x-session-token': 'bench-session-1', 'x-user-id': 'bench-user' } },
+];
+
+function configFile(variant: Variant, index: number): string {
+  const path = join(dir, `config-${index}.yaml`);
+  writeFileSync(
+    path,
+    `server: { host: 127.0.0.1, port: 0, logLevel: warn }
+admin: { host: 127.0.0.1, port: 0 }
+cache: { keySecret: bench-secret, namespace: bench, memory: { enabled: true }, redis: { url: "" }, postgres: { enabled: false } }
+database: { url: "", dataDir: ${JSON.stringify(join(dir, `data-${index}`))} }
+audit: { enabled: ${variant.audit}, spoolDir: ${JSON.stringify(join(dir, `spool-${index}`))} }
+upstreams:
+  - { name: bench, prefix: /bench, target: ${originUrl}, rules: [{ path: /items/:id, ttl: 1h, scope: ${variant.scope} }] }
+`,
+  );
+  return path;
+}
+
+/** Fills the entry over a real socket, so the lane has a memory hit to serve. */
+function fill(port: number, headers: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    httpGet({ host: '127.0.0.1', port, path: '/bench/items/1', headers }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+async function laneNsPerHit(variant: Variant, index: number): Promise<number> {
+  const { config } = loadConfig({ path: configFile(variant, index), env: {} });
+  const sidecache = await buildApp(config, { logger: false });
+  try {
+    await sidecache.app.listen({ host: '127.0.0.1', port: 0 });
+    await fill((sidecache.app.server.address() as AddressInfo).port, variant.headers);
+    const rawHeaders = Object.entries(variant.headers).flat();
+    const req = { method: 'GET', url: '/bench/items/1', headers: { host: 'bench', ...variant.headers }, rawHeaders, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
+    const res = { writeHead: () => res, end: () => res } as unknown as ServerResponse;
+    const lane = sidecache.hitLane;
+    const iterations = variant.audit ? AUDITED_ITERATIONS : ITERATIONS;
+    // Timed in chunks of one audit batch, with the writer's flush between them (not timed), as a
+    // running server flushes every batchSize rows: rows never pile up in memory here either.
+    let elapsed = 0n;
+    for (let done = -WARMUP; done < iterations; done += CHUNK) {
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < CHUNK; i++) if (!lane.serve(req, res)) throw new Error(`${variant.name}: the lane declined a fresh hit`);
+      if (done >= 0) elapsed += process.hrtime.bigint() - started;
+      await sidecache.audit?.flush();
+    }
+    return Number(elapsed) / iterations;
+  } finally {
+    await sidecache.app.close();
+  }
+}
+
+/** Normalising and COPY-encoding one audit row, as the writer does per flushed batch (ns per row). */
+function auditFlushNsPerRow(): number {
+  const fields = {
+    requestId: '5f0c6a3e-3f7e-4a55-9d7b-2b1c9a1e0f11', ts: Date.now(), sessionId: '1b4e28ba-2fa1-41d2-883f-0016d3cca427', userIdentifier: 'bench-user',
+    upstream: 'bench', method: 'GET', path: '/items/1', query: null, action: 'bench.items', resourceType: null, resourceId: null, status: 200,
+    cacheOutcome: 'HIT', cacheTier: 'memory', totalMs: 0.041, upstreamMs: null, requestBytes: 0, responseBytes: 2048, clientIp: '127.0.0.1',
+    userAgent: 'wrk', errorCode: null,
+  } as const;
+  const batch = Array.from({ length: 500 }, () => ({ ...fields }));
+  const rounds = Math.max(10, Math.floor(ITERATIONS / 500));
+  for (let i = 0; i < 20; i++) encodeCopyRows(batch.map(auditEvent));
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) encodeCopyRows(batch.map(auditEvent));
+  return Number(process.hrtime.bigint() - started) / (rounds * 500);
+}
+
+try {
+  const lane: Record<string, number> = {};
+  for (const [index, variant] of VARIANTS.entries()) {
+    lane[variant.name] = await laneNsPerHit(variant, index);
+    process.stderr.write(`hit-costs: ${variant.name} ${lane[variant.name]!.toFixed(0)} ns\n`);
+  }
+  const result = { iterations: ITERATIONS, laneNs: lane, auditFlushNsPerRow: auditFlushNsPerRow() };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} finally {
+  origin.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(0);
