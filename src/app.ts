@@ -231,6 +231,8 @@ function guardReadings(forwarder: Forwarder): Map<string, UpstreamGuardReading> 
     readings.set(upstream, {
       breakerState: stats.breaker.state,
       breakerOpens: stats.breaker.opens,
+      limit: stats.concurrency.limit,
+      inFlight: stats.concurrency.inFlight,
       queued: stats.concurrency.queued,
       rejected: stats.concurrency.rejected,
       pausedForMs: stats.pausedForMs,

@@ -140,18 +140,65 @@ function normaliseUpstream(raw: RawUpstream, index: number, defaults: Static<typ
     },
     clientNoCache: raw.clientNoCache ?? 'refresh',
     vary: lowerUnique(raw.vary ?? DEFAULTS.upstream.vary),
-    protection: normaliseProtection({ ...defaults.protection, ...raw.protection, breaker: { ...defaults.protection?.breaker, ...raw.protection?.breaker } }, `${at}.protection`, ctx.problems),
+    protection: normaliseProtection(
+      {
+        defaults: legacyLimit(defaults.protection, 'defaults.protection', ctx),
+        own: legacyLimit(raw.protection, `${at}.protection`, ctx),
+      },
+      { at: `${at}.protection`, connections: pool.connections },
+      ctx.problems,
+    ),
     rateLimit: raw.rateLimit === undefined || raw.rateLimit.enabled === false ? null : normaliseRateLimit(raw.rateLimit),
     rules: effectiveRules(raw, at, defaults, ctx),
   };
 }
 
-function normaliseProtection(raw: Static<typeof ProtectionSchema>, at: string, problems: string[]): UpstreamProtectionConfig {
+type RawProtection = Static<typeof ProtectionSchema>;
+
+/**
+ * A `protection:` section with the deprecated `maxConcurrent: N` read as what it means now, a
+ * fixed limit (`concurrency: { initial: N, min: N, max: N }`), with a warning; `legacy` is set then.
+ */
+function legacyLimit(raw: RawProtection | undefined, at: string, ctx: Context): RawProtection & { legacy?: true } {
+  if (raw?.maxConcurrent === undefined) return raw ?? {};
+  const { maxConcurrent: n, ...rest } = raw;
+  if (raw.concurrency !== undefined) {
+    ctx.problems.push(`${at}.maxConcurrent: cannot be set with concurrency (it is the old spelling of concurrency: { initial: ${n}, min: ${n}, max: ${n} })`);
+    return rest;
+  }
+  const warning = `${at}.maxConcurrent is deprecated: read as a fixed limit, concurrency: { initial: ${n}, min: ${n}, max: ${n} }; remove it to let the limit adapt`;
+  if (!ctx.warnings.includes(warning)) ctx.warnings.push(warning);
+  return { ...rest, concurrency: { initial: n, min: n, max: n }, legacy: true };
+}
+
+/**
+ * The upstream's `protection:` over the `defaults:` one, key by key. Unset concurrency keys fit
+ * the pool: max defaults to the smaller of its default and `pool.connections`, min and initial to
+ * at most max; a max above the pool's connections is refused (undici would queue out of sight).
+ */
+function normaliseProtection(
+  sources: { defaults: RawProtection & { legacy?: true }; own: RawProtection & { legacy?: true } },
+  where: { at: string; connections: number },
+  problems: string[],
+): UpstreamProtectionConfig {
+  const { defaults, own } = sources;
+  const { at, connections } = where;
+  const raw: RawProtection = { ...defaults, ...own, breaker: { ...defaults.breaker, ...own.breaker } };
   const d = PROTECTION_DEFAULTS;
   const ms = (value: string | number | undefined, fallback: number) => (value === undefined ? fallback : parseDuration(value));
   const breaker = raw.breaker ?? {};
+  const c = { ...defaults.concurrency, ...own.concurrency };
+  const max = c.max ?? Math.min(d.concurrency.max, connections);
+  const min = c.min ?? Math.min(d.concurrency.min, max);
+  const initial = c.initial ?? Math.min(Math.max(d.concurrency.initial, min), max);
+  const legacy = own.legacy ?? (own.concurrency?.max === undefined && defaults.legacy);
+  if (max > connections) {
+    problems.push(`${at}.${legacy === true ? 'maxConcurrent' : 'concurrency.max'}: must be at most pool.connections (${connections}), or undici queues the excess out of sight`);
+  }
+  if (min > max) problems.push(`${at}.concurrency.min: must be at most concurrency.max (${max})`);
+  else if (initial < min || initial > max) problems.push(`${at}.concurrency.initial: must be from concurrency.min (${min}) to concurrency.max (${max})`);
   const protection: UpstreamProtectionConfig = {
-    maxConcurrent: raw.maxConcurrent ?? d.maxConcurrent,
+    concurrency: { initial, min, max, latencyTolerance: c.latencyTolerance ?? d.concurrency.latencyTolerance },
     maxQueue: raw.maxQueue ?? d.maxQueue,
     queueTimeoutMs: ms(raw.queueTimeout, d.queueTimeoutMs),
     breaker: {

@@ -2,10 +2,12 @@
  * The schema of the raw YAML file, after `${VAR}` interpolation and before normalisation.
  * Every object refuses unknown keys. A key set to null (or left empty) takes its default.
  * Each node carries `errorMessage`: the words a problem line uses when the node is invalid.
- * Defaults live in `DEFAULTS` (used by the loader) and are repeated as `default` annotations.
+ * Defaults live in `DEFAULTS` (used by the loader) and are repeated as `default` annotations;
+ * those of `protection` live in `PROTECTION_DEFAULTS`, the normalised form the guard reads.
  */
 import { KindGuard, Type, type Static, type TLiteral, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
+import { PROTECTION_DEFAULTS } from '../resilience/config.js';
 import { DURATION_EXPECTED, DURATION_PATTERN, SIZE_EXPECTED, SIZE_PATTERN } from './units.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -37,7 +39,8 @@ export const DEFAULTS = {
     'access_token', 'refresh_token', 'token', 'id_token', 'client_secret', 'password', 'api_key',
     'apikey', 'key', 'sig', 'signature', 'code', 'session', 'sessionid', 'sid',
   ],
-  pool: { connections: 32, connectTimeout: '5s', headersTimeout: '30s', bodyTimeout: '30s', keepAliveTimeout: '30s' },
+  // Room for protection.concurrency.max (256): beyond its connections a pool queues out of sight.
+  pool: { connections: 256, connectTimeout: '5s', headersTimeout: '30s', bodyTimeout: '30s', keepAliveTimeout: '30s' },
   upstream: { clientNoCache: 'refresh', vary: ['accept', 'accept-encoding'] },
   rule: {
     methods: ['GET'], cache: true, ttl: '5m', scope: 'authorization', statuses: [200, 203], negativeTtl: null,
@@ -50,7 +53,7 @@ export const DEFAULTS = {
 const TOKEN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 const caseless = (word: string) => [...word].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join('');
 
-const Duration = (fallback?: string | null) =>
+const Duration = (fallback?: string | number | null) =>
   Type.Union([Type.Number({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], {
     errorMessage: DURATION_EXPECTED,
     default: fallback,
@@ -161,7 +164,7 @@ export const CacheSchema = Type.Object(
 
 export const PoolSchema = Type.Object(
   {
-    connections: Opt(Type.Integer({ minimum: 1, maximum: 1024, errorMessage: 'must be an integer from 1 to 1024', default: 32 })),
+    connections: Opt(Type.Integer({ minimum: 1, maximum: 1024, errorMessage: 'must be an integer from 1 to 1024', default: DEFAULTS.pool.connections })),
     connectTimeout: Opt(Duration(DEFAULTS.pool.connectTimeout)),
     headersTimeout: Opt(Duration(DEFAULTS.pool.headersTimeout)),
     bodyTimeout: Opt(Duration(DEFAULTS.pool.bodyTimeout)),
@@ -221,28 +224,46 @@ export const RuleSchema = Type.Object(
   strict,
 );
 
+const P = PROTECTION_DEFAULTS;
+const seconds = (ms: number) => ms / 1000;
+
 export const ProtectionSchema = Type.Object(
   {
-    maxConcurrent: Opt(PositiveInt(32, 1024)),
-    maxQueue: Opt(Type.Integer({ minimum: 0, maximum: 100_000, errorMessage: 'must be an integer from 0 to 100000', default: 128 })),
-    queueTimeout: Opt(Duration('5s')),
-    breaker: Opt(
+    // Unset keys fit pool.connections: max defaults to the smaller of the two, initial and min to at most max.
+    concurrency: Opt(
       Type.Object(
         {
-          window: Opt(Duration('10s')),
-          bucket: Opt(Duration('1s')),
-          minimumCalls: Opt(PositiveInt(20, 100_000)),
-          failureRate: Opt(Type.Number({ exclusiveMinimum: 0, maximum: 1, errorMessage: 'must be a number above 0 and at most 1', default: 0.5 })),
-          openFor: Opt(Duration('15s')),
-          halfOpenProbes: Opt(PositiveInt(3, 1000)),
+          initial: Opt(PositiveInt(P.concurrency.initial, 1024)),
+          min: Opt(PositiveInt(P.concurrency.min, 1024)),
+          max: Opt(PositiveInt(P.concurrency.max, 1024)),
+          latencyTolerance: Opt(
+            Type.Number({ exclusiveMinimum: 1, maximum: 100, errorMessage: 'must be a number above 1 and at most 100', default: P.concurrency.latencyTolerance }),
+          ),
         },
         strict,
       ),
     ),
-    retryAfterMax: Opt(Duration('10m')),
-    retryAfterDefault: Opt(Duration('30s')),
-    retryOnReset: Opt(Bool(true)),
-    retryJitter: Opt(Duration('100ms')),
+    // Deprecated: a fixed limit, i.e. concurrency { initial, min and max } all N (the loader warns).
+    maxConcurrent: Opt(Type.Integer({ minimum: 1, maximum: 1024, errorMessage: 'must be an integer from 1 to 1024' })),
+    maxQueue: Opt(Type.Integer({ minimum: 0, maximum: 1_000_000, errorMessage: 'must be an integer from 0 to 1000000', default: P.maxQueue })),
+    queueTimeout: Opt(Duration(seconds(P.queueTimeoutMs))),
+    breaker: Opt(
+      Type.Object(
+        {
+          window: Opt(Duration(seconds(P.breaker.windowMs))),
+          bucket: Opt(Duration(seconds(P.breaker.bucketMs))),
+          minimumCalls: Opt(PositiveInt(P.breaker.minimumCalls, 100_000)),
+          failureRate: Opt(Type.Number({ exclusiveMinimum: 0, maximum: 1, errorMessage: 'must be a number above 0 and at most 1', default: P.breaker.failureRate })),
+          openFor: Opt(Duration(seconds(P.breaker.openMs))),
+          halfOpenProbes: Opt(PositiveInt(P.breaker.halfOpenProbes, 1000)),
+        },
+        strict,
+      ),
+    ),
+    retryAfterMax: Opt(Duration(seconds(P.retryAfterMaxMs))),
+    retryAfterDefault: Opt(Duration(seconds(P.retryAfterDefaultMs))),
+    retryOnReset: Opt(Bool(P.retryOnReset)),
+    retryJitter: Opt(Duration(seconds(P.retryJitterMs))),
   },
   strict,
 );

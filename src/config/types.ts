@@ -64,7 +64,7 @@ export interface HeaderRewriteConfig {
   readonly remove: readonly string[];
 }
 
-export type { RateLimitConfig, RateLimitSubjectKind, UpstreamBreakerConfig, UpstreamProtectionConfig } from '../resilience/config.js';
+export type { ConcurrencyLimitConfig, RateLimitConfig, RateLimitSubjectKind, UpstreamBreakerConfig, UpstreamProtectionConfig } from '../resilience/config.js';
 import type { RateLimitConfig, UpstreamProtectionConfig } from '../resilience/config.js';
 
 export interface UpstreamConfig {

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ProxyEvents, StaleReason } from '../proxy/events.js';
 import { histogramQuantile } from './quantile.js';
+import { RequestTally } from './request-tally.js';
 import { cacheLabel, methodLabel, statusClass, upstreamLabel } from './labels.js';
 
 /** A tier as the metrics see it at scrape time; counts are totals since start. */
@@ -50,6 +51,10 @@ export interface MetricSources {
 export interface UpstreamGuardReading {
   readonly breakerState: 'closed' | 'open' | 'half_open';
   readonly breakerOpens: number;
+  /** The adaptive concurrency limit now. */
+  readonly limit: number;
+  /** Calls holding a concurrency slot (until their body is done). */
+  readonly inFlight: number;
   readonly queued: number;
   readonly rejected: number;
   readonly pausedForMs: number;
@@ -69,8 +74,7 @@ type Observer = { observe(value: number): void };
  */
 export class SidecacheMetrics implements ProxyEvents {
   readonly registry = new Registry();
-  readonly #requests: Counter<'upstream' | 'method' | 'status_class' | 'cache'>;
-  readonly #requestDuration: Histogram<'upstream' | 'cache'>;
+  readonly #requests: RequestTally;
   readonly #upstreamDuration: Histogram<'upstream' | 'status_class'>;
   readonly #coalesced: Counter<'upstream'>;
   readonly #staleServed: Counter<'upstream' | 'reason'>;
@@ -81,19 +85,7 @@ export class SidecacheMetrics implements ProxyEvents {
     const registers = [this.registry];
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sidecache_' });
 
-    this.#requests = new Counter({
-      name: 'sidecache_requests_total',
-      help: 'Proxied requests by upstream, method, status class and cache outcome.',
-      labelNames: ['upstream', 'method', 'status_class', 'cache'],
-      registers,
-    });
-    this.#requestDuration = new Histogram({
-      name: 'sidecache_request_duration_seconds',
-      help: 'Time from request arrival to the response being finished, by upstream and cache outcome.',
-      labelNames: ['upstream', 'cache'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
+    this.#requests = new RequestTally(this.registry, DURATION_BUCKETS);
     this.#upstreamDuration = new Histogram({
       name: 'sidecache_upstream_request_duration_seconds',
       help: "Time until the upstream's response headers (or its failure), by upstream and status class.",
@@ -127,12 +119,7 @@ export class SidecacheMetrics implements ProxyEvents {
   }
 
   requestCompleted(upstream: string | null, method: string, status: number, cache: string | null, seconds: number): void {
-    const u = upstreamLabel(upstream);
-    const c = cacheLabel(cache);
-    const m = methodLabel(method);
-    const s = statusClass(status);
-    this.#child(`r\0${u}\0${m}\0${s}\0${c}`, () => this.#requests.labels(u, m, s, c)).inc();
-    this.#child(`d\0${u}\0${c}`, () => this.#requestDuration.labels(u, c)).observe(seconds);
+    this.#requests.record(upstreamLabel(upstream), methodLabel(method), statusClass(status), cacheLabel(cache), seconds);
   }
 
   upstreamStarted(upstream: string): void {
@@ -169,7 +156,7 @@ export class SidecacheMetrics implements ProxyEvents {
       }
       return found;
     };
-    for (const { labels, value } of (await this.#requests.get()).values) {
+    for (const { labels, value } of (await this.registry.getSingleMetric('sidecache_requests_total')!.get()).values) {
       const entry = summary(String(labels.upstream));
       entry.requests += value;
       if (labels.status_class === '5xx') entry.errors += value;
@@ -337,6 +324,15 @@ function registerSourceMetrics(registry: Registry, sources: MetricSources): void
     collect() {
       this.reset();
       for (const [upstream, g] of guards?.() ?? []) this.inc({ upstream }, g.breakerOpens);
+    },
+  });
+  new Gauge({
+    name: 'sidecache_upstream_concurrency_limit',
+    help: 'Upstream calls that may be in flight now: the adaptive limit, grown while latency holds, cut when it rises or calls fail.',
+    labelNames: ['upstream'],
+    registers,
+    collect() {
+      for (const [upstream, g] of guards?.() ?? []) this.set({ upstream }, g.limit);
     },
   });
   new Gauge({

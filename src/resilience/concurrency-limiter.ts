@@ -1,13 +1,17 @@
+import { AdaptiveLimit, type ConcurrencyLimit, type LimitSample } from './adaptive-limit.js';
 import { systemClock, type Clock } from './clock.js';
 import { SaturatedError } from './errors.js';
 
-/** Gives a slot back. Calling it more than once is a no-op. */
-export type Release = () => void;
+/** How a finished call went, for the limit: omit it when the call ended without a verdict. */
+export type CallOutcome = Pick<LimitSample, 'rttMs' | 'dropped'>;
+
+/** Gives a slot back, with the call's outcome when it has one. Calling it more than once is a no-op. */
+export type Release = (outcome?: CallOutcome) => void;
 
 export interface ConcurrencyLimiterOptions {
-  /** Upstream calls in flight at most. */
-  readonly maxConcurrent: number;
-  /** Callers waiting for a slot at most; 0 = never wait (refuse at once when full). */
+  /** Calls in flight at most: a fixed number, or a limit that moves with each call's outcome. */
+  readonly limit: number | ConcurrencyLimit;
+  /** Callers waiting for a slot at most (a memory guard); 0 = never wait (refuse at once when full). */
   readonly maxQueue: number;
   /** How long a caller waits in the queue before it is refused with `queue_timeout`. */
   readonly queueTimeoutMs: number;
@@ -15,7 +19,8 @@ export interface ConcurrencyLimiterOptions {
 }
 
 export interface ConcurrencyLimiterStats {
-  readonly maxConcurrent: number;
+  /** The limit now. */
+  readonly limit: number;
   readonly maxQueue: number;
   readonly inFlight: number;
   readonly queued: number;
@@ -30,24 +35,31 @@ export interface ConcurrencyLimiterStats {
 }
 
 interface Waiter {
+  /** When it is refused with `queue_timeout` (epoch ms). */
+  readonly deadline: number;
   readonly resolve: (release: Release) => void;
-  /** Stops the timeout and the abort listener. */
-  dispose(): void;
+  readonly reject: (err: unknown) => void;
+  /** Removes the abort listener. */
+  readonly dispose: () => void;
 }
 
 /**
- * Per-upstream bound on concurrent upstream calls with a bounded FIFO wait queue.
+ * Per-upstream bound on concurrent upstream calls, with a FIFO queue whose waiters each wait
+ * until their own deadline (`queueTimeoutMs` after they arrived).
  *
- * A released slot goes straight to the oldest waiter (so a late `tryAcquire` can never jump the
- * queue); a waiter leaves the queue when its queue timeout passes or its signal aborts.
+ * Freed slots (and slots a grown limit adds) go to the oldest waiters first, so a late
+ * `tryAcquire` can never jump the queue; a waiter leaves when its deadline passes or its signal
+ * aborts. Every waiter has the same timeout, so deadlines run in queue order and one timer, set
+ * for the oldest waiter, serves the whole queue.
  */
 export class ConcurrencyLimiter {
-  readonly #max: number;
+  readonly #limit: ConcurrencyLimit;
   readonly #maxQueue: number;
   readonly #queueTimeoutMs: number;
   readonly #clock: Clock;
   // A Set iterates in insertion order and deletes in O(1): a FIFO that waiters can leave from the middle.
   readonly #queue = new Set<Waiter>();
+  #cancelTimer: (() => void) | null = null;
   #inFlight = 0;
   #acquired = 0;
   #queueFull = 0;
@@ -55,12 +67,12 @@ export class ConcurrencyLimiter {
   #aborted = 0;
 
   constructor(options: ConcurrencyLimiterOptions) {
-    assertInteger('maxConcurrent', options.maxConcurrent, 1);
+    if (typeof options.limit === 'number') assertInteger('limit', options.limit, 1);
     assertInteger('maxQueue', options.maxQueue, 0);
     if (!(Number.isFinite(options.queueTimeoutMs) && options.queueTimeoutMs > 0)) {
       throw new TypeError(`ConcurrencyLimiter: queueTimeoutMs must be a number greater than 0, got ${String(options.queueTimeoutMs)}`);
     }
-    this.#max = options.maxConcurrent;
+    this.#limit = typeof options.limit === 'number' ? AdaptiveLimit.fixed(options.limit) : options.limit;
     this.#maxQueue = options.maxQueue;
     this.#queueTimeoutMs = options.queueTimeoutMs;
     this.#clock = options.clock ?? systemClock;
@@ -79,42 +91,32 @@ export class ConcurrencyLimiter {
       return Promise.reject(new SaturatedError('queue_full'));
     }
     return new Promise<Release>((resolve, reject) => {
-      const leave = (err: unknown): void => {
-        waiter.dispose();
-        this.#queue.delete(waiter);
-        reject(err);
-      };
       const onAbort = (): void => {
         this.#aborted += 1;
-        leave(signal!.reason);
+        this.#leave(waiter);
+        reject(signal!.reason);
       };
-      const cancelTimer = this.#clock.setTimeout(() => {
-        this.#queueTimeout += 1;
-        leave(new SaturatedError('queue_timeout'));
-      }, this.#queueTimeoutMs);
       const waiter: Waiter = {
+        deadline: this.#clock.now() + this.#queueTimeoutMs,
         resolve,
-        dispose: () => {
-          cancelTimer();
-          signal?.removeEventListener('abort', onAbort);
-        },
+        reject,
+        dispose: () => signal?.removeEventListener('abort', onAbort),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.add(waiter);
+      if (this.#cancelTimer === null) this.#armTimer(this.#queueTimeoutMs);
     });
   }
 
   /** A slot if one is free and nobody is waiting, else null (e.g. to serve stale data instead). */
   tryAcquire(): Release | null {
-    if (this.#inFlight >= this.#max || this.#queue.size > 0) return null;
-    this.#inFlight += 1;
-    this.#acquired += 1;
-    return this.#releaser();
+    if (this.#inFlight >= this.#limit.current || this.#queue.size > 0) return null;
+    return this.#take();
   }
 
   stats(): ConcurrencyLimiterStats {
     return {
-      maxConcurrent: this.#max,
+      limit: this.#limit.current,
       maxQueue: this.#maxQueue,
       inFlight: this.#inFlight,
       queued: this.#queue.size,
@@ -126,27 +128,55 @@ export class ConcurrencyLimiter {
     };
   }
 
-  #releaser(): Release {
+  #take(): Release {
+    this.#inFlight += 1;
+    this.#acquired += 1;
+    const inFlight = this.#inFlight;
     let released = false;
-    return () => {
+    return (outcome) => {
       if (released) return;
       released = true;
-      this.#handOff();
+      this.#inFlight -= 1;
+      if (outcome !== undefined) this.#limit.sample({ ...outcome, inFlight });
+      this.#admitWaiters();
     };
   }
 
-  /** The freed slot passes to the oldest waiter, or back to the pool. */
-  #handOff(): void {
-    const next = this.#queue.values().next();
-    if (next.done) {
-      this.#inFlight -= 1;
-      return;
+  /** Hands free slots to the oldest waiters (the limit may have grown as well as a slot freed). */
+  #admitWaiters(): void {
+    for (const waiter of this.#queue) {
+      if (this.#inFlight >= this.#limit.current) break;
+      this.#leave(waiter);
+      waiter.resolve(this.#take());
     }
-    const waiter = next.value;
-    this.#queue.delete(waiter);
+  }
+
+  #leave(waiter: Waiter): void {
     waiter.dispose();
-    this.#acquired += 1;
-    waiter.resolve(this.#releaser());
+    this.#queue.delete(waiter);
+    if (this.#queue.size === 0) {
+      this.#cancelTimer?.();
+      this.#cancelTimer = null;
+    }
+  }
+
+  /** Refuses every waiter whose deadline has passed, then waits for the next one's. */
+  #expire(): void {
+    this.#cancelTimer = null;
+    const now = this.#clock.now();
+    for (const waiter of this.#queue) {
+      if (waiter.deadline > now) {
+        this.#armTimer(waiter.deadline - now);
+        return;
+      }
+      this.#queueTimeout += 1;
+      this.#leave(waiter);
+      waiter.reject(new SaturatedError('queue_timeout'));
+    }
+  }
+
+  #armTimer(ms: number): void {
+    this.#cancelTimer = this.#clock.setTimeout(() => this.#expire(), ms);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The normalised configuration the resilience modules read (milliseconds, counts), proposed as
- * `UpstreamConfig.protection` and `UpstreamConfig.rateLimit`, with the defaults the loader fills in.
+ * `UpstreamConfig.protection` and `UpstreamConfig.rateLimit`, with the defaults the loader fills in
+ * (the schema's `default` annotations of `protection` are read from here).
  */
 
 /** Failure-rate breaker of one upstream (see `UpstreamBreaker`). */
@@ -19,13 +20,24 @@ export interface UpstreamBreakerConfig {
   readonly halfOpenProbes: number;
 }
 
+/** `upstreams[].protection.concurrency`: the adaptive limit on calls in flight (see `AdaptiveLimit`). */
+export interface ConcurrencyLimitConfig {
+  /** The limit at start, before the upstream's latency has been seen. */
+  readonly initial: number;
+  readonly min: number;
+  /** At most `pool.connections`, or undici queues the excess out of sight (the loader checks). */
+  readonly max: number;
+  /** A mean round trip above this multiple of the baseline shrinks the limit. */
+  readonly latencyTolerance: number;
+}
+
 /** `upstreams[].protection`: how sidecache spares one upstream. */
 export interface UpstreamProtectionConfig {
-  /** Upstream calls in flight at most (keep <= pool.connections, or undici queues invisibly behind it). */
-  readonly maxConcurrent: number;
-  /** Requests waiting for a slot at most; beyond it: stale, else 503 upstream_saturated. */
+  /** Upstream calls in flight at most: grows while latency holds, shrinks when it rises or calls fail. */
+  readonly concurrency: ConcurrencyLimitConfig;
+  /** Requests waiting for a slot at most: a memory guard, not the flow control (the deadline is). */
   readonly maxQueue: number;
-  /** Longest wait for a slot; then: stale, else 503 upstream_saturated. */
+  /** Longest wait for a slot; then: stale, else 503 upstream_saturated. Keep it below the clients' patience. */
   readonly queueTimeoutMs: number;
   readonly breaker: UpstreamBreakerConfig;
   /** Longest pause a `Retry-After` (or Salesforce request-limit 403) can impose. */
@@ -58,9 +70,9 @@ export interface RateLimitConfig {
 }
 
 export const PROTECTION_DEFAULTS: UpstreamProtectionConfig = Object.freeze({
-  maxConcurrent: 32,
-  maxQueue: 128,
-  queueTimeoutMs: 5_000,
+  concurrency: Object.freeze({ initial: 32, min: 4, max: 256, latencyTolerance: 2 }),
+  maxQueue: 10_000,
+  queueTimeoutMs: 10_000,
   breaker: Object.freeze({ windowMs: 10_000, bucketMs: 1_000, minimumCalls: 20, failureRate: 0.5, openMs: 15_000, halfOpenProbes: 3 }),
   retryAfterMaxMs: 600_000,
   retryAfterDefaultMs: 30_000,

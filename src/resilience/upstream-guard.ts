@@ -1,5 +1,6 @@
+import { AdaptiveLimit } from './adaptive-limit.js';
 import { systemClock, type Clock } from './clock.js';
-import { ConcurrencyLimiter, type ConcurrencyLimiterStats, type Release } from './concurrency-limiter.js';
+import { ConcurrencyLimiter, type CallOutcome, type ConcurrencyLimiterStats, type Release } from './concurrency-limiter.js';
 import type { UpstreamProtectionConfig } from './config.js';
 import { ResilienceError, SaturatedError } from './errors.js';
 import { classifyUpstreamResponse, RetryAfterGate, upstreamPauseMs, type ResponseHeaders, type UpstreamFailureKind } from './retry-after.js';
@@ -15,7 +16,7 @@ export interface UpstreamGuardOptions {
 export interface AdmitOptions {
   /**
    * false: refuse at once when no slot is free (the caller has stale data to serve instead);
-   * true: wait in the queue up to `queueTimeoutMs`.
+   * true: wait in the queue until `queueTimeoutMs` after arrival.
    */
   readonly wait: boolean;
   /** The client's request signal: a waiter whose client left leaves the queue. */
@@ -27,7 +28,8 @@ export interface Permit {
   /**
    * The response headers arrived: classifies them (pass the first bytes of the body for a 403,
    * see `needsBodySnippet`), feeds the breaker, and pauses the upstream for 429 / Retry-After.
-   * Returns the failure kind, or null for an answer to pass on or cache.
+   * Returns the failure kind, or null for an answer to pass on or cache. The time since admission
+   * (or the failure) is the round trip the adaptive concurrency limit learns from.
    */
   response(status: number, headers: ResponseHeaders, bodySnippet?: string | Uint8Array): UpstreamFailureKind | null;
   /** The call failed without a response (connect error, reset, timeout): a breaker failure. */
@@ -49,16 +51,18 @@ export interface UpstreamGuardStats {
  * 1. the Retry-After gate: paused after a 429 (or 503 + Retry-After, or Salesforce's request-limit
  *    403) -> `upstream_throttled`;
  * 2. the failure-rate breaker: open -> `upstream_circuit_open`;
- * 3. the concurrency limit: no slot -> `upstream_saturated` (at once when `wait` is false, after
- *    the queue otherwise).
+ * 3. the adaptive concurrency limit: no slot -> `upstream_saturated` (at once when `wait` is
+ *    false, after waiting in the queue until the deadline otherwise).
  *
  * Every refusal is a `ResilienceError` carrying `retryAfterMs` when known; a caller with a stale
  * entry in its stale-if-error window serves it instead. Verdicts: 5xx and failures without a
  * response count against the breaker; 429 and the request-limit 403 pause the upstream but do not
  * count as breaker failures (the upstream is up, only refusing), any other status is a success.
+ * For the concurrency limit every failure kind is a dropped call, and a success a round trip.
  */
 export class UpstreamGuard {
   readonly breaker: UpstreamBreaker;
+  readonly limit: AdaptiveLimit;
   readonly limiter: ConcurrencyLimiter;
   readonly gate: RetryAfterGate;
   readonly protection: UpstreamProtectionConfig;
@@ -74,7 +78,8 @@ export class UpstreamGuard {
       clock: this.#clock,
       ...(options.onBreakerStateChange !== undefined && { onStateChange: options.onBreakerStateChange }),
     });
-    this.limiter = new ConcurrencyLimiter({ maxConcurrent: p.maxConcurrent, maxQueue: p.maxQueue, queueTimeoutMs: p.queueTimeoutMs, clock: this.#clock });
+    this.limit = new AdaptiveLimit({ ...p.concurrency, clock: this.#clock });
+    this.limiter = new ConcurrencyLimiter({ limit: this.limit, maxQueue: p.maxQueue, queueTimeoutMs: p.queueTimeoutMs, clock: this.#clock });
   }
 
   /** A permit for one upstream call, or a `ResilienceError` (or the signal's reason) saying why not. */
@@ -118,8 +123,13 @@ export class UpstreamGuard {
   }
 
   #permit(releaseSlot: Release): Permit {
+    const admittedAt = this.#clock.now();
     let judged = false;
     let released = false;
+    let outcome: CallOutcome | undefined;
+    const ended = (dropped: boolean): void => {
+      outcome ??= { rttMs: this.#clock.now() - admittedAt, dropped };
+    };
     const judge = (verdict: 'success' | 'failure' | 'neutral'): void => {
       if (judged) return;
       judged = true;
@@ -136,14 +146,18 @@ export class UpstreamGuard {
         });
         if (pauseMs !== null) this.gate.blockFor(pauseMs);
         judge(kind === 'server_error' ? 'failure' : kind === null ? 'success' : 'neutral');
+        ended(kind !== null);
         return kind;
       },
-      failure: () => judge('failure'),
+      failure: () => {
+        judge('failure');
+        ended(true);
+      },
       release: () => {
         if (released) return;
         released = true;
         judge('neutral');
-        releaseSlot();
+        releaseSlot(outcome);
       },
     };
   }

@@ -92,7 +92,7 @@ export const header = (a: Answer, name: string): string | undefined => {
 
 export interface Readyz {
   status: string;
-  upstreams: Record<string, { state: string; circuit?: string; pausedForMs?: number }>;
+  upstreams: Record<string, { state: string; circuit?: string; pausedForMs?: number; limit?: number; inFlight?: number; queued?: number }>;
   tiers: Record<string, string>;
   audit?: string;
 }

@@ -10,8 +10,8 @@ export interface HealthOptions {
   readonly auditHealth: () => string | null;
   /** Database connection pool utilisation, when a database is open. */
   readonly databasePool: () => { total: number; idle: number; waiting: number; max: number } | null;
-  /** Per-upstream breaker state and Retry-After pause. */
-  readonly upstreamGuards?: () => ReadonlyMap<string, { breakerState: string; pausedForMs: number }>;
+  /** Per-upstream breaker state, Retry-After pause, and concurrency limit, in-flight and queued calls. */
+  readonly upstreamGuards?: () => ReadonlyMap<string, { breakerState: string; pausedForMs: number; limit: number; inFlight: number; queued: number }>;
 }
 
 /**
@@ -28,7 +28,10 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
     const upstreams = Object.fromEntries(
       options.upstreams.map((u) => {
         const guard = guards?.get(u.name);
-        const protection = guard === undefined ? {} : { circuit: guard.breakerState, pausedForMs: guard.pausedForMs };
+        const protection =
+          guard === undefined
+            ? {}
+            : { circuit: guard.breakerState, pausedForMs: guard.pausedForMs, limit: guard.limit, inFlight: guard.inFlight, queued: guard.queued };
         return [u.name, { state: u.enabled ? 'enabled' : 'disabled', prefix: u.config.prefix, ...protection }];
       }),
     );

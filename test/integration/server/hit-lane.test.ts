@@ -190,11 +190,11 @@ t.test('the lane keys by vary header values, never by the URL alone', async (t) 
   });
   t.teardown(() => upstream.close());
   const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'shared' }] }]));
-  const reads = [{ accept: 'application/json' }, { accept: 'text/plain' }, {}];
+  const reads: Array<Record<string, string>> = [{ accept: 'application/json' }, { accept: 'text/plain' }, {}];
   for (let round = 0; round < 2; round++) {
     for (const headers of reads) {
       const response = await proxy.fetch('/api/items/1', { headers });
-      t.same(response.json(), { accept: headers.accept ?? null }, `round ${round}: the answer for accept=${headers.accept ?? '(none)'}`);
+      t.same(response.json(), { accept: headers['accept'] ?? null }, `round ${round}: the answer for accept=${headers['accept'] ?? '(none)'}`);
       t.equal(response.headers['x-cache'], round === 0 ? 'MISS' : 'HIT');
     }
   }

@@ -55,14 +55,14 @@ t.test('a minimal config gets every documented default', async (t) => {
   ]);
   const [upstream] = config.upstreams;
   t.equal(upstream?.target?.href, 'https://sf.example.com/');
-  t.strictSame(upstream?.pool, { connections: 32, connectTimeoutMs: 5000, headersTimeoutMs: 30_000, bodyTimeoutMs: 30_000, keepAliveTimeoutMs: 30_000 });
+  t.strictSame(upstream?.pool, { connections: 256, connectTimeoutMs: 5000, headersTimeoutMs: 30_000, bodyTimeoutMs: 30_000, keepAliveTimeoutMs: 30_000 });
   t.strictSame(upstream?.requestHeaders, { add: {}, remove: [] });
   t.equal(upstream?.clientNoCache, 'refresh');
   t.strictSame(upstream?.vary, ['accept', 'accept-encoding']);
   t.strictSame(upstream?.protection, {
-    maxConcurrent: 32,
-    maxQueue: 128,
-    queueTimeoutMs: 5_000,
+    concurrency: { initial: 32, min: 4, max: 256, latencyTolerance: 2 },
+    maxQueue: 10_000,
+    queueTimeoutMs: 10_000,
     breaker: { windowMs: 10_000, bucketMs: 1_000, minimumCalls: 20, failureRate: 0.5, openMs: 15_000, halfOpenProbes: 3 },
     retryAfterMaxMs: 600_000,
     retryAfterDefaultMs: 30_000,
@@ -278,18 +278,45 @@ t.test('protection, rate limits and stale windows: units parsed, bad values name
         name: 'sf',
         prefix: '/sf',
         target: 'https://sf.example.com',
-        protection: { maxConcurrent: 4, queueTimeout: '2s', breaker: { window: '30s', openFor: '1m', failureRate: 0.25 } },
+        protection: { concurrency: { min: 2, max: 64, latencyTolerance: 1.5 }, queueTimeout: '2s', breaker: { window: '30s', openFor: '1m', failureRate: 0.25 } },
         rateLimit: { by: 'user', capacity: 10, refillPerSecond: 0.5 },
         rules: [{ path: '/x', staleWhileRevalidate: '30s', staleIfError: '1h', refreshAhead: true }],
       },
     ],
   });
   const [sf] = config.upstreams;
-  t.equal(sf?.protection.maxConcurrent, 4);
+  t.same(sf?.protection.concurrency, { initial: 32, min: 2, max: 64, latencyTolerance: 1.5 });
   t.equal(sf?.protection.queueTimeoutMs, 2_000);
   t.same(sf?.protection.breaker, { windowMs: 30_000, bucketMs: 1_000, minimumCalls: 20, failureRate: 0.25, openMs: 60_000, halfOpenProbes: 3 });
   t.same(sf?.rateLimit, { by: 'user', capacity: 10, refillPerSecond: 0.5, exemptHits: true, maxSubjects: 100_000, redisTimeoutMs: 50 });
   t.equal(sf?.rules[0]?.staleWhileRevalidateMs, 30_000);
   t.equal(sf?.rules[0]?.staleIfErrorMs, 3_600_000);
   t.equal(sf?.rules[0]?.refreshAhead, true);
+});
+
+t.test('protection.concurrency: unset keys fit pool.connections; defaults: applies key by key', async (t) => {
+  const upstream = (name: string, extra: Record<string, unknown>) => ({ name, prefix: `/${name}`, target: 'https://x.example.com', ...extra });
+  const { config, warnings } = load(t, {
+    defaults: { protection: { concurrency: { latencyTolerance: 3 } } },
+    upstreams: [
+      upstream('small', { pool: { connections: 16 } }),
+      upstream('tiny', { pool: { connections: 2 } }),
+      upstream('own', { protection: { concurrency: { initial: 8, max: 100 } } }),
+    ],
+  });
+  t.strictSame(warnings, []);
+  const [small, tiny, own] = config.upstreams;
+  t.strictSame(small?.protection.concurrency, { initial: 16, min: 4, max: 16, latencyTolerance: 3 }, 'max and initial cut to the pool');
+  t.strictSame(tiny?.protection.concurrency, { initial: 2, min: 2, max: 2, latencyTolerance: 3 }, 'min too');
+  t.strictSame(own?.protection.concurrency, { initial: 8, min: 4, max: 100, latencyTolerance: 3 });
+});
+
+t.test('deprecated protection.maxConcurrent: N is read as a fixed limit, with a warning', async (t) => {
+  const { config, warnings } = load(t, {
+    upstreams: [{ name: 'sf', prefix: '/sf', target: 'https://sf.example.com', protection: { maxConcurrent: 24 } }],
+  });
+  t.strictSame(config.upstreams[0]?.protection.concurrency, { initial: 24, min: 24, max: 24, latencyTolerance: 2 });
+  t.strictSame(warnings, [
+    'upstreams[0].protection.maxConcurrent is deprecated: read as a fixed limit, concurrency: { initial: 24, min: 24, max: 24 }; remove it to let the limit adapt',
+  ]);
 });

@@ -97,6 +97,29 @@ t.test('scrape-time sources: tiers, invalidations, audit, pool', async (t) => {
   t.equal(value(families.get('sidecache_cache_lookups_total'), { tier: 'memory', result: 'hit' }), 9, 'read afresh on every scrape');
 });
 
+t.test('scrape-time sources: upstream guards, the adaptive concurrency limit among them', async (t) => {
+  let limit = 32;
+  const metrics = new SidecacheMetrics(
+    {
+      upstreamGuards: () =>
+        new Map([['sf', { breakerState: 'half_open' as const, breakerOpens: 2, limit, inFlight: 30, queued: 7, rejected: 4, pausedForMs: 1_500 }]]),
+    },
+    { processMetrics: false },
+  );
+  let families = await scrape(metrics);
+  t.equal(families.get('sidecache_upstream_concurrency_limit')?.type, 'GAUGE');
+  t.equal(value(families.get('sidecache_upstream_concurrency_limit'), { upstream: 'sf' }), 32);
+  t.equal(value(families.get('sidecache_upstream_queued_requests'), { upstream: 'sf' }), 7);
+  t.equal(value(families.get('sidecache_upstream_saturated_total'), { upstream: 'sf' }), 4);
+  t.equal(value(families.get('sidecache_upstream_circuit_state'), { upstream: 'sf' }), 1);
+  t.equal(value(families.get('sidecache_upstream_circuit_opens_total'), { upstream: 'sf' }), 2);
+  t.equal(value(families.get('sidecache_upstream_paused_seconds'), { upstream: 'sf' }), 1.5);
+
+  limit = 9;
+  families = await scrape(metrics);
+  t.equal(value(families.get('sidecache_upstream_concurrency_limit'), { upstream: 'sf' }), 9, 'read afresh on every scrape');
+});
+
 t.test('every metric follows the naming rules', async (t) => {
   const metrics = new SidecacheMetrics({}, { processMetrics: true });
   const families = await scrape(metrics);

@@ -1,14 +1,15 @@
 import t from 'tap';
+import { AdaptiveLimit, MIN_SAMPLES, WINDOW_MS } from '../../../src/resilience/adaptive-limit.js';
 import { ConcurrencyLimiter, type Release } from '../../../src/resilience/concurrency-limiter.js';
 import { SaturatedError } from '../../../src/resilience/errors.js';
 import { fakeClock, flush, track } from './fake-clock.js';
 
-function limiter(maxConcurrent: number, maxQueue: number, queueTimeoutMs = 1_000) {
+function limiter(limit: number, maxQueue: number, queueTimeoutMs = 1_000) {
   const clock = fakeClock();
-  return { clock, limiter: new ConcurrencyLimiter({ maxConcurrent, maxQueue, queueTimeoutMs, clock }) };
+  return { clock, limiter: new ConcurrencyLimiter({ limit, maxQueue, queueTimeoutMs, clock }) };
 }
 
-t.test('hands out slots up to maxConcurrent at once; tryAcquire refuses beyond', async (t) => {
+t.test('hands out slots up to the limit at once; tryAcquire refuses beyond', async (t) => {
   const { limiter: l } = limiter(2, 5);
   const a = await l.acquire();
   const b = l.tryAcquire();
@@ -106,7 +107,7 @@ t.test('releasing twice is a no-op', async (t) => {
   (w2.value as Release)();
   (w2.value as Release)();
   t.match(l.stats(), { inFlight: 0, queued: 0 });
-  t.ok(l.tryAcquire() !== null && l.tryAcquire() === null, 'exactly maxConcurrent again');
+  t.ok(l.tryAcquire() !== null && l.tryAcquire() === null, 'exactly the limit again');
 });
 
 t.test('an aborted waiter leaves the queue with the abort reason', async (t) => {
@@ -123,7 +124,7 @@ t.test('an aborted waiter leaves the queue with the abort reason', async (t) => 
   t.equal(b.state, 'rejected');
   t.match(b.error, { message: 'client went away' });
   t.match(l.stats(), { queued: 2, aborted: 1, rejected: 0 });
-  t.equal(clock.pending(), 2, 'its queue timer was cancelled');
+  t.equal(clock.pending(), 1, 'one deadline timer serves the whole queue');
   held();
   (await a)();
   (await c)();
@@ -150,17 +151,82 @@ t.test('tryAcquire never jumps the queue', async (t) => {
 });
 
 t.test('constructor rejects bad options naming them', async (t) => {
-  t.throws(() => new ConcurrencyLimiter({ maxConcurrent: 0, maxQueue: 1, queueTimeoutMs: 1 }), /maxConcurrent/);
-  t.throws(() => new ConcurrencyLimiter({ maxConcurrent: 1.5, maxQueue: 1, queueTimeoutMs: 1 }), /maxConcurrent/);
-  t.throws(() => new ConcurrencyLimiter({ maxConcurrent: 1, maxQueue: -1, queueTimeoutMs: 1 }), /maxQueue/);
-  t.throws(() => new ConcurrencyLimiter({ maxConcurrent: 1, maxQueue: 1, queueTimeoutMs: 0 }), /queueTimeoutMs/);
+  t.throws(() => new ConcurrencyLimiter({ limit: 0, maxQueue: 1, queueTimeoutMs: 1 }), /limit/);
+  t.throws(() => new ConcurrencyLimiter({ limit: 1.5, maxQueue: 1, queueTimeoutMs: 1 }), /limit/);
+  t.throws(() => new ConcurrencyLimiter({ limit: 1, maxQueue: -1, queueTimeoutMs: 1 }), /maxQueue/);
+  t.throws(() => new ConcurrencyLimiter({ limit: 1, maxQueue: 1, queueTimeoutMs: 0 }), /queueTimeoutMs/);
 });
 
 t.test('with the system clock a queue timeout fires for real', async (t) => {
-  const l = new ConcurrencyLimiter({ maxConcurrent: 1, maxQueue: 1, queueTimeoutMs: 20 });
+  const l = new ConcurrencyLimiter({ limit: 1, maxQueue: 1, queueTimeoutMs: 20 });
   const held = await l.acquire();
   const started = performance.now();
   await t.rejects(l.acquire(), { code: 'upstream_saturated', reason: 'queue_timeout' });
   t.ok(performance.now() - started >= 15, 'waited about queueTimeoutMs');
   held();
+});
+
+function adaptiveLimiter(initial: number, queueTimeoutMs = 10_000) {
+  const clock = fakeClock();
+  const limit = new AdaptiveLimit({ initial, min: 1, max: 100, latencyTolerance: 2, clock });
+  return { clock, limit, limiter: new ConcurrencyLimiter({ limit, maxQueue: 10_000, queueTimeoutMs, clock }) };
+}
+
+t.test('the deadline queue: waiters keep FIFO order and each waits until its own deadline', async (t) => {
+  const { clock, limiter: l } = adaptiveLimiter(1, 10_000);
+  const held = await l.acquire();
+  const waiters = Array.from({ length: 1_000 }, () => track(l.acquire()));
+  t.equal(clock.pending(), 1, 'a thousand waiters, one timer');
+  clock.advance(9_999);
+  await flush();
+  t.ok(waiters.every((w) => w.state === 'pending'), 'nobody refused before the deadline');
+  held();
+  await flush();
+  t.same(waiters.slice(0, 2).map((w) => w.state), ['resolved', 'pending'], 'the oldest first');
+  clock.advance(1);
+  await flush();
+  t.equal(waiters.filter((w) => w.state === 'rejected').length, 999, 'the rest refused at their deadline');
+  t.match(waiters[1]!.error, { code: 'upstream_saturated', reason: 'queue_timeout' });
+  t.match(l.stats(), { queued: 0, inFlight: 1, queueTimeout: 999 });
+  t.equal(clock.pending(), 0, 'no timer once the queue is empty');
+});
+
+t.test('a grown limit admits waiters at once; a shrunk one holds them until in-flight is below it', async (t) => {
+  const { clock, limit, limiter: l } = adaptiveLimiter(10);
+  const slots = await Promise.all(Array.from({ length: 10 }, () => l.acquire()));
+  const waiters = Array.from({ length: 5 }, () => track(l.acquire()));
+  clock.advance(WINDOW_MS);
+  // One healthy, saturated window (ten 100 ms calls that each started with 10 in flight) grows the limit to 13.
+  slots.forEach((release) => release({ rttMs: 100, dropped: false }));
+  await flush();
+  t.equal(limit.current, 13);
+  t.equal(waiters.filter((w) => w.state === 'resolved').length, 5, 'every waiter admitted: 10 slots freed');
+  const more = await Promise.all(Array.from({ length: 8 }, () => l.acquire()));
+  t.match(l.stats(), { limit: 13, inFlight: 13, queued: 0 });
+
+  // A failing window (here reported straight to the limit) cuts it to 11 while 13 calls are in flight.
+  clock.advance(WINDOW_MS);
+  for (let i = 0; i < MIN_SAMPLES; i++) limit.sample({ rttMs: 0, dropped: true, inFlight: 13 });
+  t.equal(limit.current, 11, 'x 0.9');
+  t.equal(l.tryAcquire(), null, 'no slot while in-flight is above the limit');
+  const late = track(l.acquire());
+  more.slice(0, 2).forEach((release) => release());
+  await flush();
+  t.equal(late.state, 'pending', 'in-flight 11 is not below 11');
+  more[2]!();
+  await flush();
+  t.equal(late.state, 'resolved', 'admitted once in-flight fell below the limit');
+  t.match(l.stats(), { limit: 11, inFlight: 11, queued: 0 });
+});
+
+t.test('released slots feed the limit with the in-flight count their call started with', async (t) => {
+  const { clock, limit, limiter: l } = adaptiveLimiter(10);
+  clock.advance(WINDOW_MS);
+  for (let i = 0; i < MIN_SAMPLES; i++) {
+    const release = l.tryAcquire()!;
+    release({ rttMs: 100, dropped: false });
+  }
+  t.equal(limit.current, 10, 'one call at a time: under-used, no growth');
+  l.tryAcquire()!();
+  t.equal(limit.stats().baselineRttMs, 100, 'a release without an outcome teaches nothing');
 });

@@ -10,7 +10,7 @@ function guard(overrides: Partial<UpstreamProtectionConfig> = {}) {
   const changes: BreakerStateChange[] = [];
   const protection: UpstreamProtectionConfig = {
     ...PROTECTION_DEFAULTS,
-    maxConcurrent: 2,
+    concurrency: { initial: 2, min: 2, max: 2, latencyTolerance: 2 },
     maxQueue: 2,
     queueTimeoutMs: 1_000,
     breaker: { ...PROTECTION_DEFAULTS.breaker, minimumCalls: 4, openMs: 5_000, halfOpenProbes: 1 },
@@ -100,7 +100,7 @@ t.test('wait: true queues, then times out with queue_timeout, or is refused when
 });
 
 t.test('a call that waited in the queue re-checks the Retry-After gate', async (t) => {
-  const { guard: g } = guard({ maxConcurrent: 1 });
+  const { guard: g } = guard({ concurrency: { initial: 1, min: 1, max: 1, latencyTolerance: 2 } });
   const first = await g.admit({ wait: true });
   const waiting = track(g.admit({ wait: true }));
   first.response(429, { 'retry-after': '3' });
@@ -112,7 +112,7 @@ t.test('a call that waited in the queue re-checks the Retry-After gate', async (
 });
 
 t.test('a half-open probe refused by the limiter gives its permit back', async (t) => {
-  const { clock, guard: g } = guard({ maxConcurrent: 1 });
+  const { clock, guard: g } = guard({ concurrency: { initial: 1, min: 1, max: 1, latencyTolerance: 2 } });
   for (let i = 0; i < 4; i++) await call(g, 500);
   clock.advance(5_000);
   g.limiter.tryAcquire(); // someone else holds the only slot
@@ -131,4 +131,38 @@ t.test('failure(), release() without a verdict, and idempotent release', async (
   const abandoned = await g.admit({ wait: true });
   abandoned.release();
   t.match(g.stats(), { breaker: { calls: 1, failures: 1 }, concurrency: { inFlight: 0, acquired: 2 } }, 'one verdict per permit; none for the abandoned call');
+});
+
+t.test('each call teaches the adaptive limit: round trips to the headers grow it, a slowdown and failures shrink it', async (t) => {
+  const { clock, guard: g } = guard({ concurrency: { initial: 4, min: 1, max: 8, latencyTolerance: 2 } });
+  /** Calls, four at a time (every slot in use), each answered `rttMs` after admission. */
+  const round = async (rttMs: number, answer: (p: Permit) => void = (p) => p.response(200, {})) => {
+    const permits = await Promise.all(Array.from({ length: g.limit.current }, () => g.admit({ wait: false })));
+    clock.advance(rttMs);
+    for (const p of permits) {
+      answer(p);
+      p.release();
+    }
+  };
+  for (let i = 0; i < 20; i++) await round(100);
+  const grown = g.limit.current;
+  t.ok(grown > 4, `healthy, saturated windows grow it (4 -> ${grown})`);
+  t.equal(g.stats().concurrency.limit, grown, 'shown in the guard stats');
+  t.equal(g.limit.stats().baselineRttMs, 100, 'the round trip runs from admission to the response headers');
+
+  for (let i = 0; i < 3; i++) await round(1_000);
+  const slowed = g.limit.current;
+  t.ok(slowed <= grown / 2, `ten times slower: at least halved (${grown} -> ${slowed})`);
+
+  clock.advance(1_000);
+  for (let i = 0; i < 5; i++) await round(10, (p) => p.failure());
+  const failed = g.limit.current;
+  t.ok(failed < slowed, `a window of failures shrinks it (${slowed} -> ${failed})`);
+  t.equal(g.breaker.state, 'closed', 'too few failures in the breaker window to open it');
+
+  const before = g.limit.stats();
+  const abandoned = await g.admit({ wait: true });
+  clock.advance(60_000);
+  abandoned.release();
+  t.same(g.limit.stats(), before, 'a call without a verdict teaches nothing');
 });
