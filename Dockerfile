@@ -29,4 +29,5 @@ STOPSIGNAL SIGTERM
 # No curl in the slim image: Node's own fetch probes the service port.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "--enable-source-maps", "dist/src/main.js"]
+# The flags are package.json's config.nodeFlags (test/scripts/node-flags.test.ts keeps them equal).
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=32", "dist/src/main.js"]

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pinnedCommand, type CpuRole } from './pin.js';
 
 /** A server under test running in its own process. */
 export interface Child {
@@ -22,6 +23,11 @@ export interface SpawnOptions {
   readonly cwd?: string;
   /** How long to wait for the JSON announcement line before `announced` rejects. */
   readonly announceTimeoutMs?: number;
+  /**
+   * Run on the load core or the server core (bench/lib/pin.ts), through `taskset -c N`, which
+   * execs the command: the PID is still the command's own. Absent: inherit the bench's affinity.
+   */
+  readonly cpu?: CpuRole;
 }
 
 const live = new Map<number, Child>();
@@ -34,7 +40,8 @@ export function spawnNode(options: SpawnOptions): Child {
 
 /** Spawns any executable (e.g. redis-server) the same way: registered, killed by PID on exit. */
 export function spawnProcess(command: string, options: SpawnOptions): Child {
-  const proc = spawn(command, options.args, {
+  const pinned = pinnedCommand(options.cpu, command, options.args);
+  const proc = spawn(pinned.command, pinned.args, {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

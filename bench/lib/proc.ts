@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 
 const CLOCK_TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -39,4 +39,32 @@ export function cpuDelta(before: ReadonlyMap<number, number>, after: ReadonlyMap
   let sum = 0;
   for (const [pid, cpu] of after) sum += cpu - (before.get(pid) ?? 0);
   return sum;
+}
+
+/** The CPUs a process may run on (`Cpus_allowed_list` in /proc/<pid>/status, e.g. "1" or "0-1"). */
+export async function readAffinity(pid: number): Promise<string> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /^Cpus_allowed_list:\s+(\S+)$/m.exec(status);
+  if (match === null) throw new Error(`no Cpus_allowed_list for pid ${pid}`);
+  return match[1]!;
+}
+
+/** The executable a process runs (/proc/<pid>/exe), to check a pinned child is node and not taskset. */
+export async function readExecutable(pid: number): Promise<string> {
+  return readlink(`/proc/${pid}/exe`);
+}
+
+/** Busy and total jiffies of each CPU since boot, from /proc/stat (index = CPU number). */
+export async function readCoreTimes(): Promise<{ busy: number; total: number }[]> {
+  const stat = await readFile('/proc/stat', 'utf8');
+  const out: { busy: number; total: number }[] = [];
+  for (const line of stat.split('\n')) {
+    const match = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (match === null) continue;
+    // user nice system idle iowait irq softirq steal ...; idle and iowait are not busy.
+    const v = match[2]!.trim().split(/\s+/).map(Number);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    out[Number(match[1])] = { busy: total - v[3]! - v[4]!, total };
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,9 @@ export interface Running {
   readonly port: number;
   readonly url: string;
 }
+
+/** The node flags `npm start` runs sidecache with (package.json `config.nodeFlags`). */
+const SIDECACHE_NODE_FLAGS: readonly string[] = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { nodeFlags: string } }).config.nodeFlags.split(/\s+/);
 
 /** The sidecache entry point every `startSidecache` runs; set by `buildSidecache`. */
 let mainJs = join(ROOT, 'dist', 'src', 'main.js');
@@ -40,7 +43,7 @@ export function buildSidecache(ref?: string): Build {
     cwd = mkdtempSync(join(tmpdir(), 'sidecache-ref-'));
     const dir = cwd;
     cleanup = () => rmSync(dir, { recursive: true, force: true });
-    const archive = execFileSync('git', ['archive', '--format=tar', ref, 'src', 'config', 'package.json', 'tsconfig.json', 'tsconfig.build.json'], {
+    const archive = execFileSync('git', ['archive', '--format=tar', ref, 'src', 'config', 'migrations', 'package.json', 'tsconfig.json', 'tsconfig.build.json'], {
       cwd: ROOT,
       maxBuffer: 256 * 1024 * 1024,
     });
@@ -65,6 +68,7 @@ export async function startUpstream(name: string, delayMs = 0): Promise<Running>
     args: ['--import', 'tsx', join(SERVERS, 'upstream.ts')],
     env: { DELAY_MS: String(delayMs), PORT: '0' },
     cwd: ROOT,
+    cpu: 'load',
   });
   const { port } = (await child.announced) as { port: number };
   return { child, port, url: `http://127.0.0.1:${port}` };
@@ -85,6 +89,7 @@ export async function startOrigin(name: string, port = 0): Promise<Running> {
     args: ['--import', 'tsx', join(SERVERS, 'origin.ts')],
     env: { PORT: String(port) },
     cwd: ROOT,
+    cpu: 'load',
   });
   const announced = (await child.announced) as { port: number };
   return { child, port: announced.port, url: `http://127.0.0.1:${announced.port}` };
@@ -101,6 +106,7 @@ export async function runInvalidationProbe(env: Record<string, string>, timeoutM
     env: { ...env, SIDECACHE_SRC: builtSrcDir() },
     cwd: ROOT,
     announceTimeoutMs: timeoutMs,
+    cpu: 'server',
   });
   try {
     return await child.announced;
@@ -116,6 +122,22 @@ export async function startBareFastify(nodeArgs: readonly string[] = []): Promis
     args: [...nodeArgs, '--import', 'tsx', join(SERVERS, 'bare-fastify.ts')],
     env: { PORT: '0' },
     cwd: ROOT,
+    cpu: 'server',
+  });
+  const { port } = (await child.announced) as { port: number };
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealthy(`${url}/healthz`);
+  return { child, port, url };
+}
+
+/** The naive read-through peer (bench/servers/naive.ts: Fastify + undici + lru-cache) in front of `upstreamUrl`. */
+export async function startNaive(upstreamUrl: string): Promise<Running> {
+  const child = spawnNode({
+    name: 'naive',
+    args: ['--import', 'tsx', join(SERVERS, 'naive.ts')],
+    env: { PORT: '0', UPSTREAM_URL: upstreamUrl },
+    cwd: ROOT,
+    cpu: 'server',
   });
   const { port } = (await child.announced) as { port: number };
   const url = `http://127.0.0.1:${port}`;
@@ -172,9 +194,10 @@ export async function startSidecache(options: SidecacheOptions): Promise<Running
   writeFileSync(configPath, configYaml(port, adminPort, options));
   const child = spawnNode({
     name: options.name,
-    args: [...(options.nodeArgs ?? []), mainJs],
+    args: [...SIDECACHE_NODE_FLAGS, ...(options.nodeArgs ?? []), mainJs],
     env: { PROXY_CONFIG: configPath, LOG_LEVEL: 'warn', PORT: String(port) },
     cwd: ROOT,
+    cpu: 'server',
   });
   child.process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;

@@ -1,12 +1,17 @@
 /**
- * Bench upstream: answers every GET with the same 2 KB JSON after DELAY_MS, counts the calls.
- * `GET /__count` → {"count":N} (not counted), `POST /__reset` → zero. Prints {"port":N} once listening.
+ * Bench upstream: answers every GET with the same 2 KB JSON after a delay, counts the calls.
+ * The delay starts at DELAY_MS; `POST /__delay?ms=N` changes it at run time (for requests that
+ * arrive after it) → {"delayMs":N}. `GET /__count` → {"count":N} (not counted), `POST /__reset`
+ * → zero. Prints {"port":N} once listening.
  */
 import { createServer } from 'node:http';
 import { BODY } from './body.js';
+import { MAX_DELAY_MS, parseDelayTarget } from './delay.js';
 import { serveChild } from './serve.js';
 
-const delayMs = Number(process.env['DELAY_MS'] ?? 0);
+const initialDelayMs = parseDelayTarget(`/__delay?ms=${process.env['DELAY_MS'] ?? 0}`);
+if (initialDelayMs === null) throw new Error(`DELAY_MS must be a whole number of ms from 0 to ${MAX_DELAY_MS}`);
+let delayMs: number = initialDelayMs;
 const port = Number(process.env['PORT'] ?? 0);
 let count = 0;
 
@@ -20,6 +25,16 @@ const server = createServer((req, res) => {
     res.writeHead(204).end();
     return;
   }
+  if (req.url?.startsWith('/__delay') === true && req.method === 'POST') {
+    const ms = parseDelayTarget(req.url);
+    if (ms === null) {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `ms must be a whole number from 0 to ${MAX_DELAY_MS}` }));
+      return;
+    }
+    delayMs = ms;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ delayMs }));
+    return;
+  }
   if (req.method !== 'GET') {
     res.writeHead(405).end();
     return;
@@ -29,4 +44,5 @@ const server = createServer((req, res) => {
   if (delayMs > 0) setTimeout(send, delayMs);
   else send();
 });
+
 serveChild(server, port);

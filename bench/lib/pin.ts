@@ -1,0 +1,60 @@
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+
+/**
+ * CPU pinning: the load (wrk, load-driver children, the bench process itself, the upstream) runs
+ * on core 0 and every server under test alone on core 1, so a server is never capped by a load
+ * generator sharing its core. Done with `taskset` (util-linux): a child is spawned as
+ * `taskset -c <core> <command> <args>`, which sets the affinity and then execs the command, so
+ * the PID the bench holds (and stops) is the node process itself. BENCH_PIN=0 turns it off.
+ */
+
+/** Where load generators, the bench process and helper upstreams run. */
+export const LOAD_CPU = '0';
+/** Where the server under test runs, alone. */
+export const SERVER_CPU = '1';
+
+export type CpuRole = 'load' | 'server';
+
+const cpuOf = (role: CpuRole): string => (role === 'load' ? LOAD_CPU : SERVER_CPU);
+
+let state: { enabled: boolean; reason: string } | null = null;
+
+function detect(): { enabled: boolean; reason: string } {
+  if (process.env['BENCH_PIN'] === '0') return { enabled: false, reason: 'BENCH_PIN=0' };
+  if (process.platform !== 'linux') return { enabled: false, reason: `not Linux (${process.platform})` };
+  if (cpus().length < 2) return { enabled: false, reason: `${cpus().length} CPU` };
+  const probe = spawnSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' });
+  if (probe.error !== undefined || probe.status !== 0) return { enabled: false, reason: 'taskset not found (util-linux)' };
+  return { enabled: true, reason: `load on core ${LOAD_CPU}, servers on core ${SERVER_CPU}` };
+}
+
+/** Whether children are pinned, and why (not). */
+export function pinning(): { enabled: boolean; reason: string } {
+  state ??= detect();
+  return state;
+}
+
+/**
+ * The command line that runs `command args` on the role's core: `taskset -c N command args`
+ * when pinning is on, else unchanged.
+ */
+export function pinnedCommand(role: CpuRole | undefined, command: string, args: readonly string[]): { command: string; args: string[] } {
+  if (role === undefined || !pinning().enabled) return { command, args: [...args] };
+  return { command: 'taskset', args: ['-c', cpuOf(role), command, ...args] };
+}
+
+/**
+ * Pins this process, all of its threads (`-a`), to the load core; children it spawns later
+ * inherit that unless they are spawned through `pinnedCommand`. Returns what was done.
+ */
+export function pinSelfToLoadCpu(): string {
+  const { enabled, reason } = pinning();
+  if (!enabled) return `not pinned: ${reason}`;
+  const result = spawnSync('taskset', ['-a', '-c', '-p', LOAD_CPU, String(process.pid)], { encoding: 'utf8' });
+  if (result.status !== 0) {
+    state = { enabled: false, reason: `taskset -p failed: ${(result.stderr ?? '').trim()}` };
+    return `not pinned: ${state.reason}`;
+  }
+  return reason;
+}
