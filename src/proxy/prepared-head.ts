@@ -5,6 +5,14 @@ export interface PreparedHead {
   /** Stored header fields as flat [name, value, …] pairs, `content-length` left out. */
   readonly fields: ReadonlyArray<string | readonly string[]>;
   readonly contentLength: string;
+  /**
+   * The whole head of a fresh memory hit as flat pairs, in the order the full path sends it;
+   * copy it and fill in the values that change per response at the indices below.
+   */
+  readonly memoryHitHead: ReadonlyArray<string | readonly string[]>;
+  readonly requestIdAt: number;
+  readonly ageAt: number;
+  readonly cacheStatusAt: number;
 }
 
 const prepared = new WeakMap<CacheEntry, PreparedHead>();
@@ -22,7 +30,10 @@ export function preparedHead(entry: CacheEntry): PreparedHead {
     }
     // What Fastify's reply.send() adds to a Buffer body without a type, so both paths answer alike.
     if (entry.headers['content-type'] === undefined) fields.push('content-type', 'application/octet-stream');
-    head = { fields, contentLength: String(entry.body.length) };
+    const contentLength = String(entry.body.length);
+    const memoryHitHead = ['x-request-id', '', ...fields, 'age', '', 'x-cache', 'HIT', 'x-cache-tier', 'memory', 'cache-status', '', 'content-length', contentLength];
+    const ageAt = fields.length + 3;
+    head = { fields, contentLength, memoryHitHead, requestIdAt: 1, ageAt, cacheStatusAt: ageAt + 6 };
     prepared.set(entry, head);
   }
   return head;
