@@ -14,6 +14,7 @@
  *    autocannon in this (pinned) process.
  *  9 cold burst: 1,000 cold URLs at 200 in flight, upstream 300 ms, sidecache vs the naive peer.
  * 10 upstream slowed tenfold mid-run: cached clients keep getting 200s; limiter gauges sampled.
+ * 11 hit-path cost per feature: the lane called in-process, one configuration per feature (ns per hit).
  *
  * BENCH_ONLY=1,9 runs only those scenarios; a part of 5-8 by letter, e.g. BENCH_ONLY=5a,5d,6c,8b.
  * BENCH_REF=<git ref> benches a committed snapshot instead of the working tree.
@@ -42,6 +43,7 @@ import { sharedTiers } from './scenarios/shared-tiers.js';
 import { audit } from './scenarios/audit.js';
 import { invalidation } from './scenarios/invalidation.js';
 import { outage } from './scenarios/outage.js';
+import { hitCosts } from './scenarios/hit-costs.js';
 import { runPendingCleanups } from './lib/services.js';
 
 // Scenario 1 takes about 2.5 minutes, 2-4 about 1.5, 5 and 6 about 3 more, 7 and 8 about 2.5
@@ -61,7 +63,7 @@ function gitCommit(): string | null {
   }
 }
 
-const SCENARIOS = 10;
+const SCENARIOS = 11;
 
 const only = parseOnly(process.env['BENCH_ONLY'], SCENARIOS);
 const selected = (n: number): boolean => only.has(n);
@@ -149,6 +151,13 @@ async function runScenarios(rows: Row[], results: Record<string, unknown>): Prom
       const s10 = await slowdown(log);
       rows.push(...s10.rows);
       results['slowdown'] = s10.result;
+    }
+
+    if (selected(11)) {
+      log(`11/${SCENARIOS} hit-path cost per feature (in-process lane, one configuration per feature)`);
+      const s11 = await hitCosts();
+      rows.push(...s11.rows);
+      results['hitCosts'] = s11.result;
     }
   } finally {
     await stopChild(upstream.child);

@@ -115,6 +115,23 @@ export async function runInvalidationProbe(env: Record<string, string>, timeoutM
   }
 }
 
+/** Runs bench/servers/hit-costs.ts against the build under test on the server core; returns its JSON result. */
+export async function runHitCostProbe(timeoutMs: number): Promise<Record<string, unknown>> {
+  const child = spawnNode({
+    name: 'hit-cost-probe',
+    args: [...SIDECACHE_NODE_FLAGS, '--import', 'tsx', join(SERVERS, 'hit-costs.ts')],
+    env: { SIDECACHE_SRC: builtSrcDir() },
+    cwd: ROOT,
+    announceTimeoutMs: timeoutMs,
+    cpu: 'server',
+  });
+  try {
+    return await child.announced;
+  } finally {
+    await stopChild(child);
+  }
+}
+
 /** The bare Fastify baseline (bench/servers/bare-fastify.ts). */
 export async function startBareFastify(nodeArgs: readonly string[] = []): Promise<Running> {
   const child = spawnNode({
