@@ -20,7 +20,8 @@ const CONCURRENCY = Number(env('CONCURRENCY'));
 const TIMEOUT_MS = Number(env('TIMEOUT_MS'));
 const COUNT_URL = env('COUNT_URL');
 
-interface Pass {
+/** One pass over the URLs, as printed for the bench (bench/scenarios/cold-burst.ts reads it). */
+export interface Pass {
   readonly wallMs: number;
   readonly statuses: Record<string, number>;
   readonly xCache: Record<string, number>;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Pass as BurstPass } from '../clients/burst.js';
 import { spawnNode, stopChild } from '../lib/children.js';
 import { randomSuffix } from '../lib/services.js';
 import { ROOT, startNaive, startSidecache, startUpstream, type Running } from '../lib/servers.js';
@@ -19,16 +20,6 @@ const UPSTREAM_DELAY_MS = 300;
 const REQUEST_TIMEOUT_MS = 30_000;
 const CHILD_BUDGET_MS = 180_000;
 
-interface BurstPass {
-  readonly wallMs: number;
-  readonly statuses: Record<string, number>;
-  readonly xCache: Record<string, number>;
-  readonly errors: Record<string, number>;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly upstreamCount: number;
-}
 
 export interface BurstRun {
   readonly upstreamBefore: number;
