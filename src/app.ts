@@ -188,6 +188,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestId,
     trustsForwardedFor: config.audit.trustedProxies.length > 0,
     complete,
+    logError: (obj, msg) => app.log.error(obj, msg),
   });
   hitLane = lane;
 

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { LRUCache } from 'lru-cache';
 import { ageSeconds } from '../cache/entry.js';
 import { cachePartition } from '../cache/key.js';
 import type { TierStack } from '../cache/stack.js';
@@ -17,7 +18,6 @@ import type { UpstreamRouter } from '../proxy/upstreams.js';
 import { readSessionToken, readUserIdentifier, requestCredential, validateSessionToken } from '../sessions/identity.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { CompleteRequest } from './completion.js';
-import { LRUCache } from 'lru-cache';
 
 export interface HitLaneDeps {
   readonly router: UpstreamRouter;
@@ -34,6 +34,8 @@ export interface HitLaneDeps {
   /** True when X-Forwarded-For may name the client (trusted proxies configured). */
   readonly trustsForwardedFor: boolean;
   readonly complete: CompleteRequest;
+  /** Where an unexpected error in the lane is reported (the request still gets its answer). */
+  readonly logError: (obj: object, msg: string) => void;
 }
 
 /** The lane's entry: serves the request and returns true, or returns false having written nothing. */
@@ -183,8 +185,21 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     return true;
   }
 
+  /**
+   * An exception thrown from a `request` listener would take the process down. Before anything is
+   * written the full path simply takes the request over; after, the response is already out.
+   */
+  function serve(req: IncomingMessage, res: ServerResponse): boolean {
+    try {
+      return serveHit(req, res);
+    } catch (err) {
+      deps.logError({ err }, 'hit lane failed; the full path serves the request unless the response was already sent');
+      return res.headersSent;
+    }
+  }
+
   return {
-    serve: serveHit,
+    serve,
     get served() {
       return served;
     },

@@ -201,3 +201,31 @@ t.test('the lane keys by vary header values, never by the URL alone', async (t) 
   t.equal(proxy.hitLane.served, 3);
   t.equal(upstream.received.length, 3);
 });
+
+t.test('an unexpected error in the lane never takes the process down', async (t) => {
+  const upstream = await itemsUpstream(t);
+  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'shared' }] }]));
+  await proxy.fetch('/api/items/1');
+
+  const memoryEntry = proxy.stack.memoryEntry.bind(proxy.stack);
+  proxy.stack.memoryEntry = () => {
+    throw new Error('boom before writing');
+  };
+  const takenOver = await proxy.fetch('/api/items/1');
+  t.equal(takenOver.status, 200, 'nothing written yet: the full path serves it');
+  t.equal(takenOver.headers['x-cache'], 'HIT');
+  t.equal(proxy.hitLane.served, 0);
+  proxy.stack.memoryEntry = memoryEntry;
+
+  const requestCompleted = proxy.metrics.requestCompleted.bind(proxy.metrics);
+  proxy.metrics.requestCompleted = () => {
+    throw new Error('boom after writing');
+  };
+  const answered = await proxy.fetch('/api/items/1');
+  t.equal(answered.status, 200, 'the response already sent stands');
+  t.equal(answered.headers['x-cache'], 'HIT');
+  proxy.metrics.requestCompleted = requestCompleted;
+  const after = await proxy.fetch('/api/items/1');
+  t.equal(after.status, 200, 'and the process keeps serving');
+  t.equal(upstream.received.length, 1);
+});
