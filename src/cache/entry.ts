@@ -44,3 +44,8 @@ export function isFresh(entry: CacheEntry, now: number): boolean {
 export function ageSeconds(entry: CacheEntry, now: number): number {
   return Math.max(0, Math.floor((now - entry.storedAt) / 1000));
 }
+
+/** Whole seconds the entry stays fresh (the `ttl` of RFC 9211 §2.5 `Cache-Status`). */
+export function ttlSeconds(entry: CacheEntry, now: number): number {
+  return Math.max(0, Math.floor((entry.expiresAt - now) / 1000));
+}

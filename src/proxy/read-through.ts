@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../config/types.js';
-import { ageSeconds, type CacheEntry } from '../cache/entry.js';
+import { ageSeconds, ttlSeconds, type CacheEntry } from '../cache/entry.js';
 import { cachePartition } from '../cache/key.js';
 import type { TierHit, TierStack } from '../cache/stack.js';
 import { SidecacheError } from '../errors.js';
@@ -191,11 +191,6 @@ export interface PlannedRequest {
 
 export function planFor(request: PlannedRequest, target: ProxyTarget, match: RuleMatch, key: string, body: Buffer | null, vary: readonly string[]): FillPlan {
   return { method: request.method, rawHeaders: request.rawHeaders, requestId: request.id, target, match, key, body, keyVary: new Set(vary) };
-}
-
-/** Whole seconds an entry stays fresh (`Cache-Status` ttl, RFC 9211 §2.5). */
-export function ttlSeconds(entry: CacheEntry, now: number): number {
-  return Math.max(0, Math.floor((entry.expiresAt - now) / 1000));
 }
 
 /** Why a failed upstream call was answered with stale data. */

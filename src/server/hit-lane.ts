@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
-import { ageSeconds } from '../cache/entry.js';
+import { ageSeconds, ttlSeconds } from '../cache/entry.js';
 import { cachePartition } from '../cache/key.js';
 import type { TierStack } from '../cache/stack.js';
 import type { SessionsConfig } from '../config/types.js';
@@ -10,7 +10,7 @@ import { decideRead } from '../policy/read-decision.js';
 import type { CallerLimits } from '../proxy/caller-limits.js';
 import { headerValue } from '../proxy/headers.js';
 import { preparedHead } from '../proxy/prepared-head.js';
-import { planFor, ttlSeconds, type ReadThrough } from '../proxy/read-through.js';
+import { planFor, type ReadThrough } from '../proxy/read-through.js';
 import { readKeyFor } from '../proxy/read-key.js';
 import { newProxyRecord, type ProxyRecord } from '../proxy/record.js';
 import { routeRequest, type RoutedRequest } from '../proxy/route-request.js';
