@@ -156,7 +156,7 @@ export class SidecacheMetrics implements ProxyEvents {
       }
       return found;
     };
-    for (const { labels, value } of (await this.registry.getSingleMetric('sidecache_requests_total')!.get()).values) {
+    for (const { labels, value } of this.#requests.counts()) {
       const entry = summary(String(labels.upstream));
       entry.requests += value;
       if (labels.status_class === '5xx') entry.errors += value;

@@ -21,22 +21,24 @@ export class RequestTally {
 
   constructor(registry: Registry, bounds: readonly number[]) {
     this.#bounds = bounds;
-    const slots = this.#slots;
     registry.registerMetric(
-      exported('sidecache_requests_total', 'Proxied requests by upstream, method, status class and cache outcome.', 'counter', () => {
-        const values: MetricValue<string>[] = [];
-        for (const slot of slots.values()) values.push({ labels: slot.labels, value: slot.count });
-        return values;
-      }) as never,
+      exported('sidecache_requests_total', 'Proxied requests by upstream, method, status class and cache outcome.', 'counter', () => this.counts()) as never,
     );
     registry.registerMetric(
       exported(
         'sidecache_request_duration_seconds',
         'Time from request arrival to the response being finished, by upstream and cache outcome.',
         'histogram',
-        () => histogramValues('sidecache_request_duration_seconds', bounds, slots.values()),
+        () => histogramValues('sidecache_request_duration_seconds', bounds, this.#slots.values()),
       ) as never,
     );
+  }
+
+  /** Requests since start per (upstream, method, status class, cache) label set. */
+  counts(): MetricValue<'upstream' | 'method' | 'status_class' | 'cache'>[] {
+    const values: MetricValue<'upstream' | 'method' | 'status_class' | 'cache'>[] = [];
+    for (const slot of this.#slots.values()) values.push({ labels: slot.labels, value: slot.count });
+    return values;
   }
 
   record(upstream: string, method: string, statusClass: string, cache: string, seconds: number): void {

@@ -15,7 +15,7 @@ import { readKeyFor } from '../proxy/read-key.js';
 import { newProxyRecord, type ProxyRecord } from '../proxy/record.js';
 import { routeRequest, type RoutedRequest } from '../proxy/route-request.js';
 import type { UpstreamRouter } from '../proxy/upstreams.js';
-import { readSessionToken, readUserIdentifier, requestCredential, validateSessionToken } from '../sessions/identity.js';
+import { requestIdentity, validateSessionToken } from '../sessions/identity.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { CompleteRequest } from './completion.js';
 
@@ -125,9 +125,9 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     const limit = deps.callerLimits.policy(target.upstream.name);
     if (limit.limited && !limit.exemptHits) return false;
 
-    const token = readSessionToken(headers, sessionsConfig).token;
+    const identity = requestIdentity(headers, sessionsConfig);
+    const token = identity.sessionToken;
     if (token === undefined ? sessionsConfig.mint : validateSessionToken(token) !== 'ok') return false;
-    const identity = { credential: requestCredential(headers), sessionToken: token, userIdentifier: readUserIdentifier(headers, sessionsConfig) };
     const partition = cachePartition(match.rule.scope, identity, deps.keySecret());
     if (partition === null) return false;
     const vary = target.upstream.varyFor(match.rule);
