@@ -1,6 +1,7 @@
 /**
- * `npx tsx bench/profile-hit.ts [bare]`: CPU-profiles a sidecache child (or the bare Fastify
- * baseline) under the scenario-1 memory-hit load (10 s, 50 connections) and prints the top
+ * `npx tsx bench/profile-hit.ts [bare|full]`: CPU-profiles a sidecache child (lean, or `full`
+ * with Redis, Postgres, audit and a session as scenario 1 runs it, or the bare Fastify baseline)
+ * under the scenario-1 memory-hit load (10 s, 50 connections) and prints the top
  * self-time functions in µs per request. Uses dist/ as built (`npm run build`), or with
  * BENCH_REF=<git ref> builds that commit in a temp dir first.
  */
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { cannon } from './lib/cannon.js';
 import { stopAll, stopChild } from './lib/children.js';
 import { buildSidecache, startBareFastify, startSidecache, startUpstream, type Running } from './lib/servers.js';
+import { createBenchSchema, REDIS_URL, redisNamespace, runPendingCleanups, tempDir } from './lib/services.js';
 
 interface Profile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
@@ -34,17 +36,22 @@ function group(url: string): string {
 }
 
 async function main(): Promise<void> {
-  const bare = process.argv[2] === 'bare';
+  const mode = process.argv[2] === 'bare' || process.argv[2] === 'full' ? process.argv[2] : 'lean';
   const ref = process.env['BENCH_REF'] || undefined;
   const build = ref === undefined ? null : buildSidecache(ref);
   try {
-    await profileOnce(bare);
+    await profileOnce(mode);
   } finally {
     build?.cleanup();
+    await runPendingCleanups();
   }
 }
 
-async function profileOnce(bare: boolean): Promise<void> {
+/** What scenario 1's full child sends: a session token and user (src/sessions). */
+const SESSION_HEADERS = { 'x-session-token': 'bench-session-token-0001', 'x-user-id': 'bench-user' } as const;
+
+async function profileOnce(mode: 'bare' | 'lean' | 'full'): Promise<void> {
+  const bare = mode === 'bare';
   const dir = mkdtempSync(join(tmpdir(), 'sidecache-prof-'));
   const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
   let server: Running;
@@ -52,14 +59,25 @@ async function profileOnce(bare: boolean): Promise<void> {
     server = await startBareFastify(nodeArgs);
   } else {
     const upstream = await startUpstream('upstream');
-    server = await startSidecache({ name: 'sidecache', upstreamUrl: upstream.url, nodeArgs });
+    const tiers =
+      mode === 'full'
+        ? {
+            redisUrl: REDIS_URL,
+            databaseUrl: (await createBenchSchema()).url,
+            namespace: redisNamespace().namespace,
+            audit: { enabled: true },
+            dataDir: tempDir('sidecache-prof-full-').path,
+          }
+        : {};
+    server = await startSidecache({ name: 'sidecache', upstreamUrl: upstream.url, nodeArgs, ...tiers });
   }
+  const headers = mode === 'full' ? SESSION_HEADERS : undefined;
   const url = `${server.url}/bench/items/1`;
-  await cannon({ url, seconds: 2, connections: 50 });
+  await cannon({ url, seconds: 2, connections: 50, headers });
   const measureStart = performance.now();
-  const result = await cannon({ url, seconds: 10, connections: 50 });
+  const result = await cannon({ url, seconds: 10, connections: 50, headers });
   const measureEnd = performance.now();
-  console.log(`${bare ? 'bare fastify' : 'sidecache'}: req/s ${result.rps.toFixed(0)} p50 ${result.p50} ms p99 ${result.p99} ms`);
+  console.log(`${bare ? 'bare fastify' : `sidecache ${mode}`}: req/s ${result.rps.toFixed(0)} p50 ${result.p50} ms p99 ${result.p99} ms`);
   await stopChild(server.child);
 
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
