@@ -22,11 +22,13 @@ import { requestContext } from './server/plugins/request-context.js';
 import { requestCompletion } from './server/completion.js';
 import { createHitLane, type HitLane } from './server/hit-lane.js';
 import { hitLaneServerFactory } from './server/listener.js';
+import { clientErrorHandler } from './server/client-errors.js';
 import { requestIdGenerator } from './server/request-id.js';
 import { healthRoutes, type HealthOptions } from './server/routes/health.js';
 import { SidecacheMetrics, type TierReading, type UpstreamGuardReading } from './metrics/metrics.js';
 import { metricSources } from './metrics/sources.js';
 import { proxyRoutes } from './server/routes/proxy.js';
+import { hookRoutes } from './hooks/routes.js';
 
 /** The running pieces of one sidecache instance, for the entry point, admin and tests. */
 export interface Sidecache {
@@ -71,8 +73,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Fresh memory hits are answered before Fastify sees them (server/hit-lane.ts); the lane is
   // built below, once the pieces it reads exist.
   let hitLane: HitLane | null = null;
+  // Connection and parser errors are audited like requests once `complete` exists (below).
+  let onClientError: ReturnType<typeof clientErrorHandler> = (_err, socket) => socket.destroy();
   const app = Fastify({
-    serverFactory: hitLaneServerFactory(() => hitLane),
+    serverFactory: hitLaneServerFactory(() => hitLane, { maxHeaderBytes: config.server.maxHeaderBytes }),
+    clientErrorHandler: (err, socket) => onClientError(err, socket),
     logger: options.logger ?? loggerOptions(config.server.logLevel),
     genReqId: requestId,
     requestIdHeader: false,
@@ -150,6 +155,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   const complete = requestCompletion({ audit, events: metrics, log: app.log, redactQueryParams });
+  onClientError = clientErrorHandler(complete);
   await app.register(requestContext, { isDraining, complete });
   await app.register(errorHandler);
   const health: HealthOptions = {
@@ -173,6 +179,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     accepting,
     invalidator,
     callerLimits,
+  });
+  // Exact /hooks/… routes win over the proxy's catch-all (config refuses upstreams mounted there).
+  await app.register(hookRoutes, {
+    config: config.hooks,
+    invalidator,
+    upstreams: router.upstreams,
+    redis: { client: storage.redisClient, namespace: config.cache.namespace, timeoutMs: config.cache.redis.readTimeoutMs },
+    events: metrics,
+    accepting,
+    log: app.log,
   });
   await app.register(proxyRoutes, { handler });
   const lane = createHitLane({

@@ -33,6 +33,9 @@ function toAdminError(err: FastifyError, request: FastifyRequest): AdminError {
   if (Array.isArray(err.validation) && err.validation.length > 0) {
     return new AdminError('invalid_request', validationMessage(err.validation, schemaPart(request, err.validationContext)));
   }
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new AdminError('request_body_too_large', `request body is larger than the admin listener accepts (${request.routeOptions.bodyLimit} bytes)`);
+  }
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return new AdminError('invalid_request', err.message);
   return new AdminError('internal_error', undefined, { cause: err });
 }

@@ -22,12 +22,13 @@ export function buildInstanceAdminApp(
   return buildAdminApp({
     db: sidecache.database?.db ?? null,
     token: config.admin.token,
-    invalidation: { invalidator: sidecache.invalidator, upstreams: config.upstreams.map((u) => u.name) },
+    invalidation: { invalidator: sidecache.invalidator, upstreams: config.upstreams },
     // Cache listing/inspection and warming (through the proxy app's own read path).
     cache: storage,
     warm: { proxy: app, upstreams: config.upstreams },
     ...(options.shareLogger === false ? { logger: options.logger ?? false } : { loggerInstance: app.log }),
     requestIdHeader: config.server.requestIdHeader,
+    redactQueryParams: config.redactQueryParams,
     adminRoutes: async (admin) => {
       await admin.register(statsRoutes, {
         metrics: sidecache.metrics,

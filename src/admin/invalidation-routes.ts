@@ -1,12 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { SidecacheError } from '../errors.js';
 import type { InvalidationTarget, Invalidator } from '../invalidation/invalidator.js';
+import { normalisePrefix, prefixReachesPattern, prefixShapeProblem } from '../invalidation/prefix.js';
 import { adminErrorSchema } from './errors.js';
+
+/** What a prefix is checked against: an upstream's mount point and the path patterns its caching rules store. */
+export interface InvalidatableUpstream {
+  readonly name: string;
+  readonly prefix: string;
+  readonly rules: ReadonlyArray<{ readonly path: string; readonly cache: boolean }>;
+}
 
 export interface InvalidationRoutesOptions {
   readonly invalidator: Invalidator;
-  /** Configured upstream names: anything else is refused. */
-  readonly upstreams: readonly string[];
+  /** Configured upstreams (`Config.upstreams`): any other name is refused. */
+  readonly upstreams: readonly InvalidatableUpstream[];
 }
 
 interface InvalidateBody {
@@ -17,7 +25,7 @@ interface InvalidateBody {
   all?: true;
 }
 
-const bodySchema = {
+export const bodySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -58,7 +66,7 @@ export async function invalidationRoutes(app: FastifyInstance, options: Invalida
         summary: 'Invalidate by key, path prefix, tags, upstream or everything',
         tags: ['cache'],
         body: bodySchema,
-        response: { 200: responseSchema, 400: adminErrorSchema },
+        response: { 200: responseSchema, 400: adminErrorSchema, 422: adminErrorSchema },
       },
     },
     async (request) => {
@@ -73,22 +81,52 @@ export async function invalidationRoutes(app: FastifyInstance, options: Invalida
   );
 }
 
-/** The invalidation an admin body asks for; refuses bodies that name nothing or an unknown upstream. */
-export function invalidationTarget(body: InvalidateBody, upstreams: readonly string[]): InvalidationTarget {
+/**
+ * The invalidation an admin body asks for. Refuses (400) bodies that name nothing, an unknown
+ * upstream or a malformed prefix, and (422) a prefix no caching rule of the upstream can store
+ * anything under: answering 200 to it would claim an invalidation that removed nothing.
+ */
+export function invalidationTarget(body: InvalidateBody, upstreams: readonly InvalidatableUpstream[]): InvalidationTarget {
   const { upstream, key, prefix, tags, all } = body;
-  if (upstream !== undefined && !upstreams.includes(upstream)) {
-    throw new SidecacheError('invalid_request', `upstream: unknown upstream "${upstream}" (configured: ${upstreams.join(', ')})`);
+  const configured = upstream === undefined ? undefined : upstreams.find((u) => u.name === upstream);
+  if (upstream !== undefined && configured === undefined) {
+    throw new SidecacheError('invalid_request', `upstream: unknown upstream "${upstream}" (configured: ${upstreams.map((u) => u.name).join(', ')})`);
   }
-  if (prefix !== undefined && upstream === undefined) {
+  if (prefix !== undefined && configured === undefined) {
     throw new SidecacheError('invalid_request', 'prefix: needs "upstream" (a prefix is a path within one upstream)');
   }
+  if (prefix !== undefined) checkPrefix(prefix, configured!);
   const named = upstream !== undefined || key !== undefined || (tags !== undefined && tags.length > 0) || all === true;
   if (!named) throw new SidecacheError('invalid_request', 'body: name at least one of key, prefix (with upstream), tags, upstream, all');
   return {
     ...(key === undefined ? {} : { keys: [key] }),
     ...(tags === undefined ? {} : { tags }),
-    ...(prefix === undefined ? {} : { prefix: { upstream: upstream!, path: prefix } }),
+    ...(prefix === undefined ? {} : { prefix: { upstream: upstream!, path: normalisePrefix(prefix) } }),
     ...(upstream !== undefined && prefix === undefined ? { upstream } : {}),
     ...(all === true ? { all: true } : {}),
   };
+}
+
+const LISTED_PATTERNS = 8;
+
+/** Refuses a prefix under which the upstream can hold no entry, saying why and what was meant. */
+function checkPrefix(prefix: string, upstream: InvalidatableUpstream): void {
+  const problem = prefixShapeProblem(prefix);
+  if (problem !== null) throw new SidecacheError('invalid_request', `prefix: ${problem}`);
+  const patterns = [...new Set(upstream.rules.filter((rule) => rule.cache).map((rule) => rule.path))];
+  const path = normalisePrefix(prefix);
+  if (patterns.some((pattern) => prefixReachesPattern(path, pattern))) return;
+  if (patterns.length === 0) {
+    throw new SidecacheError('invalidation_matches_nothing', `prefix: upstream "${upstream.name}" has no caching rules, so nothing of it is cached`);
+  }
+  const mount = upstream.prefix;
+  const below = mount !== '/' && (path === mount || path.startsWith(`${mount}/`)) ? path.slice(mount.length) || '/' : null;
+  const hint = below !== null && patterns.some((pattern) => prefixReachesPattern(below, pattern))
+    ? `; paths are relative to the upstream prefix "${mount}": did you mean "${below}"?`
+    : '';
+  const listed = patterns.slice(0, LISTED_PATTERNS).join(', ') + (patterns.length > LISTED_PATTERNS ? `, … (${patterns.length} in all)` : '');
+  throw new SidecacheError(
+    'invalidation_matches_nothing',
+    `prefix: no caching rule of upstream "${upstream.name}" stores a path at or below "${path}" (a prefix matches whole segments; rule paths: ${listed})${hint}`,
+  );
 }

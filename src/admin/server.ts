@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { SqlDatabase } from '../db/sql.js';
+import { redactUrl } from '../policy/redaction.js';
 import { loggerOptions } from '../server/logger.js';
 import { requestIdGenerator } from '../server/request-id.js';
 import { auditRoutes } from './audit-routes.js';
@@ -9,6 +10,7 @@ import { cacheRoutes } from './cache-routes.js';
 import { invalidationRoutes, type InvalidationRoutesOptions } from './invalidation-routes.js';
 import { AdminError, adminErrorHandler, sendAdminError } from './errors.js';
 import { markTokenProtected, openApiRoute, registerOpenApi } from './openapi.js';
+import { adminSchemaCompiler } from './validation.js';
 import { warmRoutes, type WarmRoutesOptions } from './warm-routes.js';
 
 /** What the admin listener is built from. */
@@ -27,6 +29,8 @@ export interface AdminAppOptions {
   readonly logger?: FastifyServerOptions['logger'];
   /** A ready logger to share with the proxy listener (e.g. `sidecache.app.log`). */
   readonly loggerInstance?: FastifyBaseLogger;
+  /** Query parameter names redacted in logged URLs, on top of the built-in pattern (`Config.redactQueryParams`). */
+  readonly redactQueryParams?: readonly string[];
   /** Request header whose sane value becomes the request id (default `x-request-id`). */
   readonly requestIdHeader?: string;
   /** Clock for report windows (tests). */
@@ -45,14 +49,18 @@ export interface AdminAppOptions {
   readonly extraRoutes?: (app: FastifyInstance) => void;
 }
 
+/** Largest admin request body (a full warm list is far smaller); larger: 413 `request_body_too_large`. */
+export const ADMIN_BODY_LIMIT_BYTES = 1024 * 1024;
+
 /**
  * The admin listener's app: separate from the proxy so it can bind to 127.0.0.1 and never share
  * the proxy's catch-all route. Builds without listening; the caller listens (and closes `db`).
  */
 export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
+  const secretParams = new Set((options.redactQueryParams ?? []).map((name) => name.toLowerCase()));
   const app = Fastify({
     ...(options.loggerInstance === undefined
-      ? { logger: options.logger ?? loggerOptions('info') }
+      ? { logger: options.logger ?? loggerOptions('info', options.redactQueryParams) }
       : { loggerInstance: options.loggerInstance.child({ listener: 'admin' }) }),
     genReqId: requestIdGenerator(options.requestIdHeader ?? 'x-request-id'),
     requestIdHeader: false,
@@ -60,13 +68,12 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: (logger) => logger,
     exposeHeadRoutes: false,
-    // Unknown query parameters are refused rather than silently dropped, and every violation is
-    // reported. allErrors is safe here: admin schemas are small and bounded (no unbounded arrays).
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
+    bodyLimit: ADMIN_BODY_LIMIT_BYTES,
     frameworkErrors: (err, request, reply) => {
       void sendAdminError(reply, request, new AdminError('invalid_request', err.message));
     },
   }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(adminSchemaCompiler());
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -74,7 +81,7 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
   });
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
-      { reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10 },
+      { reqId: request.id, method: request.method, url: redactUrl(request.url, secretParams), status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10 },
       'admin request completed',
     );
     done();

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyPluginAsync, InjectOptions } from 'fastify';
 import { SidecacheError } from '../errors.js';
+import { headerValueProblem } from '../proxy/sendable.js';
 import { adminErrorSchema } from './errors.js';
 
 /**
@@ -116,10 +117,14 @@ export const warmRoutes: FastifyPluginAsync<WarmRoutesOptions> = async (app, opt
         if (warm.path.split('?', 1)[0]!.split(/[/\\]/).some((segment) => /^(\.|%2e){1,2}$/i.test(segment))) {
           throw new SidecacheError('invalid_request', `requests[${i}].path: must not contain "." or ".." segments`);
         }
-        for (const name of Object.keys(warm.headers ?? {})) {
+        // inject() would read "//host/x" as an authority, and "/\host" the same way.
+        if (/^\/[/\\]/.test(warm.path)) throw new SidecacheError('invalid_request', `requests[${i}].path: must not start with "//"`);
+        for (const [name, value] of Object.entries(warm.headers ?? {})) {
           if (FORBIDDEN_HEADERS.has(name.toLowerCase())) {
             throw new SidecacheError('invalid_request', `requests[${i}].headers: "${name}" cannot be set (the proxy sets it)`);
           }
+          const problem = headerValueProblem(value);
+          if (problem !== null) throw new SidecacheError('invalid_request', `requests[${i}].headers.${name}: ${problem}`);
         }
         return { warm, inject: injection(warm, prefix, i) };
       });

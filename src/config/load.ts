@@ -12,12 +12,13 @@ import { parseDocument } from 'yaml';
 import { interpolate, type Env, type UnsetVariable } from './interpolate.js';
 import { normaliseRule } from './rules.js';
 import { normaliseAdmin, normaliseAudit, normaliseCache, normaliseDatabase, normaliseSessions } from './storage.js';
+import { normaliseHooks, reservedPrefixProblems } from './hooks.js';
 import {
   AdminSchema, AuditSchema, CacheSchema, ConfigSchema, DatabaseSchema, DEFAULTS, SessionsSchema, DefaultsSchema, PresetSchema, ServerSchema, UpstreamSchema,
-  appendKey, coerce, keyPath, schemaProblems, type RawRule, type RawUpstream, type ProtectionSchema, type RateLimitSchema,
+  appendKey, coerce, keyPath, schemaProblems, type RawPreset, type RawRule, type RawUpstream, type ProtectionSchema, type RateLimitSchema,
 } from './schema.js';
 import { PROTECTION_DEFAULTS, RATE_LIMIT_DEFAULTS } from '../resilience/config.js';
-import type { CacheRuleConfig, Config, RateLimitConfig, UpstreamConfig, UpstreamProtectionConfig } from './types.js';
+import type { CacheRuleConfig, Config, RateLimitConfig, RequestBodyConfig, UpstreamConfig, UpstreamProtectionConfig } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 
 export interface LoadOptions {
@@ -32,7 +33,7 @@ export interface LoadResult {
   readonly warnings: string[];
 }
 
-/** A user mistake in the config file: one line per problem, no stack trace needed. */
+/** A user mistake in the config file: one line per problem (the message lists the first MAX_LISTED_PROBLEMS), no stack trace needed. */
 export class ConfigError extends Error {
   readonly path: string;
   readonly problems: string[];
@@ -97,6 +98,7 @@ function normalise(raw: Record<string, unknown>, ctx: Context): Config | undefin
   });
   checkUnique(rawUpstreams, 'name', 'upstream name', ctx.problems);
   checkUnique(rawUpstreams, 'prefix', 'prefix', ctx.problems);
+  ctx.problems.push(...reservedPrefixProblems(rawUpstreams));
   if (ctx.problems.length > 0 || !server) return undefined;
   if (upstreams.every((u) => u.target === null)) ctx.warnings.push('no upstream is enabled: every target is empty');
 
@@ -109,14 +111,27 @@ function normalise(raw: Record<string, unknown>, ctx: Context): Config | undefin
       shutdownGraceMs: parseDuration(server.shutdownGrace ?? DEFAULTS.server.shutdownGrace),
       requestIdHeader: (server.requestIdHeader ?? DEFAULTS.server.requestIdHeader).toLowerCase(),
       logLevel: server.logLevel ?? DEFAULTS.server.logLevel,
+      maxHeaderBytes: parseSize(server.maxHeaderBytes ?? DEFAULTS.server.maxHeaderBytes),
+      requestBody: normaliseRequestBody(server.requestBody ?? {}),
     },
     cache: normaliseCache(cache, ctx.problems),
     database: normaliseDatabase(database ?? {}, ctx.problems),
     sessions: normaliseSessions(section(SessionsSchema, raw['sessions']) ?? {}),
     audit: normaliseAudit(section(AuditSchema, raw['audit']) ?? {}, database?.dataDir ?? DEFAULTS.database.dataDir, ctx.problems),
     admin: normaliseAdmin(section(AdminSchema, raw['admin']) ?? {}),
+    hooks: normaliseHooks(raw['hooks'], upstreams.map((u) => u.name), ctx.problems),
     upstreams,
     redactQueryParams: lowerUnique((raw['redactQueryParams'] as string[] | undefined) ?? DEFAULTS.redactQueryParams),
+  };
+}
+
+function normaliseRequestBody(raw: NonNullable<Static<typeof ServerSchema>['requestBody']>): RequestBodyConfig {
+  const d = DEFAULTS.server.requestBody;
+  return {
+    idleTimeoutMs: parseDuration(raw.idleTimeout ?? d.idleTimeout),
+    minBytesPerSecond: parseSize(raw.minBytesPerSecond ?? d.minBytesPerSecond),
+    minRateAfterMs: parseDuration(raw.minRateAfter ?? d.minRateAfter),
+    bufferUpToBytes: parseSize(raw.bufferUpTo ?? d.bufferUpTo),
   };
 }
 
@@ -139,7 +154,8 @@ function normaliseUpstream(raw: RawUpstream, index: number, defaults: Static<typ
       remove: lowerUnique(raw.requestHeaders?.remove ?? []),
     },
     clientNoCache: raw.clientNoCache ?? 'refresh',
-    vary: lowerUnique(raw.vary ?? DEFAULTS.upstream.vary),
+    vary: lowerUnique([...(raw.vary ?? DEFAULTS.upstream.vary), ...((raw.preset !== undefined && ctx.presets.preset(raw.preset)?.vary) || [])]),
+    mediaTypes: lowerUnique(raw.mediaTypes ?? (raw.preset !== undefined ? ctx.presets.preset(raw.preset)?.mediaTypes : undefined) ?? DEFAULTS.upstream.mediaTypes),
     protection: normaliseProtection(
       {
         defaults: legacyLimit(defaults.protection, 'defaults.protection', ctx),
@@ -322,27 +338,27 @@ function checkUnique(items: readonly unknown[], key: string, label: string, prob
 /** Lazily reads `<dir>/<name>.yaml` presets, validating each once. */
 function presetLoader(dir: string | undefined, problems: string[]) {
   const folder = (): string | undefined => (dir ??= defaultPresetsDir());
-  const loaded = new Map<string, readonly RawRule[] | undefined>();
+  const loaded = new Map<string, RawPreset | undefined>();
   const available = (): string[] => {
     const at = folder();
     if (at === undefined || !existsSync(at)) return [];
     return readdirSync(at).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
   };
-  const rules = (name: string): readonly RawRule[] | undefined => {
+  const preset = (name: string): RawPreset | undefined => {
     if (loaded.has(name)) return loaded.get(name);
     const at = folder();
-    let result: readonly RawRule[] | undefined;
+    let result: RawPreset | undefined;
     if (at !== undefined && available().includes(name)) {
       const parsed = readYaml(join(at, `${name}.yaml`), `presets.${name}`);
       const value = 'problem' in parsed ? undefined : coerce(PresetSchema, parsed.value);
       const found = 'problem' in parsed ? [parsed.problem] : schemaProblems(PresetSchema, value, ['presets', name]);
       problems.push(...found);
-      result = found.length === 0 ? (value as Static<typeof PresetSchema>).rules : [];
+      result = found.length === 0 ? (value as RawPreset) : { rules: [] };
     }
     loaded.set(name, result);
     return result;
   };
-  return { available, rules };
+  return { available, preset, rules: (name: string): readonly RawRule[] | undefined => preset(name)?.rules };
 }
 
 /** Walks up from this module (src/config or dist/src/config) to the folder holding `config/presets`. */
@@ -391,8 +407,17 @@ function lowerUnique(values: readonly string[]): string[] {
   return [...new Set(values.map((v) => v.toLowerCase()))];
 }
 
+/**
+ * Problem lines printed at most: one mistake repeated through YAML anchors or merge keys (`<<: *x`
+ * into 50 upstreams) can yield 100 000 lines, and the first ones say what is wrong.
+ */
+export const MAX_LISTED_PROBLEMS = 50;
+
 function formatProblems(path: string, problems: readonly string[]): string {
-  return [`invalid config ${path}:`, ...problems.map((p) => `  ${p}`)].join('\n');
+  const listed = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `  ${p}`);
+  const more = problems.length - listed.length;
+  if (more > 0) listed.push(`  … and ${more} more problem${more === 1 ? '' : 's'} (${problems.length} in all)`);
+  return [`invalid config ${path}:`, ...listed].join('\n');
 }
 
 function deepFreeze<T>(value: T): T {

@@ -24,6 +24,9 @@ export const DEFAULTS = {
     shutdownGrace: '10s',
     requestIdHeader: 'x-request-id',
     logLevel: 'info',
+    // Node's own default, and Salesforce's limit for the request line and headers together.
+    maxHeaderBytes: '16KB',
+    requestBody: { idleTimeout: '10s', minBytesPerSecond: '1KB', minRateAfter: '10s', bufferUpTo: '1MB' },
   },
   memory: { enabled: true, maxBytes: '256MB', maxEntries: 100_000 },
   namespace: 'default',
@@ -35,13 +38,15 @@ export const DEFAULTS = {
   audit: { enabled: true, flushInterval: '100ms', batchSize: 500, bufferMax: 100_000, retentionDays: 90, partitionsAhead: 2, failClosed: false },
   admin: { host: '127.0.0.1', port: 9090 },
   database: { dataDir: './data', poolSize: 10, statementTimeout: '5s', connectTimeout: '5s' },
+  hooks: { maxBodyBytes: '1MB', jiraUpstream: 'jira', salesforceUpstream: 'salesforce' },
   redactQueryParams: [
     'access_token', 'refresh_token', 'token', 'id_token', 'client_secret', 'password', 'api_key',
     'apikey', 'key', 'sig', 'signature', 'code', 'session', 'sessionid', 'sid',
   ],
   // Room for protection.concurrency.max (256): beyond its connections a pool queues out of sight.
   pool: { connections: 256, connectTimeout: '5s', headersTimeout: '30s', bodyTimeout: '30s', keepAliveTimeout: '30s' },
-  upstream: { clientNoCache: 'refresh', vary: ['accept', 'accept-encoding'] },
+  // Accept-Encoding is not keyed: the proxy sends its own and encodes for each client.
+  upstream: { clientNoCache: 'refresh', vary: ['accept'], mediaTypes: [] },
   rule: {
     methods: ['GET'], cache: true, ttl: '5m', scope: 'authorization', statuses: [200, 203], negativeTtl: null,
     maxBodyBytes: '1MB', bodyKey: false, respectCacheControl: false,
@@ -68,6 +73,10 @@ const HeaderName = (fallback?: string) =>
   Type.String({ pattern: TOKEN, errorMessage: 'must be an HTTP header name such as "x-request-id"', default: fallback });
 const HeaderNames = (fallback?: readonly string[]) =>
   Type.Array(HeaderName(), { errorMessage: 'must be a list of HTTP header names', default: fallback });
+const MediaTypes = Type.Array(
+  Type.String({ pattern: "^[!#$&^_.+0-9A-Za-z-]+/[!#$&^_.+0-9A-Za-z-]+$", errorMessage: 'must be a media type such as "application/json" (no wildcards or parameters)' }),
+  { errorMessage: 'must be a list of media types such as [application/json, application/xml]', default: DEFAULTS.upstream.mediaTypes },
+);
 const Templates = Type.Array(
   Type.String({ minLength: 1, errorMessage: 'must be a non-empty template such as "sf:{type}:{id}"' }),
   { errorMessage: 'must be a list of templates such as "sf:{type}:{id}"', default: [] },
@@ -90,6 +99,19 @@ export const ServerSchema = Type.Object(
     shutdownGrace: Opt(Duration(DEFAULTS.server.shutdownGrace)),
     requestIdHeader: Opt(HeaderName(DEFAULTS.server.requestIdHeader)),
     logLevel: Opt(Enum(LOG_LEVELS, 'info')),
+    maxHeaderBytes: Opt(Size(DEFAULTS.server.maxHeaderBytes)),
+    requestBody: Opt(
+      Type.Object(
+        {
+          // 0 turns either check off.
+          idleTimeout: Opt(Duration(DEFAULTS.server.requestBody.idleTimeout)),
+          minBytesPerSecond: Opt(Size(DEFAULTS.server.requestBody.minBytesPerSecond)),
+          minRateAfter: Opt(Duration(DEFAULTS.server.requestBody.minRateAfter)),
+          bufferUpTo: Opt(Size(DEFAULTS.server.requestBody.bufferUpTo)),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 );
@@ -308,6 +330,9 @@ export const UpstreamSchema = Type.Object(
     ),
     clientNoCache: Opt(Enum(['refresh', 'ignore'] as const, 'refresh')),
     vary: Opt(HeaderNames(DEFAULTS.upstream.vary)),
+    // The media types the upstream serves, its default first: `Accept` is negotiated against them.
+    // Absent: the preset's; empty: `Accept` is keyed and forwarded as sent.
+    mediaTypes: Opt(MediaTypes),
     protection: Opt(ProtectionSchema),
     // Absent (or enabled: false): callers are not rate limited.
     rateLimit: Opt(RateLimitSchema),
@@ -379,6 +404,31 @@ export const AdminSchema = Type.Object(
   strict,
 );
 
+// Each change feed is off (its route absent) while its secret is empty.
+const HookSecret = Opt(Type.String({ errorMessage: 'must be a string (empty: this change feed is off)', default: null }));
+const UpstreamName = (fallback: string) =>
+  Opt(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$', errorMessage: 'must be the name of a configured upstream', default: fallback }));
+
+export const HooksSchema = Type.Object(
+  {
+    maxBodyBytes: Opt(Size(DEFAULTS.hooks.maxBodyBytes)),
+    jira: Opt(Type.Object({ secret: HookSecret, upstream: UpstreamName(DEFAULTS.hooks.jiraUpstream) }, strict)),
+    salesforce: Opt(
+      Type.Object(
+        {
+          secret: HookSecret,
+          // Empty: outbound messages are off (their OrganizationId cannot be checked).
+          organizationId: Opt(Type.String({ pattern: '^(?:[A-Za-z0-9]{15}|[A-Za-z0-9]{18})?$', errorMessage: 'must be a 15- or 18-character Salesforce org id (00D…)', default: null })),
+          upstream: UpstreamName(DEFAULTS.hooks.salesforceUpstream),
+        },
+        strict,
+      ),
+    ),
+    generic: Opt(Type.Object({ secret: HookSecret }, strict)),
+  },
+  strict,
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: Opt(ServerSchema),
@@ -393,15 +443,23 @@ export const ConfigSchema = Type.Object(
     sessions: Opt(SessionsSchema),
     audit: Opt(AuditSchema),
     admin: Opt(AdminSchema),
+    hooks: Opt(HooksSchema),
     defaults: Opt(DefaultsSchema),
     upstreams: Type.Array(UpstreamSchema, { minItems: 1, errorMessage: 'must be a non-empty list of upstreams' }),
   },
   strict,
 );
 
-/** A preset file: `rules:` only, appended after an upstream's own rules. */
+/**
+ * A preset file: `rules:`, appended after an upstream's own rules; `vary:`, request headers the
+ * upstream reads, added to the upstream's vary list; `mediaTypes:`, used when the upstream sets none.
+ */
 export const PresetSchema = Type.Object(
-  { rules: Type.Array(RuleSchema, { errorMessage: 'must be a list of rules' }) },
+  {
+    vary: Opt(HeaderNames([])),
+    mediaTypes: Opt(MediaTypes),
+    rules: Type.Array(RuleSchema, { errorMessage: 'must be a list of rules' }),
+  },
   strict,
 );
 

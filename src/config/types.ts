@@ -80,8 +80,10 @@ export interface UpstreamConfig {
   readonly protection: UpstreamProtectionConfig;
   /** Token bucket per caller; null = callers are not rate limited. */
   readonly rateLimit: RateLimitConfig | null;
-  /** Lower-case request headers every cache key of this upstream varies on (e.g. accept, accept-encoding). */
+  /** Lower-case request headers every cache key of this upstream varies on: its own (default `accept`) plus its preset's. */
   readonly vary: readonly string[];
+  /** Lower-case media types the upstream serves, its default first; empty: `Accept` is not negotiated. */
+  readonly mediaTypes: readonly string[];
   readonly rules: readonly CacheRuleConfig[];
 }
 
@@ -102,6 +104,20 @@ export interface ServerConfig {
   readonly shutdownGraceMs: number;
   readonly requestIdHeader: string;
   readonly logLevel: string;
+  /** Request line plus headers, at most; 431 beyond (node's `maxHeaderSize`). */
+  readonly maxHeaderBytes: number;
+  readonly requestBody: RequestBodyConfig;
+}
+
+/** How slowly a client may send a request body, and how much is read before an upstream slot is taken. */
+export interface RequestBodyConfig {
+  /** No body byte for this long: 408 `request_body_timeout`; 0 = off. */
+  readonly idleTimeoutMs: number;
+  /** Average bytes per second a body must keep up once `minRateAfterMs` has passed; 0 = off. */
+  readonly minBytesPerSecond: number;
+  readonly minRateAfterMs: number;
+  /** Bodies up to this size are received whole before the upstream call takes a concurrency slot. */
+  readonly bufferUpToBytes: number;
 }
 
 /** Session identity taken from request headers (`sessions:`). */
@@ -203,6 +219,23 @@ export interface DatabaseConfig {
   readonly connectTimeoutMs: number;
 }
 
+/** One change feed's settings; `secret` null = the feed is off and its route absent. */
+export interface HookSourceConfig {
+  readonly secret: string | null;
+}
+
+/** Change feeds that invalidate the cache when data changes outside sidecache (`hooks:`). */
+export interface HooksConfig {
+  /** Larger deliveries get 413. */
+  readonly maxBodyBytes: number;
+  /** Jira Cloud webhooks; `upstream` is the one whose write rules say what an issue change invalidates. */
+  readonly jira: HookSourceConfig & { readonly upstream: string };
+  /** Salesforce CDC relay and Outbound Messages (the latter only with `organizationId`). */
+  readonly salesforce: HookSourceConfig & { readonly organizationId: string | null; readonly upstream: string };
+  /** `POST /hooks/invalidate`, the admin invalidation body from anything else that knows what changed. */
+  readonly generic: HookSourceConfig;
+}
+
 export interface Config {
   readonly server: ServerConfig;
   readonly cache: CacheConfig;
@@ -210,6 +243,7 @@ export interface Config {
   readonly sessions: SessionsConfig;
   readonly audit: AuditConfig;
   readonly admin: AdminConfig;
+  readonly hooks: HooksConfig;
   readonly upstreams: readonly UpstreamConfig[];
   /** Query parameter names whose values are redacted in logs (lower-case). */
   readonly redactQueryParams: readonly string[];

@@ -3,6 +3,7 @@ import type { TierStack } from '../cache/stack.js';
 import type { ManagedDatabase } from '../db/lifecycle.js';
 import type { InvalidationBus } from './bus.js';
 import { ALL_EPOCH, epochTag, prefixEpoch, upstreamEpoch, uriEpoch, type EpochTable } from './epochs.js';
+import { normalisePrefix } from './prefix.js';
 
 /** What to invalidate; several targets may be combined. */
 export interface InvalidationTarget {
@@ -15,10 +16,11 @@ export interface InvalidationTarget {
   readonly all?: boolean;
 }
 
-export type InvalidationSource = 'write' | 'admin';
+export type InvalidationSource = 'write' | 'admin' | 'hook';
 
 export interface InvalidationResult {
   readonly epochs: readonly string[];
+  /** Named keys some tier of this instance held and removed (not the keys asked for). */
   readonly keysDeleted: number;
   /** False when the epochs could not be persisted or announced within the bound. */
   readonly propagated: boolean;
@@ -33,7 +35,7 @@ const PROPAGATION_BOUND_MS = 500;
  * Redis cannot hold a write's response for long.
  */
 export class Invalidator {
-  readonly counts: Record<InvalidationSource, number> = { write: 0, admin: 0 };
+  readonly counts: Record<InvalidationSource, number> = { write: 0, admin: 0, hook: 0 };
   readonly #epochs: EpochTable;
   readonly #stack: TierStack;
   readonly #bus: InvalidationBus | null;
@@ -68,7 +70,7 @@ export class Invalidator {
     this.#epochs.bump(epochs, at);
     // 2. Keys named outright are deleted from every tier, and other instances evict them.
     const keys = target.keys ?? [];
-    await Promise.all(keys.map((key) => this.#stack.delete(key)));
+    const removed = await Promise.all(keys.map((key) => this.#deleteEverywhere(key)));
     // 3. Durable and cluster-wide, bounded.
     const propagation = Promise.all([
       epochs.length > 0 ? this.#bus?.publish({ type: 'invalidate', tags: [...epochs], at }) : undefined,
@@ -77,7 +79,13 @@ export class Invalidator {
     ]).then(() => true);
     const propagated = await Promise.race([propagation, delay(PROPAGATION_BOUND_MS).then(() => false)]).catch(() => false);
     if (!propagated) this.#log.warn({ source, epochs }, 'invalidation applied here but not confirmed durable or announced in time');
-    return { epochs, keysDeleted: keys.length, propagated };
+    return { epochs, keysDeleted: removed.filter(Boolean).length, propagated };
+  }
+
+  /** Deletes a key from every tier; true when at least one of them held it. */
+  async #deleteEverywhere(key: string): Promise<boolean> {
+    const held = await Promise.all(this.#stack.tiers.map((tier) => tier.delete(key)));
+    return held.includes(true);
   }
 
   /** Loads persisted epochs (at start-up, and when the database comes back). */
@@ -118,7 +126,7 @@ export function epochNames(target: InvalidationTarget): string[] {
   const names: string[] = [];
   if (target.all === true) names.push(ALL_EPOCH);
   if (target.upstream !== undefined) names.push(upstreamEpoch(target.upstream));
-  if (target.prefix !== undefined) names.push(prefixEpoch(target.prefix.upstream, target.prefix.path));
+  if (target.prefix !== undefined) names.push(prefixEpoch(target.prefix.upstream, normalisePrefix(target.prefix.path)));
   if (target.uri !== undefined) names.push(uriEpoch(target.uri.upstream, target.uri.path));
   for (const tag of target.tags ?? []) names.push(epochTag(tag));
   return names;

@@ -78,6 +78,7 @@ export class SidecacheMetrics implements ProxyEvents {
   readonly #upstreamDuration: Histogram<'upstream' | 'status_class'>;
   readonly #coalesced: Counter<'upstream'>;
   readonly #staleServed: Counter<'upstream' | 'reason'>;
+  readonly #hookDeliveries: Counter<'source' | 'outcome'>;
   readonly #children = new Map<string, Child | Observer>();
   readonly #inFlight = new Map<string, number>();
 
@@ -115,6 +116,12 @@ export class SidecacheMetrics implements ProxyEvents {
       labelNames: ['upstream', 'reason'],
       registers,
     });
+    this.#hookDeliveries = new Counter({
+      name: 'sidecache_hook_deliveries_total',
+      help: 'Change-feed deliveries (POST /hooks/…) by source and outcome (invalidated, duplicate, ignored, malformed, unauthorized, …).',
+      labelNames: ['source', 'outcome'],
+      registers,
+    });
     registerSourceMetrics(this.registry, sources);
   }
 
@@ -132,12 +139,21 @@ export class SidecacheMetrics implements ProxyEvents {
     this.#child(`u\0${upstream}\0${s}`, () => this.#upstreamDuration.labels(upstream, s)).observe(seconds);
   }
 
+  upstreamAbandoned(upstream: string): void {
+    this.#inFlight.set(upstream, Math.max(0, (this.#inFlight.get(upstream) ?? 1) - 1));
+  }
+
   coalesced(upstream: string): void {
     this.#child(`c\0${upstream}`, () => this.#coalesced.labels(upstream)).inc();
   }
 
   staleServed(upstream: string, reason: StaleReason): void {
     this.#child(`s\0${upstream}\0${reason}`, () => this.#staleServed.labels(upstream, reason)).inc();
+  }
+
+  /** One change-feed delivery; both labels come from fixed lists in hooks/routes.ts. */
+  hookDelivery(source: string, outcome: string): void {
+    this.#child(`h\0${source}\0${outcome}`, () => this.#hookDeliveries.labels(source, outcome)).inc();
   }
 
   /** Upstream calls in flight right now, per upstream. */
@@ -270,7 +286,7 @@ function registerSourceMetrics(registry: Registry, sources: MetricSources): void
   const invalidations = sources.invalidations;
   new Counter({
     name: 'sidecache_invalidations_total',
-    help: 'Invalidations applied on this instance, by source (write-triggered or admin).',
+    help: 'Invalidations applied on this instance, by source (write-triggered, admin, or a change-feed hook).',
     labelNames: ['source'],
     registers,
     collect() {

@@ -51,7 +51,8 @@ export function decideStore(
   if (vary !== undefined) {
     for (const field of vary.split(',')) {
       const name = field.trim().toLowerCase();
-      if (name !== '' && !keyVary.has(name)) return { store: false, reason: 'vary' };
+      // The cache asks with its own Accept-Encoding and re-codes per client (content-coding.ts).
+      if (name !== '' && name !== 'accept-encoding' && !keyVary.has(name)) return { store: false, reason: 'vary' };
     }
   }
 

@@ -3,12 +3,13 @@ import type { FillLeases } from '../cache/fill-lease.js';
 import type { TierHit, TierStack } from '../cache/stack.js';
 import { CONDITIONAL_REQUEST_HEADERS, mergeNotModified, revalidationHeaders } from '../policy/conditional.js';
 import { freshness, staleWindowMs } from '../policy/freshness.js';
-import { redactQuery } from '../policy/query.js';
+import { redactQuery } from '../policy/redaction.js';
 import type { RuleMatch } from '../policy/rules.js';
 import { decideStore, type StoreDecision } from '../policy/storability.js';
 import { classifyUpstreamResponse, FAILURE_BODY_SNIPPET_BYTES, type UpstreamFailureKind } from '../resilience/retry-after.js';
 import type { Forwarder } from './forwarder.js';
-import { forwardRequestHeaders, forwardResponseHeaders, storableResponseHeaders } from './headers.js';
+import { forwardResponseHeaders, storableResponseHeaders } from './headers.js';
+import { readRequestHeaders } from './read-key.js';
 import type { ProxyTarget } from './target.js';
 
 /** An upstream response fetched for the cache, shared by every request that joined the flight. */
@@ -46,7 +47,7 @@ export type Fetched =
 /** Everything needed to fetch one key from the upstream, without the client's request object. */
 export interface FillPlan {
   readonly method: string;
-  /** The client's raw request headers (flat name/value list); forwarded minus hop-by-hop and conditionals. */
+  /** The client's raw request headers (flat name/value list); only what the key covers is forwarded (`readRequestHeaders`). */
   readonly rawHeaders: readonly string[];
   readonly requestId: string;
   readonly target: ProxyTarget;
@@ -115,7 +116,7 @@ export class CacheFiller {
     const started = performance.now();
     // The cache asks for the full response (the client's own validators are answered from it
     // afterwards), conditional on the stored entry's validators when there is one.
-    const headers = withoutConditionals(forwardRequestHeaders(plan.rawHeaders, target.upstream.headerPlan, plan.requestId));
+    const headers = withoutConditionals(readRequestHeaders(plan.rawHeaders, target, match.rule, plan.requestId, body !== null));
     if (stored !== undefined) headers.push(...revalidationHeaders(stored.headers));
     const response = await deps.forwarder.request(
       target.upstream.name,

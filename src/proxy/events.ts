@@ -11,6 +11,8 @@ export interface ProxyEvents {
   upstreamStarted(upstream: string): void;
   /** The upstream's response headers arrived (`status`), or the call failed (`status` null). */
   upstreamFinished(upstream: string, status: number | null, seconds: number): void;
+  /** The call was aborted for the client (it left, or its body failed): no verdict on the upstream. */
+  upstreamAbandoned?(upstream: string): void;
   /** A request joined another's upstream call. */
   coalesced(upstream: string): void;
   staleServed(upstream: string, reason: StaleReason): void;

@@ -8,9 +8,10 @@ import { UpstreamGuard, type Permit, type UpstreamGuardStats } from '../resilien
 import type { UpstreamConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
 import type { ProxyEvents } from './events.js';
+import { unsendableReason } from './sendable.js';
 
 /** Told when an upstream call starts and when its response headers (or its failure) arrive. */
-export type UpstreamEvents = Pick<ProxyEvents, 'upstreamStarted' | 'upstreamFinished'>;
+export type UpstreamEvents = Pick<ProxyEvents, 'upstreamStarted' | 'upstreamFinished' | 'upstreamAbandoned'>;
 
 /** A request as sent to an upstream: path already includes the target's base path and the query. */
 export interface UpstreamRequest {
@@ -70,10 +71,12 @@ export class Forwarder {
     const pool = this.#pools.get(upstream);
     const guard = this.#guards.get(upstream);
     if (pool === undefined || guard === undefined) throw new SidecacheError('upstream_disabled');
+    const unsendable = unsendableReason(request.method, request.path, request.headers);
+    if (unsendable !== null) throw new SidecacheError('request_not_forwardable', `sidecache cannot send this request upstream: ${unsendable}; nothing was sent`);
     const { protection } = guard;
     let permit: Permit;
     try {
-      permit = await guard.admit({ wait: options.wait ?? true, ...(request.signal !== undefined && { signal: request.signal }) });
+      permit = await guard.admit({ wait: options.wait ?? true, bulk: request.body instanceof Readable, ...(request.signal !== undefined && { signal: request.signal }) });
     } catch (err) {
       throw refusal(err);
     }
@@ -99,9 +102,11 @@ export class Forwarder {
         },
       );
     } catch (err) {
-      events?.upstreamFinished(upstream, null, (performance.now() - started) / 1000);
-      // A client that went away says nothing about the upstream's health.
-      if (request.signal?.aborted !== true) permit.failure();
+      if (request.signal?.aborted === true) events?.upstreamAbandoned?.(upstream);
+      else events?.upstreamFinished(upstream, null, (performance.now() - started) / 1000);
+      // A client that went away, or a request undici refused to build (nothing was sent), says
+      // nothing about the upstream's health.
+      if (request.signal?.aborted !== true && !refusedToBuild(err)) permit.failure();
       permit.release();
       throw upstreamError(err);
     }
@@ -170,9 +175,18 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETU
 const TIMEOUT = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const RESET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
 
+/** undici's refusals of a request it cannot build (a header value with CR/LF, …): raised before anything is sent. */
+const REFUSED_TO_BUILD = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+
+export function refusedToBuild(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && REFUSED_TO_BUILD.has(code);
+}
+
 /** Maps an undici or socket error to the catalogue; our own errors (body limits) pass through. */
 export function upstreamError(err: unknown): SidecacheError {
   if (err instanceof SidecacheError) return err;
+  if (refusedToBuild(err)) return new SidecacheError('request_not_forwardable', `sidecache cannot send this request upstream: ${(err as Error).message}`, { cause: err });
   const code = errorCode(err);
   if (code !== undefined && UNREACHABLE.has(code)) return new SidecacheError('upstream_unreachable', undefined, { cause: err });
   if (code !== undefined && TIMEOUT.has(code)) return new SidecacheError('upstream_timeout', undefined, { cause: err });

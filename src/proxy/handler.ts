@@ -38,7 +38,8 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
     identifyRequest(request, reply, record, deps.sessions);
     if (!deps.accepting()) throw new SidecacheError('audit_unavailable');
 
-    const { target, match } = routeRequest(deps.router, request.method, request.raw.url ?? '', record);
+    const override = request.headers['x-http-method-override'];
+    const { target, match, method } = routeRequest(deps.router, request.method, request.raw.url ?? '', record, typeof override === 'string' ? override : undefined);
     const { upstream } = target;
     const cacheable = match !== undefined && match.rule.cache;
     // Cache hits can be exempt from the caller's limit: they cost the upstream nothing.
@@ -47,8 +48,8 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
     if (!cacheable) {
       return passThrough(deps.forwarder, request, reply, target, {
         reason: 'no-rule',
-        maxBodyBytes: deps.server.maxRequestBodyBytes,
-        beforeRespond: UNSAFE_METHODS.has(request.method) ? invalidateOnSuccess(deps.invalidator, target, match) : undefined,
+        server: deps.server,
+        beforeRespond: UNSAFE_METHODS.has(method) ? invalidateOnSuccess(deps.invalidator, target, match) : undefined,
       });
     }
     const beforeUpstream = limit.limited && limit.exemptHits ? () => deps.callerLimits.take(upstream.name, request) : undefined;

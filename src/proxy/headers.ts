@@ -1,5 +1,7 @@
 import type { HeaderRewriteConfig } from '../config/types.js';
 import type { StoredHeaders } from '../cache/entry.js';
+import { upstreamHeaderValue } from '../policy/negotiation.js';
+import { VERSION } from '../version.js';
 
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1) plus the proxy-auth pair (§11.7), which belong to one
@@ -67,6 +69,76 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], plan: Reque
   }
   out.push(...plan.add, 'x-request-id', requestId);
   return out;
+}
+
+/**
+ * Client headers a cacheable request forwards although no vary list names them, because they
+ * cannot make the upstream answer differently: the credentials (keyed through the partition in
+ * `authorization` scope; the rule's scope declares them irrelevant to the answer otherwise) and
+ * W3C trace context.
+ */
+export const UNKEYED_FORWARDED: readonly string[] = ['authorization', 'cookie', 'traceparent', 'tracestate'];
+
+/** Forwarded too when the request body is part of the key: both are hashed with it. */
+export const BODY_KEYED_FORWARDED: readonly string[] = ['content-type', 'content-encoding'];
+
+/** Sent on cacheable requests instead of the client's (which is not keyed and can change answers). */
+export const PROXY_USER_AGENT = `sidecache/${VERSION}`;
+
+/** What decides which client headers a cacheable request sends upstream. */
+export interface KeyedForwarding {
+  /** The key's vary headers (lower case). */
+  readonly vary: readonly string[];
+  /** Media types the upstream serves, for `Accept` negotiation (empty: `Accept` goes as sent). */
+  readonly mediaTypes: readonly string[];
+  /** The request body is part of the key. */
+  readonly bodyKeyed: boolean;
+}
+
+/**
+ * The header list of a cacheable request (one whose answer is stored and replayed to others):
+ * a client header goes upstream only when the key covers it (the vary list, each with the value
+ * it was keyed by) or it is on `UNKEYED_FORWARDED` (and `BODY_KEYED_FORWARDED` for a keyed body).
+ * Every other client header is dropped, so nothing outside the key can change a stored answer.
+ * Then the proxy's own `User-Agent` (unless the config adds one or the key covers the client's),
+ * the upstream's `requestHeaders.add` and the request id. Values are read as Node joins repeated
+ * fields, which is how they were keyed, and sent as one field each.
+ */
+export function cacheableRequestHeaders(rawHeaders: readonly string[], plan: RequestHeaderPlan, requestId: string, keyed: KeyedForwarding): string[] {
+  const connection = connectionTokens(rawValue(rawHeaders, 'connection'));
+  const out: string[] = [];
+  const send = (name: string, value: string | undefined) => {
+    if (value === undefined || HOP_BY_HOP.has(name) || plan.remove.has(name) || connection.has(name) || name === 'x-request-id') return;
+    out.push(name, value);
+  };
+  for (const name of keyed.vary) send(name, upstreamHeaderValue(name, rawValue(rawHeaders, name), keyed.mediaTypes));
+  for (const name of UNKEYED_FORWARDED) send(name, rawValue(rawHeaders, name));
+  if (keyed.bodyKeyed) for (const name of BODY_KEYED_FORWARDED) send(name, rawValue(rawHeaders, name));
+  if (!plan.remove.has('user-agent') && !keyed.vary.includes('user-agent')) out.push('user-agent', PROXY_USER_AGENT);
+  out.push(...plan.add, 'x-request-id', requestId);
+  return out;
+}
+
+/**
+ * Fields Node keeps the first of when a request repeats them (`IncomingMessage.headers`); keyed
+ * values are read from that object, so forwarded ones are read the same way.
+ */
+const FIRST_ONLY = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
+  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
+  'server', 'user-agent',
+]);
+
+/** One field of a raw header list (name lower case) as `IncomingMessage.headers` holds it, joined. */
+export function rawValue(rawHeaders: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() !== name) continue;
+    if (value === undefined) value = rawHeaders[i + 1]!;
+    else if (FIRST_ONLY.has(name)) break;
+    else value += `${name === 'cookie' ? '; ' : ', '}${rawHeaders[i + 1]!}`;
+  }
+  return value;
 }
 
 /** Response headers as received from undici, minus hop-by-hop fields; repeated fields stay arrays. */

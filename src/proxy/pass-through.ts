@@ -1,6 +1,9 @@
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BodyLimit, hasRequestBody } from './body.js';
+import type { ServerConfig } from '../config/types.js';
+import { SidecacheError } from '../errors.js';
+import { guardedBody, hasRequestBody, receiveBody } from './body.js';
+import { clientFaultOf } from './client-fault.js';
 import type { Forwarder } from './forwarder.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
 import { closeIfBodyUnread, setCacheHeaders, setHeaders } from './respond.js';
@@ -10,8 +13,9 @@ import type { ProxyTarget } from './target.js';
 export type BypassReason = 'no-rule' | 'no-store' | 'no-session' | 'uncollapsible';
 
 /**
- * Forwards a request and streams the response back untouched (no cache involved). Bodies
- * stream both ways; `body` is given when the request body was already read for keying.
+ * Forwards a request and streams the response back untouched (no cache involved). A request body
+ * up to `requestBody.bufferUpTo` is received whole before the upstream call (and its concurrency
+ * slot) starts; a larger one streams. `body` is given when it was already read for keying.
  */
 export async function passThrough(
   forwarder: Forwarder,
@@ -20,25 +24,34 @@ export async function passThrough(
   target: ProxyTarget,
   options: {
     reason: BypassReason;
-    maxBodyBytes: number;
+    /** Body limits: size, the client's pace, how much is received before the upstream call. */
+    server: Pick<ServerConfig, 'maxRequestBodyBytes' | 'requestBody'>;
     body?: Buffer | null;
     /** Runs once the upstream's status is known and before anything is sent (write invalidation). */
     beforeRespond?: (status: number) => Promise<unknown>;
   },
 ): Promise<FastifyReply> {
   const record = request.sidecache!;
-  let body: Readable | Buffer | null = options.body ?? null;
-  if (options.body === undefined && hasRequestBody(request.headers)) {
-    const limit = new BodyLimit(options.maxBodyBytes);
-    body = pipeline(request.raw, limit, () => {
-      record.requestBytes = limit.bytes;
-    });
-  }
-  // Abort the upstream call if the client goes away before the response is complete.
+  // The upstream call is aborted when the client goes away before the response is complete, or
+  // its body fails; an aborted call is never held against the upstream (see Forwarder.request).
   const abort = new AbortController();
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) abort.abort();
+    if (!reply.raw.writableFinished) abort.abort(new SidecacheError(clientFaultOf(request.raw).code));
   });
+  let body: Readable | Buffer | null = options.body ?? null;
+  if (options.body === undefined && hasRequestBody(request.headers)) {
+    const { maxRequestBodyBytes, requestBody } = options.server;
+    const guard = guardedBody({
+      source: request.raw,
+      maxBytes: maxRequestBodyBytes,
+      pace: requestBody,
+      onError: (err) => abort.abort(err),
+      onBytes: (bytes) => {
+        record.requestBytes = bytes;
+      },
+    });
+    body = await receiveBody(guard, request.headers['content-length'], requestBody.bufferUpToBytes);
+  }
 
   const started = performance.now();
   const response = await forwarder.request(target.upstream.name, {

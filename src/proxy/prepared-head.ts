@@ -1,9 +1,15 @@
 import type { CacheEntry } from '../cache/entry.js';
+import { contentCodings, varyWithAcceptEncoding } from '../policy/content-coding.js';
 
 /** The parts of a stored response's head that are the same on every hit, built once per entry. */
 export interface PreparedHead {
-  /** Stored header fields as flat [name, value, …] pairs, `content-length` left out. */
+  /**
+   * Stored header fields as flat [name, value, …] pairs, `content-length` left out and `Vary`
+   * naming Accept-Encoding: these are the fields of the body sent as it is stored.
+   */
   readonly fields: ReadonlyArray<string | readonly string[]>;
+  /** The codings the stored body carries (`Content-Encoding`), empty for none. */
+  readonly codings: readonly string[];
   readonly contentLength: string;
   /**
    * The whole head of a fresh memory hit as flat pairs, in the order the full path sends it;
@@ -26,14 +32,16 @@ export function preparedHead(entry: CacheEntry): PreparedHead {
   if (head === undefined) {
     const fields: Array<string | readonly string[]> = [];
     for (const name in entry.headers) {
-      if (name !== 'content-length') fields.push(name, entry.headers[name]!);
+      if (name !== 'content-length' && name !== 'vary') fields.push(name, entry.headers[name]!);
     }
+    // The body sent depends on Accept-Encoding even when it goes as stored (see content-coding.ts).
+    fields.push('vary', varyWithAcceptEncoding(entry.headers['vary']));
     // What Fastify's reply.send() adds to a Buffer body without a type, so both paths answer alike.
     if (entry.headers['content-type'] === undefined) fields.push('content-type', 'application/octet-stream');
     const contentLength = String(entry.body.length);
     const memoryHitHead = ['x-request-id', '', ...fields, 'age', '', 'x-cache', 'HIT', 'x-cache-tier', 'memory', 'cache-status', '', 'content-length', contentLength];
     const ageAt = fields.length + 3;
-    head = { fields, contentLength, memoryHitHead, requestIdAt: 1, ageAt, cacheStatusAt: ageAt + 6 };
+    head = { fields, codings: contentCodings(entry.headers), contentLength, memoryHitHead, requestIdAt: 1, ageAt, cacheStatusAt: ageAt + 6 };
     prepared.set(entry, head);
   }
   return head;

@@ -1,7 +1,8 @@
 import { buildCacheKey, hashRequestBody } from '../cache/key.js';
 import type { CacheRuleConfig } from '../config/types.js';
+import { upstreamHeaderValue } from '../policy/negotiation.js';
 import { canonicalQuery } from '../policy/query.js';
-import { headerValue } from './headers.js';
+import { cacheableRequestHeaders, headerValue } from './headers.js';
 import type { ProxyTarget } from './target.js';
 
 type RequestHeaders = Record<string, string | string[] | undefined>;
@@ -15,7 +16,9 @@ export interface ReadKey {
 /**
  * The one place a request becomes a cache key, shared by the hit lane and the read-through:
  * two requests share an entry exactly when upstream, partition, method, path, canonical query,
- * the rule's vary headers and (for body-keyed rules) the body hash agree.
+ * the rule's vary headers (as sent upstream: see `upstreamHeaderValue`) and (for body-keyed
+ * rules) the body hash agree. The key is a function of these raw inputs only, so the hit lane
+ * may memoise it per partition, URL and raw vary values.
  */
 export function readKeyFor(
   method: string,
@@ -26,14 +29,24 @@ export function readKeyFor(
   body: Buffer | null,
 ): ReadKey {
   const vary = target.upstream.varyFor(rule);
+  const mediaTypes = target.upstream.config.mediaTypes;
   const key = buildCacheKey({
     upstream: target.upstream.name,
     method,
     path: target.path,
-    query: target.queryPairs.length === 0 ? '' : canonicalQuery(target.queryPairs),
-    vary: vary.map((name) => [name, headerValue(headers, name) ?? ''] as const),
+    query: target.query === '' ? '' : canonicalQuery(target.query),
+    vary: vary.map((name) => [name, upstreamHeaderValue(name, headerValue(headers, name), mediaTypes) ?? ''] as const),
     partition,
-    bodyHash: body === null ? null : hashRequestBody(body, headerValue(headers, 'content-type')),
+    bodyHash: body === null ? null : hashRequestBody(body, headerValue(headers, 'content-type'), headerValue(headers, 'content-encoding')),
   });
   return { key, vary };
+}
+
+/**
+ * The headers a cacheable request is sent upstream with: what its key covers, with the values it
+ * was keyed by (see `cacheableRequestHeaders`). `bodyKeyed`: the request body is part of the key.
+ */
+export function readRequestHeaders(rawHeaders: readonly string[], target: ProxyTarget, rule: CacheRuleConfig, requestId: string, bodyKeyed: boolean): string[] {
+  const { upstream } = target;
+  return cacheableRequestHeaders(rawHeaders, upstream.cacheableHeaderPlan, requestId, { vary: upstream.varyFor(rule), mediaTypes: upstream.config.mediaTypes, bodyKeyed });
 }

@@ -1,11 +1,10 @@
-import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../config/types.js';
 import { ageSeconds, ttlSeconds, type CacheEntry } from '../cache/entry.js';
 import { cachePartition } from '../cache/key.js';
 import type { TierHit, TierStack } from '../cache/stack.js';
 import { SidecacheError } from '../errors.js';
-import { notModified, notModifiedHeaders } from '../policy/conditional.js';
+import { notModified } from '../policy/conditional.js';
 import { freshness } from '../policy/freshness.js';
 import { decideRead } from '../policy/read-decision.js';
 import type { RuleMatch } from '../policy/rules.js';
@@ -18,7 +17,8 @@ import type { Forwarder } from './forwarder.js';
 import { headerValue } from './headers.js';
 import { passThrough, type BypassReason } from './pass-through.js';
 import { readKeyFor } from './read-key.js';
-import { sendEntry, setCacheHeaders, setHeaders } from './respond.js';
+import { replayStream } from './replay-stream.js';
+import { notModifiedHeadersFor, sendBody, sendEntry, sendStream, setCacheHeaders } from './respond.js';
 import type { CacheOutcome } from './record.js';
 import type { SingleFlight } from './single-flight.js';
 import type { ProxyTarget } from './target.js';
@@ -62,7 +62,7 @@ export class ReadThrough {
     // 2. Build the key (reading the body first when the rule keys on it).
     let body: Buffer | null = null;
     if (rule.bodyKey && hasRequestBody(request.headers)) {
-      body = await readBody(request.raw, headerValue(request.headers, 'content-length'), deps.server.maxKeyedBodyBytes);
+      body = await readBody(request.raw, headerValue(request.headers, 'content-length'), deps.server.maxKeyedBodyBytes, deps.server.requestBody);
       record.requestBytes = body.length;
     }
     const { key, vary } = readKeyFor(request.method, request.headers, target, rule, partition, body);
@@ -113,10 +113,8 @@ export class ReadThrough {
 
     if (fetched.kind === 'oversize') {
       if (!flight.leader) return this.#bypass(request, reply, target, 'uncollapsible', body);
-      reply.code(fetched.status);
-      setHeaders(reply, fetched.headers, true);
       setCacheHeaders(reply, 'MISS', `${fwd}; fwd-status=${fetched.status}; detail=too-large`);
-      return reply.send(Readable.from(concat(fetched.head, fetched.rest)));
+      return sendStream(request, reply, fetched.status, fetched.headers, replayStream(fetched.head, fetched.rest));
     }
     // A response that sets cookies belongs to the one caller it was fetched for.
     if (!flight.leader && fetched.headers['set-cookie'] !== undefined) {
@@ -127,11 +125,9 @@ export class ReadThrough {
     const fwdStatus = fetched.revalidated ? 304 : fetched.status;
     setCacheHeaders(reply, outcome, `${fwd}; fwd-status=${fwdStatus}${collapsed}; ${stored}`);
     if (notModified(request.method, request.headers, fetched.status, fetched.headers)) {
-      return reply.code(304).headers(notModifiedHeaders(fetched.headers)).send();
+      return reply.code(304).headers(notModifiedHeadersFor(request, fetched.headers)).send();
     }
-    reply.code(fetched.status);
-    setHeaders(reply, fetched.headers, false);
-    return reply.send(fetched.body);
+    return sendBody(request, reply, fetched.status, fetched.headers, fetched.body);
   }
 
   /** Bookkeeping of a fresh hit, wherever it was served: per-entry hit counts and refresh-ahead. */
@@ -144,12 +140,12 @@ export class ReadThrough {
   #sendStored(request: FastifyRequest, reply: FastifyReply, hit: TierHit, outcome: CacheOutcome, cacheStatus: string): FastifyReply {
     const { entry } = hit;
     if (notModified(request.method, request.headers, entry.status, entry.headers)) {
-      reply.code(304).headers(notModifiedHeaders(entry.headers));
+      reply.code(304).headers(notModifiedHeadersFor(request, entry.headers));
       reply.header('age', String(ageSeconds(entry, this.#deps.now())));
       setCacheHeaders(reply, outcome, cacheStatus, hit.tier);
       return reply.send();
     }
-    return sendEntry(reply, entry, hit.tier, this.#deps.now(), outcome, cacheStatus);
+    return sendEntry(request, reply, entry, hit.tier, this.#deps.now(), outcome, cacheStatus);
   }
 
   #sendStale(request: FastifyRequest, reply: FastifyReply, hit: TierHit, reason: StaleReason, cacheStatus: string): FastifyReply {
@@ -176,7 +172,7 @@ export class ReadThrough {
   #bypass(request: FastifyRequest, reply: FastifyReply, target: ProxyTarget, reason: BypassReason, body?: Buffer | null) {
     return passThrough(this.#deps.forwarder, request, reply, target, {
       reason,
-      maxBodyBytes: this.#deps.server.maxRequestBodyBytes,
+      server: this.#deps.server,
       body,
     });
   }
@@ -201,14 +197,4 @@ function staleReasonFor(err: unknown): StaleReason {
   if (code === 'upstream_saturated') return 'saturated';
   if (code === 'upstream_throttled') return 'rate_limited';
   return 'error';
-}
-
-async function* concat(head: readonly Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
-  try {
-    yield* head;
-    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
-  } finally {
-    // The client may leave early: release the upstream body instead of leaving it to time out.
-    await rest.return?.();
-  }
 }

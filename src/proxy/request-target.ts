@@ -12,7 +12,11 @@ const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f]/;
 const ENCODED_NUL = /%00/i;
 const ENCODED_SEPARATOR = /%2f|%5c|\\/gi;
 const ENCODED_DOT = /%2e/gi;
-const NEEDS_CHECK = /[%\\]/;
+/** Anything that may hide a separator, a dot-segment or a second "/" in front: the slow path. */
+const NEEDS_CHECK = /[%\\]|\.;|^\/\//;
+/** The view of a server that decodes more than once and drops `;` parameters (Tomcat, some Java stacks). */
+const ENCODED_PERCENT = /%25/gi;
+const ENCODED_SEMICOLON = /%3b/gi;
 
 /** Splits an origin-form request target, refusing every other form (RFC 9112 §3.2). */
 export function splitOriginForm(url: string): { path: string; query: string; search: string } {
@@ -41,9 +45,47 @@ export function confineBelowPrefix(rest: string): string {
   // Fast path: nothing encoded, no backslash, no dot-segment — the path is already confined.
   if (!NEEDS_CHECK.test(rest) && !hasDotSegment(rest)) return rest;
   const decodedDots = rest.replace(ENCODED_DOT, '.');
-  climbs(decodedDots.replace(ENCODED_SEPARATOR, '/'));
+  const separated = decodedDots.replace(ENCODED_SEPARATOR, '/');
+  climbs(separated);
+  refuseAmbiguousForms(rest, separated);
   if (!hasDotSegment(decodedDots)) return rest;
-  return removeDotSegments(decodedDots);
+  const confined = removeDotSegments(decodedDots);
+  if (confined.startsWith('//')) throw leadingSlashes();
+  return confined;
+}
+
+/**
+ * Refuses what one decoding cannot settle: a path below the prefix that starts with a second
+ * separator (`//host/x` reads as an authority to some URL parsers), and segments that become
+ * dot-segments only when decoded again (`%252e%252e`) or once `;` parameters are dropped
+ * (`..;`, `.;jsessionid=1`). Upstreams disagree on those, so which resource they name is unknown.
+ */
+function refuseAmbiguousForms(rest: string, separated: string): void {
+  const deep = deeplyDecoded(rest);
+  if (separated.startsWith('//') || deep.startsWith('//')) throw leadingSlashes();
+  if (dotSegments(deep, true) > dotSegments(separated, false)) {
+    throw new SidecacheError('ambiguous_path', 'path has a dot-segment hidden by double encoding (%252e) or ";" parameters (..;): upstream servers disagree on what it names');
+  }
+}
+
+function leadingSlashes(): SidecacheError {
+  return new SidecacheError('ambiguous_path', 'path below the upstream prefix must not start with "//" (some upstream URL parsers read "//x" as a host)');
+}
+
+/** `%25` unwrapped until none is left, then dots, separators and ";" decoded. */
+function deeplyDecoded(path: string): string {
+  let out = path;
+  for (let next = out.replace(ENCODED_PERCENT, '%'); next !== out; next = out.replace(ENCODED_PERCENT, '%')) out = next;
+  return out.replace(ENCODED_DOT, '.').replace(ENCODED_SEPARATOR, '/').replace(ENCODED_SEMICOLON, ';');
+}
+
+function dotSegments(path: string, dropParameters: boolean): number {
+  let count = 0;
+  for (const segment of path.split('/')) {
+    const name = dropParameters ? segment.split(';', 1)[0]! : segment;
+    if (name === '.' || name === '..') count += 1;
+  }
+  return count;
 }
 
 function hasDotSegment(path: string): boolean {

@@ -1,7 +1,26 @@
+import { pipeline, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { ageSeconds, type CacheEntry, type StoredHeaders } from '../cache/entry.js';
 import type { TierName } from '../cache/store.js';
+import { SidecacheError } from '../errors.js';
+import {
+  acceptsAsIs,
+  chooseCoding,
+  contentCodings,
+  IDENTITY_ONLY,
+  parseAcceptEncoding,
+  transcodedHeaders,
+  varyWithAcceptEncoding,
+  type AcceptedCodings,
+  type CodingChoice,
+} from '../policy/content-coding.js';
+import { notModifiedHeaders } from '../policy/conditional.js';
+import { preparedHead } from './prepared-head.js';
 import type { CacheOutcome } from './record.js';
+import { decodingStream, transcoded, UndecodableBodyError } from './transcode.js';
+
+type RequestHeaders = Record<string, string | string[] | undefined>;
 
 /** Copies response headers onto the reply; `content-length` is left to Fastify for buffered bodies. */
 export function setHeaders(reply: FastifyReply, headers: StoredHeaders, keepContentLength: boolean): void {
@@ -18,13 +37,139 @@ export function setCacheHeaders(reply: FastifyReply, outcome: CacheOutcome, cach
   reply.header('cache-status', `sidecache; ${cacheStatus}`);
 }
 
-/** Serves a stored entry: stored status, headers and body, plus `Age` and cache headers. */
-export function sendEntry(reply: FastifyReply, entry: CacheEntry, tier: TierName, now: number, outcome: CacheOutcome, cacheStatus: string): FastifyReply {
-  reply.code(entry.status);
-  setHeaders(reply, entry.headers, false);
+/** Clients send a handful of distinct `Accept-Encoding` values; each is parsed once. */
+const acceptedMemo = new LRUCache<string, AcceptedCodings>({ max: 1000 });
+
+/** The codings a request accepts, from its `Accept-Encoding` (parsed once per distinct value). */
+export function acceptedCodings(headers: RequestHeaders): AcceptedCodings {
+  const raw = headers['accept-encoding'];
+  if (raw === undefined) return IDENTITY_ONLY;
+  const value = Array.isArray(raw) ? raw.join(', ') : raw;
+  let accepted = acceptedMemo.get(value);
+  if (accepted === undefined) {
+    accepted = parseAcceptEncoding(value);
+    acceptedMemo.set(value, accepted);
+  }
+  return accepted;
+}
+
+/** Whether the client reads the entry's body exactly as stored (the hit lane serves only those). */
+export function acceptsStoredCoding(headers: RequestHeaders, entry: CacheEntry): boolean {
+  return acceptsAsIs(acceptedCodings(headers), preparedHead(entry).codings);
+}
+
+/**
+ * Serves a stored entry: stored status, headers and body, plus `Age` and cache headers. The body
+ * goes as stored when the client accepts its coding, else re-coded (see `sendBody`).
+ */
+export function sendEntry(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  entry: CacheEntry,
+  tier: TierName,
+  now: number,
+  outcome: CacheOutcome,
+  cacheStatus: string,
+): FastifyReply {
+  const prepared = preparedHead(entry);
+  const choice = chooseCoding(acceptedCodings(request.headers), prepared.codings, entry.body.length);
   reply.header('age', String(ageSeconds(entry, now)));
   setCacheHeaders(reply, outcome, cacheStatus, tier);
+  if (choice.kind !== 'as-is') return sendRecoded(reply, choice, entry.status, entry.headers, entry.body, prepared.codings);
+  reply.code(entry.status);
+  const { fields } = prepared;
+  for (let i = 0; i < fields.length; i += 2) reply.header(fields[i] as string, fields[i + 1]);
   return reply.send(entry.body);
+}
+
+/**
+ * Sends a response fetched for the cache (stored or not). The proxy asked the upstream with its
+ * own `Accept-Encoding`, so the body is re-coded when the client does not accept its coding.
+ */
+export function sendBody(request: FastifyRequest, reply: FastifyReply, status: number, headers: StoredHeaders, body: Buffer): FastifyReply {
+  const codings = contentCodings(headers);
+  const choice = chooseCoding(acceptedCodings(request.headers), codings, body.length);
+  if (choice.kind !== 'as-is') return sendRecoded(reply, choice, status, headers, body, codings);
+  reply.code(status);
+  setHeaders(reply, withVary(headers), false);
+  return reply.send(body);
+}
+
+/**
+ * Streams a fetched response too large to store. A body the client cannot read as it is gets
+ * decoded on the way through (re-encoding a stream is not worth it: it goes as identity).
+ */
+export function sendStream(request: FastifyRequest, reply: FastifyReply, status: number, headers: StoredHeaders, source: Readable): FastifyReply {
+  const codings = contentCodings(headers);
+  const accepted = acceptedCodings(request.headers);
+  if (acceptsAsIs(accepted, codings)) {
+    reply.code(status);
+    setHeaders(reply, withVary(headers), true);
+    return reply.send(source);
+  }
+  const decoder = accepted.weight('identity') > 0 ? decodingStream(codings) : null;
+  if (decoder === null) {
+    discard(source);
+    throw accepted.weight('identity') > 0 ? undecodable(`the proxy cannot decode the ${codings.join(', ')} coding`) : new SidecacheError('not_acceptable');
+  }
+  reply.code(status);
+  setHeaders(reply, transcodedHeaders(headers, 'identity'), false);
+  // Failing mid-body, the pipeline destroys both streams; the reply then ends the connection.
+  return reply.send(pipeline(source, decoder, () => undefined));
+}
+
+/**
+ * The fields a 304 carries: those of the representation this client would get with a 200
+ * (a weak ETag when its body would be re-coded), so its cached copy is validated as it is.
+ */
+export function notModifiedHeadersFor(request: FastifyRequest, headers: StoredHeaders): StoredHeaders {
+  const choice = chooseCoding(acceptedCodings(request.headers), contentCodings(headers), 1);
+  return notModifiedHeaders(choice.kind === 'transcode' ? transcodedHeaders(headers, choice.to) : withVary(headers));
+}
+
+/**
+ * A response in another coding than stored. The head is written only once the body is ready,
+ * so a body that cannot be decoded leaves as a clean error instead of the stored head with an
+ * error body. Returning the reply lets Fastify wait for the `send` that follows.
+ */
+function sendRecoded(
+  reply: FastifyReply,
+  choice: Exclude<CodingChoice, { kind: 'as-is' }>,
+  status: number,
+  headers: StoredHeaders,
+  body: Buffer,
+  codings: readonly string[],
+): FastifyReply {
+  if (choice.kind === 'none') throw new SidecacheError('not_acceptable');
+  const { to } = choice;
+  transcoded(body, codings, to).then(
+    (recoded) => {
+      reply.code(status);
+      setHeaders(reply, transcodedHeaders(headers, to), false);
+      reply.send(recoded);
+    },
+    (err: unknown) => {
+      reply.send(err instanceof UndecodableBodyError ? undecodable(err.message, err) : err);
+    },
+  );
+  return reply;
+}
+
+/**
+ * Ends a body stream nobody will read. It is started first: a generator-backed stream destroyed
+ * before its first read never runs its cleanup, which is what releases the upstream body.
+ */
+function discard(source: Readable): void {
+  source.once('data', () => source.destroy());
+  source.resume();
+}
+
+function withVary(headers: StoredHeaders): StoredHeaders {
+  return { ...headers, vary: varyWithAcceptEncoding(headers['vary']) };
+}
+
+function undecodable(detail: string, cause?: unknown): SidecacheError {
+  return new SidecacheError('upstream_undecodable_body', `the upstream's body could not be decoded for this client (${detail})`, { cause });
 }
 
 /**

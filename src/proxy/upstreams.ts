@@ -1,5 +1,6 @@
 import type { CacheRuleConfig, UpstreamConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
+import { UPSTREAM_ACCEPT_ENCODING } from '../policy/content-coding.js';
 import { compileRules, type RuleSet } from '../policy/rules.js';
 import { compileRequestHeaderPlan, type RequestHeaderPlan } from './headers.js';
 
@@ -11,7 +12,14 @@ export interface CompiledUpstream {
   /** Target path without a trailing slash ('' for an origin-only target). */
   readonly basePath: string;
   readonly rules: RuleSet;
+  /** The configured request header rewrite, as pass-through requests are sent. */
   readonly headerPlan: RequestHeaderPlan;
+  /**
+   * The rewrite of requests whose answer is cached: `headerPlan` with the proxy's own
+   * `Accept-Encoding` instead of the client's, so one stored body serves every client
+   * (it is re-coded for each as needed, see respond.ts).
+   */
+  readonly cacheableHeaderPlan: RequestHeaderPlan;
   /** Sorted vary header names of a rule: the upstream's plus the rule's own. */
   varyFor(rule: CacheRuleConfig): readonly string[];
 }
@@ -26,15 +34,28 @@ const ALWAYS_REMOVED = ['expect'];
 export function compileUpstream(config: UpstreamConfig, identityHeaders: readonly string[] = []): CompiledUpstream {
   const vary = new Map<CacheRuleConfig, readonly string[]>();
   for (const rule of config.rules) vary.set(rule, [...new Set([...config.vary, ...rule.vary])].sort());
+  const headerPlan = compileRequestHeaderPlan(config.requestHeaders, [...ALWAYS_REMOVED, ...identityHeaders]);
   return {
     config,
     name: config.name,
     enabled: config.target !== null,
     basePath: config.target === null ? '' : config.target.pathname.replace(/\/+$/, ''),
     rules: compileRules(config.rules),
-    headerPlan: compileRequestHeaderPlan(config.requestHeaders, [...ALWAYS_REMOVED, ...identityHeaders]),
+    headerPlan,
+    cacheableHeaderPlan: withProxyAcceptEncoding(headerPlan),
     varyFor: (rule) => vary.get(rule) ?? config.vary,
   };
+}
+
+/**
+ * The plan with `Accept-Encoding: gzip, br` in place of the client's: codings the proxy can decode
+ * for a client that does not accept them. A config that adds or removes `Accept-Encoding` is
+ * followed: the operator chose (a coding the proxy cannot decode reaches only clients accepting it).
+ */
+function withProxyAcceptEncoding(plan: RequestHeaderPlan): RequestHeaderPlan {
+  const configured = plan.remove.has('accept-encoding') || plan.add.some((field, i) => i % 2 === 0 && field.toLowerCase() === 'accept-encoding');
+  if (configured) return plan;
+  return { remove: new Set([...plan.remove, 'accept-encoding']), add: [...plan.add, 'accept-encoding', UPSTREAM_ACCEPT_ENCODING] };
 }
 
 /** Longest-prefix routing of a request path to an upstream, at segment boundaries. */

@@ -8,6 +8,18 @@ export type CallOutcome = Pick<LimitSample, 'rttMs' | 'dropped'>;
 /** Gives a slot back, with the call's outcome when it has one. Calling it more than once is a no-op. */
 export type Release = (outcome?: CallOutcome) => void;
 
+/**
+ * Share of the limit that bulk calls (request bodies streamed from the client as they arrive)
+ * may hold at once, at least one slot: however slowly their clients send, the rest of the slots
+ * stay free for everyone else.
+ */
+export const BULK_SHARE = 0.5;
+
+export interface AcquireOptions {
+  /** The call streams a client's body: it counts against `BULK_SHARE`. */
+  readonly bulk?: boolean;
+}
+
 export interface ConcurrencyLimiterOptions {
   /** Calls in flight at most: a fixed number, or a limit that moves with each call's outcome. */
   readonly limit: number | ConcurrencyLimit;
@@ -32,9 +44,13 @@ export interface ConcurrencyLimiterStats {
   readonly queueTimeout: number;
   /** Waiters whose signal aborted before they got a slot (not counted as rejected). */
   readonly aborted: number;
+  /** Bulk calls in flight, and at most how many may be. */
+  readonly bulkInFlight: number;
+  readonly bulkLimit: number;
 }
 
 interface Waiter {
+  readonly bulk: boolean;
   /** When it is refused with `queue_timeout` (epoch ms). */
   readonly deadline: number;
   readonly resolve: (release: Release) => void;
@@ -51,6 +67,10 @@ interface Waiter {
  * `tryAcquire` can never jump the queue; a waiter leaves when its deadline passes or its signal
  * aborts. Every waiter has the same timeout, so deadlines run in queue order and one timer, set
  * for the oldest waiter, serves the whole queue.
+ *
+ * Bulk calls may hold at most `BULK_SHARE` of the limit. A bulk waiter held back by that share
+ * does not hold up the waiters behind it, and its round trip (which includes the client's upload
+ * time) is not a sample of the upstream's latency.
  */
 export class ConcurrencyLimiter {
   readonly #limit: ConcurrencyLimit;
@@ -61,6 +81,9 @@ export class ConcurrencyLimiter {
   readonly #queue = new Set<Waiter>();
   #cancelTimer: (() => void) | null = null;
   #inFlight = 0;
+  #bulkInFlight = 0;
+  /** Waiters that are not bulk: only these keep a `tryAcquire` out while bulk waiters wait for their share. */
+  #queuedOthers = 0;
   #acquired = 0;
   #queueFull = 0;
   #queueTimeout = 0;
@@ -82,9 +105,10 @@ export class ConcurrencyLimiter {
    * A slot now, or after waiting in line. Rejects with `SaturatedError` (`queue_full` at once,
    * `queue_timeout` after `queueTimeoutMs`), or with the signal's reason if it aborts first.
    */
-  acquire(signal?: AbortSignal): Promise<Release> {
+  acquire(signal?: AbortSignal, options: AcquireOptions = {}): Promise<Release> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const release = this.tryAcquire();
+    const bulk = options.bulk === true;
+    const release = this.tryAcquire(options);
     if (release !== null) return Promise.resolve(release);
     if (this.#queue.size >= this.#maxQueue) {
       this.#queueFull += 1;
@@ -97,6 +121,7 @@ export class ConcurrencyLimiter {
         reject(signal!.reason);
       };
       const waiter: Waiter = {
+        bulk,
         deadline: this.#clock.now() + this.#queueTimeoutMs,
         resolve,
         reject,
@@ -104,14 +129,20 @@ export class ConcurrencyLimiter {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.add(waiter);
+      if (!bulk) this.#queuedOthers += 1;
       if (this.#cancelTimer === null) this.#armTimer(this.#queueTimeoutMs);
     });
   }
 
-  /** A slot if one is free and nobody is waiting, else null (e.g. to serve stale data instead). */
-  tryAcquire(): Release | null {
-    if (this.#inFlight >= this.#limit.current || this.#queue.size > 0) return null;
-    return this.#take();
+  /**
+   * A slot if one is free and nobody who could take it is waiting, else null (e.g. to serve stale
+   * data instead). Waiting bulk calls are all held back by their share (any other would have been
+   * admitted when the slot came free), so they do not keep other calls out.
+   */
+  tryAcquire(options: AcquireOptions = {}): Release | null {
+    if (this.#inFlight >= this.#limit.current) return null;
+    if (options.bulk === true ? this.#queue.size > 0 || this.#bulkInFlight >= this.#bulkLimit() : this.#queuedOthers > 0) return null;
+    return this.#take(options.bulk === true);
   }
 
   stats(): ConcurrencyLimiterStats {
@@ -125,11 +156,18 @@ export class ConcurrencyLimiter {
       queueFull: this.#queueFull,
       queueTimeout: this.#queueTimeout,
       aborted: this.#aborted,
+      bulkInFlight: this.#bulkInFlight,
+      bulkLimit: this.#bulkLimit(),
     };
   }
 
-  #take(): Release {
+  #bulkLimit(): number {
+    return Math.max(1, Math.floor(this.#limit.current * BULK_SHARE));
+  }
+
+  #take(bulk: boolean): Release {
     this.#inFlight += 1;
+    if (bulk) this.#bulkInFlight += 1;
     this.#acquired += 1;
     const inFlight = this.#inFlight;
     let released = false;
@@ -137,7 +175,8 @@ export class ConcurrencyLimiter {
       if (released) return;
       released = true;
       this.#inFlight -= 1;
-      if (outcome !== undefined) this.#limit.sample({ ...outcome, inFlight });
+      if (bulk) this.#bulkInFlight -= 1;
+      else if (outcome !== undefined) this.#limit.sample({ ...outcome, inFlight });
       this.#admitWaiters();
     };
   }
@@ -146,13 +185,15 @@ export class ConcurrencyLimiter {
   #admitWaiters(): void {
     for (const waiter of this.#queue) {
       if (this.#inFlight >= this.#limit.current) break;
+      if (waiter.bulk && this.#bulkInFlight >= this.#bulkLimit()) continue;
       this.#leave(waiter);
-      waiter.resolve(this.#take());
+      waiter.resolve(this.#take(waiter.bulk));
     }
   }
 
   #leave(waiter: Waiter): void {
     waiter.dispose();
+    if (!waiter.bulk) this.#queuedOthers -= 1;
     this.#queue.delete(waiter);
     if (this.#queue.size === 0) {
       this.#cancelTimer?.();

@@ -21,6 +21,8 @@ export interface AdmitOptions {
   readonly wait: boolean;
   /** The client's request signal: a waiter whose client left leaves the queue. */
   readonly signal?: AbortSignal;
+  /** The call streams the client's body as it arrives: limited to a share of the slots (ConcurrencyLimiter). */
+  readonly bulk?: boolean;
 }
 
 /** One admitted upstream call. Report its verdict once, and release it when the body is done. */
@@ -92,9 +94,9 @@ export class UpstreamGuard {
     let release: Release;
     try {
       if (options.wait) {
-        release = await this.limiter.acquire(options.signal);
+        release = await this.limiter.acquire(options.signal, { bulk: options.bulk === true });
       } else {
-        const slot = this.limiter.tryAcquire();
+        const slot = this.limiter.tryAcquire({ bulk: options.bulk === true });
         if (slot === null) throw new SaturatedError('busy');
         release = slot;
       }

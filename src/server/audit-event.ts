@@ -1,5 +1,5 @@
 import type { AuditEventFields } from '../audit/events.js';
-import { redactQuery } from '../policy/query.js';
+import { redactQuery } from '../policy/redaction.js';
 import type { ProxyRecord } from '../proxy/record.js';
 
 /** What is known of a request once its response has finished, whichever path served it. */

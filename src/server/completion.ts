@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AuditWriter } from '../audit/writer.js';
-import { redactQuery } from '../policy/query.js';
+import { failingParty } from '../errors.js';
+import { redactUrl } from '../policy/redaction.js';
 import type { ProxyEvents } from '../proxy/events.js';
 import type { ProxyRecord } from '../proxy/record.js';
 import { auditEventFor, type FinishedRequest } from './audit-event.js';
@@ -29,13 +30,11 @@ export function requestCompletion(sinks: CompletionSinks): CompleteRequest {
       events?.requestCompleted(record.upstream, finished.method, finished.status, record.cache, finished.elapsedMs / 1000);
     }
     if (!accessLog) return;
-    const { url } = finished;
-    const q = url.indexOf('?');
     log.info(
       {
         reqId: finished.id,
         method: finished.method,
-        url: q === -1 ? url : `${url.slice(0, q)}?${redactQuery(url.slice(q + 1), redactQueryParams)}`,
+        url: redactUrl(finished.url, redactQueryParams),
         status: finished.status,
         upstream: record.upstream,
         rule: record.rule,
@@ -44,6 +43,8 @@ export function requestCompletion(sinks: CompletionSinks): CompleteRequest {
         upstreamMs: record.upstreamMs === null ? null : Math.round(record.upstreamMs * 10) / 10,
         durationMs: Math.round(finished.elapsedMs * 10) / 10,
         error: record.errorCode,
+        // Who failed: the client (aborted, malformed, too slow), the upstream, or sidecache.
+        failed: record.errorCode === null ? null : failingParty(record.errorCode),
       },
       'request completed',
     );

@@ -10,6 +10,7 @@ import { decideRead } from '../policy/read-decision.js';
 import type { CallerLimits } from '../proxy/caller-limits.js';
 import { headerValue } from '../proxy/headers.js';
 import { preparedHead } from '../proxy/prepared-head.js';
+import { acceptsStoredCoding } from '../proxy/respond.js';
 import { planFor, type ReadThrough } from '../proxy/read-through.js';
 import { readKeyFor } from '../proxy/read-key.js';
 import { newProxyRecord, type ProxyRecord } from '../proxy/record.js';
@@ -142,6 +143,8 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     if (entry === undefined || entry.status < 200 || entry.status === 204 || entry.status === 304) return false;
     const now = deps.now();
     if (decideRead(freshness(entry, match.rule, now), false).action !== 'serve') return false;
+    // A client that cannot read the stored coding as it is gets a re-coded body on the full path.
+    if (!acceptsStoredCoding(headers, entry)) return false;
 
     const id = deps.requestId(req);
     const record = newProxyRecord(Date.now());

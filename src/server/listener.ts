@@ -12,11 +12,12 @@ interface ListenerOptions {
 /**
  * A Fastify `serverFactory` whose listener offers every request to the hit lane first, and hands
  * Fastify whatever the lane declines. The lane is read per request, so it can be set once the
- * app has been built. Timeouts are Fastify's, applied as its own factory would.
+ * app has been built. Timeouts are Fastify's, applied as its own factory would; a request line
+ * and headers longer than `maxHeaderBytes` are refused by the parser (431, see client-errors.ts).
  */
-export function hitLaneServerFactory(lane: () => HitLane | null) {
+export function hitLaneServerFactory(lane: () => HitLane | null, limits: { readonly maxHeaderBytes: number }) {
   return (handler: RequestListener, options: Record<string, unknown>): Server => {
-    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const server = createServer({ maxHeaderSize: limits.maxHeaderBytes }, (req: IncomingMessage, res: ServerResponse) => {
       const hits = lane();
       if (hits === null || !hits.serve(req, res)) handler(req, res);
     });

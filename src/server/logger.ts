@@ -1,9 +1,36 @@
 import type { FastifyServerOptions } from 'fastify';
+import { DEFAULTS } from '../config/schema.js';
+import { redactUrl } from '../policy/redaction.js';
 
-/** pino options: credentials are redacted wherever a serializer might pick them up. */
-export function loggerOptions(level: string): NonNullable<FastifyServerOptions['logger']> {
+interface SerializableRequest {
+  readonly id?: unknown;
+  readonly method?: string;
+  readonly url?: string;
+  readonly host?: string;
+  readonly ip?: string;
+  readonly headers?: Readonly<Record<string, unknown>>;
+  readonly socket?: { readonly remotePort?: number };
+}
+
+/**
+ * pino options: credentials are redacted wherever a serializer might pick them up, and a
+ * request's URL is logged with its secret query values redacted (see policy/redaction.ts).
+ */
+export function loggerOptions(level: string, redactQueryParams: readonly string[] = DEFAULTS.redactQueryParams): NonNullable<FastifyServerOptions['logger']> {
+  const secretNames = new Set(redactQueryParams.map((name) => name.toLowerCase()));
   return {
     level,
+    serializers: {
+      // Fastify's own request serializer, with the URL redacted.
+      req: (request: SerializableRequest) => ({
+        method: request.method,
+        url: typeof request.url === 'string' ? redactUrl(request.url, secretNames) : request.url,
+        version: request.headers?.['accept-version'] as string | undefined,
+        host: request.host,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+    },
     redact: {
       paths: [
         'req.headers.authorization',

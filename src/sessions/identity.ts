@@ -15,7 +15,7 @@ export const MAX_USER_IDENTIFIER_LENGTH = 256;
 
 /** Who a request is on behalf of, as far as cache partitioning and sessions are concerned. */
 export interface RequestIdentity {
-  /** The caller's credential: `Authorization`, else `Cookie`; undefined for anonymous calls. */
+  /** The caller's credentials (`Authorization` and `Cookie`, each tagged with its source); undefined for anonymous calls. */
   readonly credential: string | undefined;
   /** The app's session token (the `sessions.header` header, else the `sessions.cookie` cookie); not yet validated. */
   readonly sessionToken: string | undefined;
@@ -38,9 +38,20 @@ export function requestIdentity(headers: Headers, sessions: SessionsConfig): Req
   };
 }
 
-/** The caller's credential for cache partitioning: `Authorization`, else `Cookie`. */
+/**
+ * The caller's credential for cache partitioning: every credential-bearing header the request
+ * carries (`Authorization` and `Cookie`, both forwarded upstream), each named by its source, so a
+ * `Cookie` equal to someone's `Authorization` value is a different credential. Undefined: anonymous.
+ */
 export function requestCredential(headers: Headers): string | undefined {
-  return headerValue(headers, 'authorization') ?? headerValue(headers, 'cookie');
+  const authorization = headerValue(headers, 'authorization');
+  const cookie = headerValue(headers, 'cookie');
+  if (authorization === undefined && cookie === undefined) return undefined;
+  // JSON strings are self-delimiting: no pair of header values can spell another pair.
+  const parts: string[] = [];
+  if (authorization !== undefined) parts.push(`authorization:${JSON.stringify(authorization)}`);
+  if (cookie !== undefined) parts.push(`cookie:${JSON.stringify(cookie)}`);
+  return parts.join(' ');
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Test } from 'tap';
 import { request as undiciRequest, Agent } from 'undici';
-import { buildApp, type Sidecache } from '../../src/app.js';
+import { buildApp, type BuildOptions, type Sidecache } from '../../src/app.js';
 import type { Config } from '../../src/config/types.js';
 
 export interface RunningProxy extends Sidecache {
@@ -18,8 +18,8 @@ export interface ProxyResponse {
 }
 
 /** Builds sidecache from a config, listens on 127.0.0.1:0, and closes it when the test ends. */
-export async function startProxy(t: Test, config: Config, options: { now?: () => number } = {}): Promise<RunningProxy> {
-  const sidecache = await buildApp(config, { logger: false, now: options.now });
+export async function startProxy(t: Test, config: Config, options: { now?: () => number; logger?: BuildOptions['logger'] } = {}): Promise<RunningProxy> {
+  const sidecache = await buildApp(config, { logger: options.logger ?? false, now: options.now });
   await sidecache.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = sidecache.app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

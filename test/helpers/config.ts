@@ -50,7 +50,8 @@ export function upstream(input: UpstreamInput): UpstreamConfig {
     pool: { connections: 16, connectTimeoutMs: 2000, headersTimeoutMs: 5000, bodyTimeoutMs: 5000, keepAliveTimeoutMs: 10_000 },
     requestHeaders: { add: {}, remove: [] },
     clientNoCache: 'refresh',
-    vary: ['accept', 'accept-encoding'],
+    vary: ['accept'],
+    mediaTypes: [],
     protection: PROTECTION_DEFAULTS,
     rateLimit: null,
     ...input,
@@ -67,6 +68,7 @@ export function testConfig(upstreams: UpstreamInput[], overrides: {
     sessions?: Partial<Config['sessions']>;
     audit?: Partial<Config['audit']>;
     admin?: Partial<Config['admin']>;
+    hooks?: Partial<Config['hooks']>;
   } = {}): Config {
   return {
     server: {
@@ -77,6 +79,8 @@ export function testConfig(upstreams: UpstreamInput[], overrides: {
       shutdownGraceMs: 5000,
       requestIdHeader: 'x-request-id',
       logLevel: 'silent',
+      maxHeaderBytes: 16 * 1024,
+      requestBody: { idleTimeoutMs: 10_000, minBytesPerSecond: 1024, minRateAfterMs: 10_000, bufferUpToBytes: 1024 * 1024 },
       ...overrides.server,
     },
     cache: {
@@ -104,6 +108,13 @@ export function testConfig(upstreams: UpstreamInput[], overrides: {
       ...overrides.audit,
     },
     admin: { host: '127.0.0.1', port: 0, token: null, ...overrides.admin },
+    hooks: {
+      maxBodyBytes: 1024 * 1024,
+      jira: { secret: null, upstream: 'jira' },
+      salesforce: { secret: null, organizationId: null, upstream: 'salesforce' },
+      generic: { secret: null },
+      ...overrides.hooks,
+    },
     upstreams: upstreams.map(upstream),
     redactQueryParams: ['access_token', 'token', 'password'],
   };

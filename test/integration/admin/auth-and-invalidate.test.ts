@@ -10,14 +10,12 @@ async function setup(t: Test, token: string | null = TOKEN) {
   const upstream = await startFakeUpstream();
   t.teardown(() => upstream.close());
   const rules = [{ path: '/items/:id', tags: ['item:{id}', 'items'] }, { path: '/other/:id' }];
-  const proxy = await startProxy(
-    t,
-    testConfig([
-      { target: upstream.url, rules },
-      { name: 'b', prefix: '/b', target: upstream.url, rules },
-    ]),
-  );
-  const admin = buildAdminApp({ db: null, token, logger: false, invalidation: { invalidator: proxy.invalidator, upstreams: ['api', 'b'] } });
+  const config = testConfig([
+    { target: upstream.url, rules },
+    { name: 'b', prefix: '/b', target: upstream.url, rules },
+  ]);
+  const proxy = await startProxy(t, config);
+  const admin = buildAdminApp({ db: null, token, logger: false, invalidation: { invalidator: proxy.invalidator, upstreams: config.upstreams } });
   t.teardown(() => admin.close());
   return { proxy, admin };
 }

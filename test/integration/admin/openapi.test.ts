@@ -30,7 +30,7 @@ async function setup(t: Test) {
     token: TEST_ADMIN_TOKEN,
     db: null,
     logger: false,
-    invalidation: { invalidator: proxy.invalidator, upstreams: ['api'] },
+    invalidation: { invalidator: proxy.invalidator, upstreams: config.upstreams },
     cache: proxy.storage,
     warm: { proxy: proxy.app, upstreams: config.upstreams },
     adminRoutes: (admin) => {

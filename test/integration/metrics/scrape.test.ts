@@ -80,7 +80,7 @@ t.test('counters move as requests flow, and /healthz, /readyz, /metrics need no 
   t.equal(stats.upstreams.api.inFlight, 0);
   t.same(stats.tiers.memory, { hits: 2, misses: stats.tiers.memory.misses, hitRatio: stats.tiers.memory.hitRatio, entries: 1, bytes: stats.tiers.memory.bytes, errors: 0, timeouts: 0, skipped: 0, health: 'up', breaker: 'none' });
   t.ok(stats.tiers.memory.hitRatio > 0 && stats.tiers.memory.hitRatio < 1);
-  t.same(stats.invalidations, { write: 1, admin: 0 }, 'the successful POST invalidated its own URI');
+  t.same(stats.invalidations, { write: 1, admin: 0, hook: 0 }, 'the successful POST invalidated its own URI');
   t.equal(stats.coalescedRequests, 0);
   t.same(stats.staleServed, {});
   t.equal(stats.audit, null, 'audit is off in this config');

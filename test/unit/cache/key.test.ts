@@ -178,8 +178,10 @@ t.test('hashRequestBody', async (t) => {
     t.equal(h('{"a":1,"b":2}', type), h('{"b":2,"a":1}', type));
   });
 
-  t.test('content-type parameters and case do not change the hash', async (t) => {
-    t.equal(h('{"a":1}', 'application/json'), h('{"a":1}', 'Application/JSON; charset=utf-8'));
+  t.test('the media type is keyed case-insensitively, its parameters as sent', async (t) => {
+    t.equal(h('{"a":1}', 'application/json'), h('{"a":1}', 'Application/JSON'));
+    t.not(h('{"a":1}', 'application/json'), h('{"a":1}', 'application/json; charset=utf-8'), 'a charset may change how bytes read');
+    t.equal(h('{"b":2,"a":1}', 'application/json; charset=UTF-8'), h('{"a":1,"b":2}', 'application/json; charset=UTF-8'));
   });
 
   t.test('different content-types give different hashes for the same bytes', async (t) => {
@@ -195,7 +197,7 @@ t.test('hashRequestBody', async (t) => {
 
   t.test('invalid JSON falls back to the raw bytes', async (t) => {
     const raw = '{"a":1,';
-    const expected = createHash('sha256').update('application/json\n').update(raw).digest('base64url');
+    const expected = createHash('sha256').update('application/json\n\nraw\n').update(raw).digest('base64url');
     t.equal(h(raw), expected);
     t.not(h(raw), h('{"a":1, '), 'whitespace counts once parsing failed');
   });
@@ -218,5 +220,52 @@ t.test('hashRequestBody', async (t) => {
 
   t.test('integers beyond 2^53 that differ give different hashes', async (t) => {
     t.not(h('{"id":9007199254740993}'), h('{"id":9007199254740992}'));
+  });
+
+  t.test('issue 11: bodies the upstream reads differently never share a hash', async (t) => {
+    t.not(h('{"jql":"project = PROJ","maxResults":null}'), h('{"jql":"project = PROJ","maxResults":-1e400}'), 'null vs overflow');
+    t.not(h('{"n":1e400}'), h('{"n":2e400}'), 'huge exponents');
+    t.not(h('{"a":1,"a":2}'), h('{"a":2}'), 'duplicate keys, last wins in JavaScript');
+    t.not(h('{"a":1,"a":2}'), h('{"a":1}'), 'duplicate keys, first wins in some parsers');
+    t.not(h('{"a":1,"a":2}'), h('{"a":2,"a":1}'), 'duplicate keys in another order');
+    const e9 = hashRequestBody(Buffer.from([0x7b, 0x22, 0x71, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]), json);
+    const e8 = hashRequestBody(Buffer.from([0x7b, 0x22, 0x71, 0x22, 0x3a, 0x22, 0xe8, 0x22, 0x7d]), json);
+    t.not(e9, e8, 'invalid UTF-8 bytes 0xE9 vs 0xE8');
+  });
+
+  t.test('a duplicate key is found after unescaping, and only within one object', async (t) => {
+    t.not(h('{"a":1,"\\u0061":2}'), h('{"a":2}'));
+    t.equal(h('{"o":{"a":1},"p":{"a":1}}'), h('{"p":{"a":1},"o":{"a":1}}'), 'same key in sibling objects is fine');
+    t.equal(h('["a","a"]'), h('[ "a", "a" ]'), 'repeated strings in an array are not keys');
+    t.equal(h('{"k":"a:","a":1}'), h('{"a":1,"k":"a:"}'), 'a colon inside a value');
+  });
+
+  t.test('numbers are canonicalised only when they round-trip exactly', async (t) => {
+    t.not(h('{"n":1.0}'), h('{"n":1}'), '1.0 vs 1');
+    t.not(h('{"n":1e2}'), h('{"n":100}'), '1e2 vs 100');
+    t.not(h('{"n":-0}'), h('{"n":0}'), '-0 vs 0');
+    t.not(h('{"n":0.10000000000000001}'), h('{"n":0.1}'), 'precision lost');
+    t.equal(h('{"b":1.5,"a":-2}'), h('{"a":-2,"b":1.5}'), 'exact numbers still canonicalise');
+  });
+
+  t.test('a string that merely looks like a number is not a number', async (t) => {
+    t.equal(h('{"b":"1.0","a":1}'), h('{"a":1,"b":"1.0"}'));
+  });
+
+  t.test('a byte-order mark keeps the raw bytes', async (t) => {
+    t.not(h('\uFEFF{"a":1}'), h('{"a":1}'));
+  });
+
+  t.test('a non-UTF-8 charset or a content coding keeps the raw bytes', async (t) => {
+    const latin1 = 'application/json; charset=iso-8859-1';
+    t.not(h('{"b":2,"a":1}', latin1), h('{"a":1,"b":2}', latin1));
+    const gzip = (body: string) => hashRequestBody(Buffer.from(body), json, 'gzip');
+    t.not(gzip('{"b":2,"a":1}'), gzip('{"a":1,"b":2}'));
+    t.not(gzip('{"a":1}'), h('{"a":1}'), 'Content-Encoding is part of the hash');
+  });
+
+  t.test('deep nesting falls back to raw bytes instead of throwing', async (t) => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    t.match(h(deep), /^[A-Za-z0-9_-]{43}$/);
   });
 });

@@ -16,6 +16,8 @@ t.test('a minimal config gets every documented default', async (t) => {
     shutdownGraceMs: 10_000,
     requestIdHeader: 'x-request-id',
     logLevel: 'info',
+    maxHeaderBytes: 16 * 1024,
+    requestBody: { idleTimeoutMs: 10_000, minBytesPerSecond: 1024, minRateAfterMs: 10_000, bufferUpToBytes: 1024 ** 2 },
   });
   t.strictSame(config.sessions, {
     header: 'x-session-token',
@@ -58,7 +60,8 @@ t.test('a minimal config gets every documented default', async (t) => {
   t.strictSame(upstream?.pool, { connections: 256, connectTimeoutMs: 5000, headersTimeoutMs: 30_000, bodyTimeoutMs: 30_000, keepAliveTimeoutMs: 30_000 });
   t.strictSame(upstream?.requestHeaders, { add: {}, remove: [] });
   t.equal(upstream?.clientNoCache, 'refresh');
-  t.strictSame(upstream?.vary, ['accept', 'accept-encoding']);
+  t.strictSame(upstream?.vary, ['accept']);
+  t.strictSame(upstream?.mediaTypes, []);
   t.strictSame(upstream?.protection, {
     concurrency: { initial: 32, min: 4, max: 256, latencyTolerance: 2 },
     maxQueue: 10_000,

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { canonicalQuery, parseQuery, queryValue, redactQuery } from '../../../src/policy/query.js';
 
-const canon = (raw: string) => canonicalQuery(parseQuery(raw));
+const canon = (raw: string) => canonicalQuery(raw);
 
 t.test('parseQuery', async (t) => {
   t.test('returns no pairs for an empty query', async (t) => {
@@ -39,11 +39,21 @@ t.test('parseQuery', async (t) => {
   t.test('keeps a malformed escape as written instead of throwing', async (t) => {
     t.same(parseQuery('q=100%&r=%zz'), [['q', '100%'], ['r', '%zz']]);
   });
+
+  t.test('decodes each valid escape even when a stray % is in the same value', async (t) => {
+    t.same(parseQuery("q=LIKE+'%41cme%'"), [['q', "LIKE 'Acme%'"]]);
+    t.same(parseQuery('q=SELECT%20Id%20FROM%20Account%20WHERE%20Name%20LIKE%20%27100%%27'), [['q', "SELECT Id FROM Account WHERE Name LIKE '100%'"]]);
+  });
+
+  t.test('reads bytes that are not UTF-8 as U+FFFD', async (t) => {
+    t.same(parseQuery('q=%E9'), [['q', '\uFFFD']]);
+    t.same(parseQuery('q=%C3%A9'), [['q', 'é']]);
+  });
 });
 
 t.test('canonicalQuery', async (t) => {
   t.test('is empty for no pairs', async (t) => {
-    t.equal(canonicalQuery([]), '');
+    t.equal(canonicalQuery(''), '');
   });
 
   t.test('treats %20 and + as the same space', async (t) => {
@@ -76,6 +86,37 @@ t.test('canonicalQuery', async (t) => {
 
   t.test('sorts by name only, never by value', async (t) => {
     t.equal(canon('a=z&a=a'), 'a=z&a=a');
+  });
+
+  t.test('issue 11: a valid escape next to a stray % never collides with its encoded spelling', async (t) => {
+    const stray = "q=SELECT+Name+FROM+Account+WHERE+Name+LIKE+'%41cme%'+LIMIT+7";
+    const encoded = "q=SELECT+Name+FROM+Account+WHERE+Name+LIKE+'%2541cme%25'+LIMIT+7";
+    t.not(canon(stray), canon(encoded));
+    t.not(canon('q=100%'), canon('q=100%25'), 'a trailing stray %');
+    t.not(canon('q=%zz'), canon('q=%25zz'), 'a % before non-hex characters');
+    t.not(canon('q=%4'), canon('q=%254'), 'a truncated escape');
+    t.not(canon('q=%41%'), canon('q=A%25'), 'escape then stray %');
+    t.not(canon('q%=1'), canon('q%25=1'), 'a stray % in a name');
+  });
+
+  t.test('keeps a component with a stray % apart from every reduced one, yet stable', async (t) => {
+    t.equal(canon("q='%41cme%'"), canon("q='%41cme%'"));
+    t.match(canon('q=100%'), /^q=!/);
+    t.notMatch(canon('q=100%25'), /!/);
+  });
+
+  t.test('keeps raw spaces and non-ASCII apart from their escapes', async (t) => {
+    t.not(canon('q=a b'), canon('q=a%20b'));
+    t.not(canon('q=é'), canon('q=%C3%A9'));
+  });
+
+  t.test('keys escapes by their bytes, so invalid UTF-8 stays distinct', async (t) => {
+    t.not(canon('q=%E9'), canon('q=%E8'));
+    t.equal(canon('q=%e9'), canon('q=%E9'));
+  });
+
+  t.test('keeps ";" inside a value, apart from "&"', async (t) => {
+    t.not(canon('a=1;b=2'), canon('a=1&b=2'));
   });
 });
 

@@ -1,10 +1,15 @@
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import t from 'tap';
 import {
+  cacheableRequestHeaders,
   compileRequestHeaderPlan,
   connectionTokens,
   forwardRequestHeaders,
   forwardResponseHeaders,
   headerValue,
+  PROXY_USER_AGENT,
+  rawValue,
   storableResponseHeaders,
 } from '../../../src/proxy/headers.js';
 
@@ -206,4 +211,97 @@ t.test('headerValue', async (t) => {
   t.test('returns undefined for an absent header', async (t) => {
     t.equal(headerValue({}, 'accept'), undefined);
   });
+});
+
+t.test('cacheableRequestHeaders', async (t) => {
+  const keyed = { vary: ['accept'], mediaTypes: [] as string[], bodyKeyed: false };
+  const as = (flat: readonly string[]) => Object.fromEntries(flat.flatMap((v, i) => (i % 2 === 0 ? [[v.toLowerCase(), flat[i + 1]]] : [])));
+
+  t.test('issue 11: drops every client header the key does not cover', async (t) => {
+    const raw = [
+      'Sforce-Query-Options', 'batchSize=200', 'X-Forwarded-Host', 'evil.example', 'Forwarded', 'host=evil.example',
+      'X-Original-URL', '/admin', 'X-HTTP-Method-Override', 'DELETE', 'Accept-Language', 'fr', 'Cache-Control', 'no-cache',
+      'If-None-Match', '"x"', 'Accept-Encoding', 'gzip', 'Content-Length', '12', 'Content-Type', 'application/json',
+      'User-Agent', 'curl/8', 'Accept', 'application/json',
+    ];
+    t.same(cacheableRequestHeaders(raw, emptyPlan, 'rid', keyed), ['accept', 'application/json', 'user-agent', PROXY_USER_AGENT, 'x-request-id', 'rid']);
+  });
+
+  t.test('forwards credentials and trace context unkeyed', async (t) => {
+    const raw = ['Authorization', 'Bearer a', 'Cookie', 'a=1', 'Cookie', 'b=2', 'traceparent', '00-1-2-01', 'tracestate', 'x=y'];
+    const out = as(cacheableRequestHeaders(raw, emptyPlan, 'rid', keyed));
+    t.equal(out['authorization'], 'Bearer a');
+    t.equal(out['cookie'], 'a=1; b=2', 'joined as Node joins cookies');
+    t.equal(out['traceparent'], '00-1-2-01');
+    t.equal(out['tracestate'], 'x=y');
+  });
+
+  t.test('forwards a vary header with the value it is keyed by, as one field', async (t) => {
+    const out = cacheableRequestHeaders(['X-Tenant', 'a', 'x-tenant', 'b'], emptyPlan, 'rid', { ...keyed, vary: ['x-tenant'] });
+    t.same(out.slice(0, 2), ['x-tenant', 'a, b']);
+  });
+
+  t.test('sends the negotiated Accept, including for a client that sent none', async (t) => {
+    const types = { ...keyed, mediaTypes: ['application/json', 'application/xml'] };
+    t.equal(as(cacheableRequestHeaders(['Accept', '*/*'], emptyPlan, 'rid', types))['accept'], 'application/json');
+    t.equal(as(cacheableRequestHeaders([], emptyPlan, 'rid', types))['accept'], 'application/json');
+    t.equal(as(cacheableRequestHeaders(['Accept', 'text/html'], emptyPlan, 'rid', types))['accept'], 'text/html', 'unselected: as sent');
+  });
+
+  t.test('does not send a keyed header that is absent, empty or "*" for Accept-Language', async (t) => {
+    const vary = { ...keyed, vary: ['accept-language', 'x-tenant'] };
+    t.same(names(cacheableRequestHeaders(['Accept-Language', '*', 'X-Tenant', ''], emptyPlan, 'rid', vary)), ['user-agent', 'x-request-id']);
+  });
+
+  t.test('forwards Content-Type and Content-Encoding only when the body is keyed; never Content-Length', async (t) => {
+    const raw = ['Content-Type', 'application/json', 'Content-Encoding', 'gzip', 'Content-Length', '5'];
+    t.same(names(cacheableRequestHeaders(raw, emptyPlan, 'rid', keyed)), ['user-agent', 'x-request-id']);
+    t.same(names(cacheableRequestHeaders(raw, emptyPlan, 'rid', { ...keyed, bodyKeyed: true })), ['content-type', 'content-encoding', 'user-agent', 'x-request-id']);
+  });
+
+  t.test('the client User-Agent goes only when keyed; the config may set its own', async (t) => {
+    t.equal(as(cacheableRequestHeaders(['User-Agent', 'curl/8'], emptyPlan, 'rid', { ...keyed, vary: ['user-agent'] }))['user-agent'], 'curl/8');
+    const plan = compileRequestHeaderPlan({ add: { 'user-agent': 'acme-sync' }, remove: [] }, []);
+    const out = cacheableRequestHeaders(['User-Agent', 'curl/8'], plan, 'rid', keyed);
+    t.same(out.filter((v) => /curl|sidecache|acme/.test(v)), ['acme-sync']);
+  });
+
+  t.test('always sends the plan\'s added headers, overriding a keyed client value', async (t) => {
+    const plan = compileRequestHeaderPlan({ add: { 'accept-encoding': 'gzip', 'x-api-key': 'k' }, remove: [] }, []);
+    const out = cacheableRequestHeaders(['Accept-Encoding', 'br', 'X-Api-Key', 'client'], plan, 'rid', { ...keyed, vary: ['x-api-key'] });
+    t.same(out, ['user-agent', PROXY_USER_AGENT, 'accept-encoding', 'gzip', 'x-api-key', 'k', 'x-request-id', 'rid']);
+  });
+
+  t.test('the plan\'s removals, hop-by-hop fields and Connection-named fields never go', async (t) => {
+    const plan = compileRequestHeaderPlan({ add: {}, remove: ['x-tenant'] }, ['x-session-token']);
+    const vary = { ...keyed, vary: ['x-tenant', 'x-session-token', 'te', 'x-b'] };
+    const raw = ['X-Tenant', 't', 'X-Session-Token', 's', 'TE', 'trailers', 'Connection', 'x-b', 'X-B', '1', 'X-Request-Id', 'spoofed'];
+    t.same(cacheableRequestHeaders(raw, plan, 'rid', vary), ['user-agent', PROXY_USER_AGENT, 'x-request-id', 'rid']);
+  });
+});
+
+t.test('rawValue reads a raw header list as Node\'s IncomingMessage.headers does', async (t) => {
+  const raw = [
+    'Accept', 'a', 'accept', 'b', 'User-Agent', 'first', 'user-agent', 'second', 'Cookie', 'x=1', 'cookie', 'y=2',
+    'Authorization', 'A', 'authorization', 'B', 'Content-Type', 'text/plain', 'content-type', 'application/json',
+    'X-Custom', 'p', 'x-custom', 'q', 'Referer', 'r1', 'Referer', 'r2', 'From', 'f1', 'From', 'f2',
+  ];
+  // Node itself parses the same fields off a real socket.
+  let received: (headers: Record<string, string | string[] | undefined>) => void = () => undefined;
+  const parsed = new Promise<Record<string, string | string[] | undefined>>((resolve) => (received = resolve));
+  const server = createServer((req, res) => {
+    res.end();
+    received(req.headers);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  let head = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n';
+  for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  socket.end(`${head}\r\n`);
+  socket.resume();
+  const headers = await parsed;
+  for (const name of ['accept', 'user-agent', 'cookie', 'authorization', 'content-type', 'x-custom', 'referer', 'from', 'absent']) {
+    t.equal(rawValue(raw, name), headerValue(headers, name), name);
+  }
 });

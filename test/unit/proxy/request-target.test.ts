@@ -127,6 +127,52 @@ t.test('confineBelowPrefix', async (t) => {
     });
   }
 
+  // Issue 11 (path forms): what one decoding cannot settle is refused, wherever it would lead.
+  const ambiguous = [
+    '//127.0.0.1:28199/x',
+    '//x',
+    '/\\host/x',
+    '/%2f%2fhost',
+    '/%2F/host',
+    '/%5chost',
+    '/%252fhost',
+    '/.//host',
+    '/a/..//host',
+    '/%252e%252e/x',
+    '/a/%252e%252e/b',
+    '/a/%252E%252E/%252e%252e/b',
+    '/a/%25252e%25252e/b',
+    '/a/%252e/b',
+    '/..;/x',
+    '/a/..;/b',
+    '/a/b/..;/..;/..;/c',
+    '/a/.;/b',
+    '/a/..;jsessionid=1/b',
+    '/a/%2e%2e;/b',
+    '/a/..%3b/b',
+    '/a/..%253B/b',
+  ];
+  for (const path of ambiguous) {
+    t.test(`refuses ${JSON.stringify(path)} as ambiguous_path`, async (t) => {
+      t.equal(thrownCode(t, () => confineBelowPrefix(path)), 'ambiguous_path');
+    });
+  }
+
+  const unambiguous: Array<[string, string]> = [
+    ['/a;v=1/b', '/a;v=1/b'],
+    ['/a/b;c', '/a/b;c'],
+    ['/a/;x', '/a/;x'],
+    ['/a/.b;c', '/a/.b;c'],
+    ['/a/%2541', '/a/%2541'],
+    ['/a%252fb', '/a%252fb'],
+    ['/a/%252e%252ex', '/a/%252e%252ex'],
+  ];
+  for (const [input, expected] of unambiguous) {
+    t.test(`keeps ${JSON.stringify(input)} as ${JSON.stringify(expected)}`, async (t) => {
+      t.equal(confineBelowPrefix(input), expected);
+    });
+  }
+
   t.test('always returns a path starting with "/"', async (t) => {
     for (const input of ['', '/', '/a/..', '/a/./b', '/x/y/../../z']) {
       t.ok(confineBelowPrefix(input).startsWith('/'), JSON.stringify(input));

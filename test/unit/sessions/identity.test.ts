@@ -18,20 +18,33 @@ t.test('requestIdentity', async (t) => {
     t.same(requestIdentity({ accept: '*/*' }, SESSIONS), { credential: undefined, sessionToken: undefined, userIdentifier: null });
   });
 
-  t.test('the credential is the Authorization header', async (t) => {
-    t.equal(requestIdentity({ authorization: 'Bearer abc' }, SESSIONS).credential, 'Bearer abc');
+  t.test('the credential is the Authorization header, tagged with its source', async (t) => {
+    t.equal(requestIdentity({ authorization: 'Bearer abc' }, SESSIONS).credential, 'authorization:"Bearer abc"');
   });
 
-  t.test('the credential falls back to the Cookie header', async (t) => {
-    t.equal(requestIdentity({ cookie: 'sid=1; theme=dark' }, SESSIONS).credential, 'sid=1; theme=dark');
+  t.test('a Cookie header is a credential of its own source', async (t) => {
+    t.equal(requestIdentity({ cookie: 'sid=1; theme=dark' }, SESSIONS).credential, 'cookie:"sid=1; theme=dark"');
   });
 
-  t.test('Authorization is preferred over Cookie', async (t) => {
-    t.equal(requestIdentity({ authorization: 'Bearer abc', cookie: 'sid=1' }, SESSIONS).credential, 'Bearer abc');
+  t.test('issue 11: a Cookie equal to an Authorization value is a different credential', async (t) => {
+    const value = 'Bearer victim-token';
+    t.not(requestIdentity({ cookie: value }, SESSIONS).credential, requestIdentity({ authorization: value }, SESSIONS).credential);
+  });
+
+  t.test('both headers are the credential when both are sent (both go upstream)', async (t) => {
+    const both = requestIdentity({ authorization: 'Bearer abc', cookie: 'sid=1' }, SESSIONS).credential;
+    t.equal(both, 'authorization:"Bearer abc" cookie:"sid=1"');
+    t.not(both, requestIdentity({ authorization: 'Bearer abc' }, SESSIONS).credential);
+    t.not(both, requestIdentity({ authorization: 'Bearer abc', cookie: 'sid=2' }, SESSIONS).credential);
+  });
+
+  t.test('no header value can spell another pair of values', async (t) => {
+    const forged = requestIdentity({ authorization: 'a" cookie:"b' }, SESSIONS).credential;
+    t.not(forged, requestIdentity({ authorization: 'a', cookie: 'b' }, SESSIONS).credential);
   });
 
   t.test('repeated Authorization values are joined', async (t) => {
-    t.equal(requestIdentity({ authorization: ['Bearer a', 'Bearer b'] }, SESSIONS).credential, 'Bearer a, Bearer b');
+    t.equal(requestIdentity({ authorization: ['Bearer a', 'Bearer b'] }, SESSIONS).credential, 'authorization:"Bearer a, Bearer b"');
   });
 
   t.test('the session token comes from the configured header', async (t) => {
@@ -57,7 +70,7 @@ t.test('requestIdentity', async (t) => {
 
   t.test('the session token is independent of the credential, the user of both', async (t) => {
     t.same(requestIdentity({ authorization: 'Bearer a', 'x-session-token': 's', 'x-user-id': 'u1' }, SESSIONS), {
-      credential: 'Bearer a',
+      credential: 'authorization:"Bearer a"',
       sessionToken: 's',
       userIdentifier: 'u1',
     });
