@@ -20,6 +20,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY config ./config
 COPY migrations ./migrations
+# The Pub/Sub API interface, loaded at run time by src/hooks/pubsub/proto.ts.
+COPY proto ./proto
 COPY proxy.config.yaml ./
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data

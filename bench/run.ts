@@ -15,10 +15,12 @@
  *  9 cold burst: 1,000 cold URLs at 200 in flight, upstream 300 ms, sidecache vs the naive peer.
  * 10 upstream slowed tenfold mid-run: cached clients keep getting 200s; limiter gauges sampled.
  * 11 hit-path cost per feature: the lane called in-process, one configuration per feature (ns per hit).
+ * 12 change feeds: (a) from a signed Jira webhook / CDC relay event sent to instance A until A and
+ *    B serve the edit; (b) signed Jira deliveries per second with audit on (load child on core 0).
  *
- * BENCH_ONLY=1,9 runs only those scenarios; a part of 5-8 by letter, e.g. BENCH_ONLY=5a,5d,6c,8b.
+ * BENCH_ONLY=1,9 runs only those scenarios; a part of 5-8 or 12 by letter, e.g. BENCH_ONLY=5a,5d,6c,8b,12a.
  * BENCH_REF=<git ref> benches a committed snapshot instead of the working tree.
- * Scenarios 1, 5 and 6 use the machine's Postgres (a fresh schema in `test`, dropped at the end)
+ * Scenarios 1, 5, 6 and 12 use the machine's Postgres (a fresh schema in `test`, dropped at the end)
  * and Redis (a random namespace, its keys deleted at the end); BENCH_DATABASE_URL /
  * BENCH_REDIS_URL override the defaults (postgres://postgres@127.0.0.1:5432/test,
  * redis://127.0.0.1:6379). BENCH_DEBUG=1 prints the Redis-outage child's last log lines (5d).
@@ -44,10 +46,11 @@ import { audit } from './scenarios/audit.js';
 import { invalidation } from './scenarios/invalidation.js';
 import { outage } from './scenarios/outage.js';
 import { hitCosts } from './scenarios/hit-costs.js';
+import { changeFeeds } from './scenarios/change-feeds.js';
 import { runPendingCleanups } from './lib/services.js';
 
 // Scenario 1 takes about 2.5 minutes, 2-4 about 1.5, 5 and 6 about 3 more, 7 and 8 about 2.5
-// more, 9 and 10 about 1.5 (more on a busy machine); a hard stop at 20 minutes.
+// more, 9 and 10 about 1.5, 12 about 1 (more on a busy machine); a hard stop at 20 minutes.
 const OVERALL_BUDGET_MS = 1_200_000;
 const started = Date.now();
 
@@ -63,7 +66,7 @@ function gitCommit(): string | null {
   }
 }
 
-const SCENARIOS = 11;
+const SCENARIOS = 12;
 
 const only = parseOnly(process.env['BENCH_ONLY'], SCENARIOS);
 const selected = (n: number): boolean => only.has(n);
@@ -158,6 +161,13 @@ async function runScenarios(rows: Row[], results: Record<string, unknown>): Prom
       const s11 = await hitCosts();
       rows.push(...s11.rows);
       results['hitCosts'] = s11.result;
+    }
+
+    if (selected(12)) {
+      log(`12/${SCENARIOS} change feeds: delivery to invalidated on two instances (Jira webhook, CDC relay event), deliveries/s with audit on`);
+      const s12 = await changeFeeds(parts(12), log);
+      rows.push(...s12.rows);
+      results['changeFeeds'] = s12.result;
     }
   } finally {
     await stopChild(upstream.child);

@@ -1,12 +1,23 @@
 /**
- * Bundled sandbox upstreams: a Salesforce-like and a Jira-like API on plain node:http servers,
- * used by `npm run demo` and the benchmark. Bodies are deterministic; state lives in memory.
+ * Bundled sandbox upstreams: a Salesforce-like and a Jira-like API (sandbox-apis.ts) on plain
+ * node:http servers, used by `npm run demo` and the benchmark. Bodies are deterministic; state
+ * lives in memory.
+ *
+ * Each fake also takes edits made "in Salesforce or Jira directly", outside sidecache, on a
+ * control route of its own (`PATCH /__sandbox/sobjects/:type/:id`, `PUT /__sandbox/issue/:key`).
+ * An edit changes what the fake serves and, when `hooks` is set, sends sidecache the event the
+ * real service would (sandbox-edits.ts): a signed Jira webhook to `/hooks/jira`, a Change Data
+ * Capture event (as a relay posts it) to `/hooks/salesforce/cdc`.
  */
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { etagOf, jiraHandler, salesforceHandler, type ControlHandler, type Fields, type JiraStore, type SalesforceStore, type SandboxHandler } from './sandbox-apis.js';
+import { CONTROL_PREFIX, editors, type SandboxChange, type SandboxHooks } from './sandbox-edits.js';
+
+export { etagOf, jiraHandler, jiraIssue, salesforceHandler, sfRecord, type Fields, type SandboxHandler, type SandboxRequest, type SandboxResponse } from './sandbox-apis.js';
+export type { HookDelivery, SandboxChange, SandboxHooks } from './sandbox-edits.js';
 
 export interface SandboxOptions {
   /** Artificial latency before every Salesforce answer (default 300 ms, for demo realism). */
@@ -15,192 +26,26 @@ export interface SandboxOptions {
   jiraDelayMs?: number;
   /** Interface to listen on (default 127.0.0.1). */
   host?: string;
+  /** Where edits made in the sandbox are announced; absent: edits change the data only. */
+  hooks?: SandboxHooks;
 }
 
 export interface Sandbox {
   salesforceUrl: string;
   jiraUrl: string;
-  /** Requests each upstream has received so far, whatever their outcome. */
+  /** API requests each upstream has received so far, whatever their outcome (control routes not counted). */
   counts(): { salesforce: number; jira: number };
+  /** Edits a record in "Salesforce" itself (as its UI would) and relays the change event. */
+  changeRecord(type: string, id: string, fields: Fields): Promise<SandboxChange>;
+  /** Edits an issue's summary in "Jira" itself and sends the webhook. */
+  changeIssue(key: string, summary: string): Promise<SandboxChange>;
+  /** Where edits are announced from now on (replaces `options.hooks`; undefined: nowhere), for a sidecache started after the sandbox. */
+  announceTo(hooks: SandboxHooks | undefined): void;
   close(): Promise<void>;
 }
 
-/** A request as the pure handlers see it. */
-export interface SandboxRequest {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  body: string;
-}
-
-/** What a handler answers; `body` undefined means no body (204, 304). */
-export interface SandboxResponse {
-  status: number;
-  body?: unknown;
-}
-
-export type SandboxHandler = (req: SandboxRequest) => SandboxResponse;
-type Fields = Record<string, unknown>;
-
 const SF_CACHE_CONTROL = 'no-cache,must-revalidate,max-age=0,no-store,private';
 const JIRA_CACHE_CONTROL = 'no-cache, no-store, no-transform';
-const BASE_TIME = Date.UTC(2024, 0, 15, 9, 30, 0);
-const JIRA_ISSUES_PER_PROJECT = 60;
-const JIRA_STATUSES = ['To Do', 'In Progress', 'In Review', 'Done'] as const;
-const JIRA_PRIORITIES = ['Highest', 'High', 'Medium', 'Low', 'Lowest'] as const;
-
-/** Strong ETag over the exact body bytes. */
-export function etagOf(body: string): string {
-  return `"${createHash('sha1').update(body).digest('base64url').slice(0, 27)}"`;
-}
-
-/** Salesforce-style timestamp `BASE_TIME + n minutes`, e.g. `2024-01-15T09:30:00.000+0000`. */
-function sfTime(n: number): string {
-  return new Date(BASE_TIME + n * 60_000).toISOString().replace('Z', '+0000');
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
-const sfError = (status: number, errorCode: string, message: string): SandboxResponse => ({
-  status,
-  body: [{ errorCode, message }],
-});
-const jiraError = (status: number, message: string, errors: Fields = {}): SandboxResponse => ({
-  status,
-  body: { errorMessages: message ? [message] : [], errors },
-});
-
-/** The record the Salesforce sandbox serves for `type`/`id` before any PATCH. */
-export function sfRecord(apiVersion: string, type: string, id: string, edits: Fields = {}, version = 0): Fields {
-  return {
-    attributes: { type, url: `/services/data/${apiVersion}/sobjects/${type}/${id}` },
-    Id: id,
-    Name: `${type} ${id.slice(-4)}`,
-    OwnerId: '005000000000001AAA',
-    Industry: ['Technology', 'Finance', 'Retail', 'Energy'][id.charCodeAt(id.length - 1) % 4],
-    CreatedDate: sfTime(0),
-    ...edits,
-    LastModifiedDate: sfTime(version),
-    SystemModstamp: sfTime(version),
-  };
-}
-
-/** Salesforce-like routes; `store` keeps PATCHed fields per `type/id`. */
-export function salesforceHandler(store = new Map<string, { edits: Fields; version: number }>()): SandboxHandler {
-  const read = (v: string, type: string, id: string): Fields => {
-    const saved = store.get(`${type}/${id}`);
-    return sfRecord(v, type, id, saved?.edits, saved?.version);
-  };
-  return ({ method, path, query, body }) => {
-    const m = /^\/services\/data\/(v\d+\.\d+)(\/.*)$/.exec(path);
-    if (!m) return sfError(404, 'NOT_FOUND', 'The requested resource does not exist');
-    const v = m[1]!;
-    const rest = m[2]!;
-    let r: RegExpExecArray | null;
-    if ((r = /^\/sobjects\/(\w+)\/describe\/?$/.exec(rest)) && method === 'GET') {
-      const name = r[1]!;
-      const fields = Object.keys(read(v, name, '001000000000000')).filter((f) => f !== 'attributes');
-      return { status: 200, body: { name, label: name, queryable: true, updateable: true, fields: fields.map((f) => ({ name: f, label: f, type: f === 'Id' ? 'id' : 'string' })) } };
-    }
-    if ((r = /^\/sobjects\/(\w+)\/(\w+)$/.exec(rest))) {
-      const [type, id] = [r[1]!, r[2]!];
-      if (id.startsWith('000')) return sfError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${id}`);
-      if (method === 'GET') return { status: 200, body: read(v, type, id) };
-      if (method === 'PATCH') {
-        const patch = parseJson(body);
-        if (!isObject(patch)) return sfError(400, 'JSON_PARSER_ERROR', 'The request body is not a JSON object');
-        const saved = store.get(`${type}/${id}`) ?? { edits: {}, version: 0 };
-        store.set(`${type}/${id}`, { edits: { ...saved.edits, ...patch }, version: saved.version + 1 });
-        return { status: 204 };
-      }
-      return sfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are GET,PATCH`);
-    }
-    if (rest === '/query' && method === 'GET') {
-      const q = query.get('q') ?? '';
-      if (!q) return sfError(400, 'MALFORMED_QUERY', 'q parameter is required');
-      const type = /\bfrom\s+(\w+)/i.exec(q)?.[1] ?? 'Account';
-      const limit = Math.min(Number(/\blimit\s+(\d+)/i.exec(q)?.[1] ?? 5), 200);
-      const records = Array.from({ length: limit }, (_, i) => read(v, type, `001${String(i + 1).padStart(12, '0')}`));
-      return { status: 200, body: { totalSize: records.length, done: true, records } };
-    }
-    if (rest === '/limits' && method === 'GET') {
-      return { status: 200, body: { DailyApiRequests: { Max: 15000, Remaining: 14990 }, DataStorageMB: { Max: 5120, Remaining: 5100 } } };
-    }
-    return sfError(404, 'NOT_FOUND', 'The requested resource does not exist');
-  };
-}
-
-/** The issue the Jira sandbox serves for `key`, with an optional edited summary. */
-export function jiraIssue(key: string, summary?: string, version = 0): Fields {
-  const [project = 'DEMO', num = '0'] = key.split('-');
-  const n = Number(num);
-  return {
-    id: String(10000 + n),
-    key,
-    self: `/rest/api/3/issue/${10000 + n}`,
-    fields: {
-      summary: summary ?? `${project} task number ${n}`,
-      status: { name: JIRA_STATUSES[n % JIRA_STATUSES.length] },
-      priority: { name: JIRA_PRIORITIES[n % JIRA_PRIORITIES.length] },
-      project: { key: project },
-      updated: sfTime(version),
-    },
-  };
-}
-
-/** Jira-like routes; `store` keeps PUT summaries per issue key. */
-export function jiraHandler(store = new Map<string, { summary: string; version: number }>()): SandboxHandler {
-  const read = (key: string): Fields => jiraIssue(key, store.get(key)?.summary, store.get(key)?.version);
-  const search = (jql: string, maxResults: number, token: string | undefined): SandboxResponse => {
-    const project = /\bproject\s*=\s*"?(\w+)"?/i.exec(jql)?.[1]?.toUpperCase() ?? 'DEMO';
-    const start = Number(token ?? 0);
-    if (!Number.isInteger(start) || start < 0) return jiraError(400, 'Invalid nextPageToken');
-    const size = Math.max(1, Math.min(maxResults || 50, 100));
-    const end = Math.min(start + size, JIRA_ISSUES_PER_PROJECT);
-    const issues = [];
-    for (let i = start; i < end; i++) issues.push(read(`${project}-${i + 1}`));
-    return { status: 200, body: end < JIRA_ISSUES_PER_PROJECT ? { issues, nextPageToken: String(end) } : { issues } };
-  };
-  return ({ method, path, query, body }) => {
-    let r: RegExpExecArray | null;
-    if ((r = /^\/rest\/api\/3\/issue\/([A-Za-z][A-Za-z0-9]*-\d+)$/.exec(path))) {
-      const key = r[1]!.toUpperCase();
-      if (/-0+$/.test(key)) return jiraError(404, 'Issue does not exist or you do not have permission to see it.');
-      if (method === 'GET') return { status: 200, body: read(key) };
-      if (method === 'PUT') {
-        const input = parseJson(body);
-        const summary = isObject(input) && isObject(input['fields']) ? input['fields']['summary'] : undefined;
-        if (typeof summary !== 'string') return jiraError(400, '', { summary: 'Expected fields.summary to be a string.' });
-        store.set(key, { summary, version: (store.get(key)?.version ?? 0) + 1 });
-        return { status: 204 };
-      }
-      return jiraError(405, `Method ${method} is not allowed.`);
-    }
-    if (path === '/rest/api/3/search/jql') {
-      if (method === 'GET') return search(query.get('jql') ?? '', Number(query.get('maxResults') ?? 50), query.get('nextPageToken') ?? undefined);
-      if (method === 'POST') {
-        const input = parseJson(body);
-        if (!isObject(input)) return jiraError(400, 'Request body must be a JSON object.');
-        const token = typeof input['nextPageToken'] === 'string' ? input['nextPageToken'] : undefined;
-        return search(String(input['jql'] ?? ''), Number(input['maxResults'] ?? 50), token);
-      }
-    }
-    if (method === 'GET') {
-      if (path === '/rest/api/3/field') return { status: 200, body: ['summary', 'status', 'priority', 'project', 'updated'].map((id) => ({ id, key: id, name: id[0]!.toUpperCase() + id.slice(1), custom: false })) };
-      if (path === '/rest/api/3/project') return { status: 200, body: ['DEMO', 'OPS'].map((key, i) => ({ id: String(10000 + i), key, name: `${key} project` })) };
-      if (path === '/rest/api/3/status') return { status: 200, body: JIRA_STATUSES.map((name, i) => ({ id: String(i + 1), name })) };
-      if (path === '/rest/api/3/priority') return { status: 200, body: JIRA_PRIORITIES.map((name, i) => ({ id: String(i + 1), name })) };
-    }
-    return jiraError(404, 'Not found');
-  };
-}
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -208,15 +53,21 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Wraps a handler in an HTTP server that counts, delays, serialises and tags responses. */
-async function serve(handler: SandboxHandler, delayMs: number, host: string, cacheControl: string) {
+/** Wraps a handler in an HTTP server that counts, delays, serialises and tags responses; `/__sandbox/…` goes to `control`. */
+async function serve(handler: SandboxHandler, delayMs: number, host: string, cacheControl: string, control: ControlHandler) {
   let count = 0;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    count++;
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://sandbox');
       const body = await readBody(req);
-      const out = handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body });
+      const input = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body };
+      if (url.pathname.startsWith(CONTROL_PREFIX)) {
+        const out = await control({ ...input, path: url.pathname.slice(CONTROL_PREFIX.length - 1) });
+        const text = JSON.stringify(out.body ?? null);
+        return res.writeHead(out.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
+      }
+      count++;
+      const out = handler(input);
       if (delayMs > 0) await sleep(delayMs);
       res.setHeader('Cache-Control', cacheControl);
       if (out.body === undefined) return res.writeHead(out.status).end();
@@ -247,8 +98,11 @@ async function serve(handler: SandboxHandler, delayMs: number, host: string, cac
 /** Starts both sandbox upstreams on ephemeral ports. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const host = options.host ?? '127.0.0.1';
-  const sf = await serve(salesforceHandler(), options.salesforceDelayMs ?? 300, host, SF_CACHE_CONTROL);
-  const jira = await serve(jiraHandler(), options.jiraDelayMs ?? 300, host, JIRA_CACHE_CONTROL).catch(async (err: unknown) => {
+  const sfStore: SalesforceStore = new Map();
+  const jiraStore: JiraStore = new Map();
+  const edit = editors(sfStore, jiraStore, options.hooks);
+  const sf = await serve(salesforceHandler(sfStore), options.salesforceDelayMs ?? 300, host, SF_CACHE_CONTROL, edit.salesforceControl);
+  const jira = await serve(jiraHandler(jiraStore), options.jiraDelayMs ?? 300, host, JIRA_CACHE_CONTROL, edit.jiraControl).catch(async (err: unknown) => {
     await sf.close();
     throw err;
   });
@@ -256,17 +110,34 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     salesforceUrl: sf.url,
     jiraUrl: jira.url,
     counts: () => ({ salesforce: sf.count(), jira: jira.count() }),
+    changeRecord: edit.changeRecord,
+    changeIssue: edit.changeIssue,
+    announceTo: edit.announceTo,
     close: async () => {
       await Promise.all([sf.close(), jira.close()]);
     },
   };
 }
 
-// `npx tsx scripts/sandbox.ts` runs the sandbox alone, e.g. to point a hand-started sidecache at it.
+// `npm run sandbox` runs the sandbox alone, e.g. to point a hand-started sidecache at it. With
+// JIRA_WEBHOOK_SECRET / SALESFORCE_WEBHOOK_SECRET set (the same as sidecache's), edits made on the
+// control routes are announced to SIDECACHE_URL (default http://127.0.0.1:8080).
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const delay = Number(process.env['SANDBOX_DELAY_MS'] ?? 300);
-  const sandbox = await startSandbox({ salesforceDelayMs: delay, jiraDelayMs: delay });
+  const env = (name: string) => (process.env[name] === undefined || process.env[name] === '' ? undefined : process.env[name]);
+  const hooks: SandboxHooks = {
+    sidecacheUrl: env('SIDECACHE_URL') ?? 'http://127.0.0.1:8080',
+    ...(env('JIRA_WEBHOOK_SECRET') === undefined ? {} : { jiraSecret: env('JIRA_WEBHOOK_SECRET') }),
+    ...(env('SALESFORCE_WEBHOOK_SECRET') === undefined ? {} : { salesforceSecret: env('SALESFORCE_WEBHOOK_SECRET') }),
+  };
+  const sandbox = await startSandbox({ salesforceDelayMs: delay, jiraDelayMs: delay, hooks });
   console.log(`SALESFORCE_URL=${sandbox.salesforceUrl}\nJIRA_URL=${sandbox.jiraUrl}`);
+  const announced = (secret: string | undefined, what: string) => (secret === undefined ? `(no ${what} sent: set ${what === 'webhook' ? 'JIRA_WEBHOOK_SECRET' : 'SALESFORCE_WEBHOOK_SECRET'})` : `(${what} to ${hooks.sidecacheUrl})`);
+  console.log(`
+Edit a record in "Salesforce" itself ${announced(hooks.salesforceSecret, 'change event')}:
+  curl -s -X PATCH ${sandbox.salesforceUrl}${CONTROL_PREFIX}sobjects/Account/001000000000001 -d '{"Name":"Edited in Salesforce"}'
+Edit an issue in "Jira" itself ${announced(hooks.jiraSecret, 'webhook')}:
+  curl -s -X PUT ${sandbox.jiraUrl}${CONTROL_PREFIX}issue/DEMO-1 -d '{"fields":{"summary":"Edited in Jira"}}'`);
   const stop = () => void sandbox.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

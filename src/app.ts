@@ -1,4 +1,5 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { pino, type DestinationStream, type LoggerOptions as PinoOptions } from 'pino';
 import type { Config } from './config/types.js';
 import { openCacheStorage, type CacheStorage } from './cache/open-stack.js';
 import { openManagedDatabase, type ManagedDatabase } from './db/lifecycle.js';
@@ -13,9 +14,10 @@ import { Forwarder } from './proxy/forwarder.js';
 import { createProxyHandler } from './proxy/handler.js';
 import { CacheFiller, type Fetched } from './proxy/cache-fill.js';
 import { ReadThrough } from './proxy/read-through.js';
-import { RefreshAhead } from './proxy/refresh-ahead.js';
+import type { RefreshAhead } from './proxy/refresh-ahead.js';
 import { SingleFlight } from './proxy/single-flight.js';
 import { UpstreamRouter } from './proxy/upstreams.js';
+import { upstreamGuards, type UpstreamGuard } from './resilience/upstream-guard.js';
 import { loggerOptions } from './server/logger.js';
 import { errorHandler, frameworkErrorHandler } from './server/plugins/error-handler.js';
 import { requestContext } from './server/plugins/request-context.js';
@@ -25,10 +27,13 @@ import { hitLaneServerFactory } from './server/listener.js';
 import { clientErrorHandler } from './server/client-errors.js';
 import { requestIdGenerator } from './server/request-id.js';
 import { healthRoutes, type HealthOptions } from './server/routes/health.js';
-import { SidecacheMetrics, type TierReading, type UpstreamGuardReading } from './metrics/metrics.js';
+import { SidecacheMetrics } from './metrics/metrics.js';
+import type { TierReading, UpstreamGuardReading } from './metrics/source-metrics.js';
 import { metricSources } from './metrics/sources.js';
 import { proxyRoutes } from './server/routes/proxy.js';
 import { hookRoutes } from './hooks/routes.js';
+import { feedHealth, salesforcePubSubFeed } from './hooks/pubsub/feed.js';
+import type { PubSubSubscriber } from './hooks/pubsub/subscriber.js';
 
 /** The running pieces of one sidecache instance, for the entry point, admin and tests. */
 export interface Sidecache {
@@ -42,6 +47,8 @@ export interface Sidecache {
   readonly audit: AuditWriter | null;
   readonly invalidator: Invalidator;
   readonly metrics: SidecacheMetrics;
+  /** The Pub/Sub API change-feed subscriber, when `hooks.salesforcePubSub` is set. */
+  readonly changeFeed: PubSubSubscriber | null;
   readonly refreshAhead: RefreshAhead;
   /** Answers fresh memory hits before Fastify (server/hit-lane.ts). */
   readonly hitLane: HitLane;
@@ -67,81 +74,80 @@ export interface BuildOptions {
 /** How often hot entries of refresh-ahead rules are checked against their lead window. */
 const REFRESH_AHEAD_TICK_MS = 1_000;
 
-/** Builds the app without listening, so tests can `inject()` or listen on port 0. */
+/**
+ * Builds one instance without listening (tests `inject()` or listen on port 0), in boot order:
+ * the logger; shared infrastructure (database, cache storage with the one Redis connection,
+ * the key secret); invalidation; sessions and audit; upstream guards and metrics; the proxy
+ * pipeline; then the listener, its hit lane and its routes. Each step takes what the steps
+ * before it returned.
+ */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<Sidecache> {
-  const requestId = requestIdGenerator(config.server.requestIdHeader);
-  // Fresh memory hits are answered before Fastify sees them (server/hit-lane.ts); the lane is
-  // built below, once the pieces it reads exist.
-  let hitLane: HitLane | null = null;
-  // Connection and parser errors are audited like requests once `complete` exists (below).
-  let onClientError: ReturnType<typeof clientErrorHandler> = (_err, socket) => socket.destroy();
-  const app = Fastify({
-    serverFactory: hitLaneServerFactory(() => hitLane, { maxHeaderBytes: config.server.maxHeaderBytes }),
-    clientErrorHandler: (err, socket) => onClientError(err, socket),
-    logger: options.logger ?? loggerOptions(config.server.logLevel),
-    genReqId: requestId,
-    requestIdHeader: false,
-    // One access-log line per request comes from the request-context plugin instead.
-    logController: new LogController({ disableRequestLogging: true }),
-    // No pino child per request (it costs more than the rest of a memory hit's logging):
-    // our own log lines carry `reqId` explicitly.
-    childLoggerFactory: (logger) => logger,
-    exposeHeadRoutes: false,
-    return503OnClosing: false,
-    frameworkErrors: frameworkErrorHandler,
-    // Client IP for the audit trail: X-Forwarded-For is believed only from these proxies.
-    trustProxy: config.audit.trustedProxies.length > 0 ? [...config.audit.trustedProxies] : false,
-  });
   const now = options.now ?? Date.now;
+  const log = processLogger(config, options.logger);
   let draining = false;
   const isDraining = () => draining;
-
   const redactQueryParams = new Set(config.redactQueryParams);
-  const router = new UpstreamRouter(config.upstreams, identityHeadersToStrip(config.sessions));
-  for (const upstream of router.upstreams) {
-    if (!upstream.enabled) app.log.warn({ upstream: upstream.name }, `upstream "${upstream.name}" is disabled: no target URL configured`);
-  }
-  // The database serves the Postgres tier, audit and sessions; opened when any of them is on.
-  const needsDatabase = config.cache.postgres.enabled || config.audit.enabled;
-  const database = needsDatabase ? await openManagedDatabase(config.database, app.log) : null;
+
+  // Shared infrastructure. The database serves the Postgres tier, audit, sessions and the change feed's replay id.
+  const needsDatabase = config.cache.postgres.enabled || config.audit.enabled || config.hooks.salesforcePubSub !== null;
+  const database = needsDatabase ? await openManagedDatabase(config.database, log) : null;
   const epochs = new EpochTable();
-  const storage = await openCacheStorage(config, { log: app.log, now, database, isCurrent: (entry) => epochs.isCurrent(entry) });
+  const storage = await openCacheStorage(config, { log, now, database, isCurrent: (entry) => epochs.isCurrent(entry) });
   const { stack } = storage;
-  const invalidator = new Invalidator({ epochs, stack, bus: storage.bus, database, now, log: app.log });
+
+  // Invalidation: epochs loaded now, again once a late database is ready, and pruned as they age.
+  const invalidator = new Invalidator({ epochs, stack, bus: storage.bus, database, now, log });
   const epochHorizonMs = longestLifetimeMs(config) + 60_000;
-  await invalidator.load(now() - epochHorizonMs).catch((err: Error) => app.log.warn({ err: err.message }, 'could not load invalidation epochs'));
+  await invalidator.load(now() - epochHorizonMs).catch((err: Error) => log.warn({ err: err.message }, 'could not load invalidation epochs'));
   void database?.whenReady.then(() => invalidator.load(now() - epochHorizonMs)).catch(() => undefined);
   const epochPruning = setInterval(() => void invalidator.prune(now() - epochHorizonMs).catch(() => undefined), 600_000);
   epochPruning.unref();
-  const sessions = new SessionStore({
-    db: database?.db ?? null,
-    secret: storage.keySecret(),
-    config: config.sessions,
-    now,
-    log: (obj, msg) => app.log.warn(obj, msg),
-  });
+
+  // Sessions and the audit trail.
+  const sessions = new SessionStore({ db: database?.db ?? null, secret: storage.keySecret(), config: config.sessions, now, log: (obj, msg) => log.warn(obj, msg) });
   sessions.start();
   storage.onKeySecretChange((secret) => sessions.setSecret(secret));
-  const audit = config.audit.enabled
-    ? new AuditWriter({ db: database?.db ?? null, config: config.audit, log: app.log, now, dbReady: database?.ready })
-    : null;
+  const audit = config.audit.enabled ? new AuditWriter({ db: database?.db ?? null, config: config.audit, log, now, dbReady: database?.ready }) : null;
   await audit?.start();
-  const sources = metricSources({ storage, invalidator, audit, db: database?.db ?? null });
-  const metrics: SidecacheMetrics = new SidecacheMetrics(
-    { ...sources, upstreamGuards: (): Map<string, UpstreamGuardReading> => guardReadings(forwarder) },
-    { processMetrics: options.processMetrics ?? true },
+  const accepting = () => audit?.accepting() ?? true;
+
+  // Upstream guards, and the metrics that read them and everything above.
+  const guards = upstreamGuards(config.upstreams, (upstream, change) =>
+    log.warn({ upstream, from: change.from, to: change.to }, `upstream "${upstream}" circuit ${change.to}`),
   );
-  const forwarder: Forwarder = new Forwarder(config.upstreams, metrics, {
-    onBreakerStateChange: (upstream, change) => app.log.warn({ upstream, from: change.from, to: change.to }, `upstream "${upstream}" circuit ${change.to}`),
-  });
+  const sources = metricSources({ storage, invalidator, audit, db: database?.db ?? null });
+  const metrics = new SidecacheMetrics({ ...sources, upstreamGuards: () => guardReadings(guards) }, { processMetrics: options.processMetrics ?? true });
+
+  // Where requests go: the configured upstreams, their prefixes and rules.
+  const router = new UpstreamRouter(config.upstreams, identityHeadersToStrip(config.sessions));
+  for (const upstream of router.upstreams) {
+    if (!upstream.enabled) log.warn({ upstream: upstream.name }, `upstream "${upstream.name}" is disabled: no target URL configured`);
+  }
+
+  // Changes made in Salesforce, over the Pub/Sub API: one instance subscribes, all invalidate (via
+  // epochs and the bus). Started once the listener is built.
+  const hookRedis = { shared: storage.sharedRedis, namespace: config.cache.namespace, timeoutMs: config.cache.redis.readTimeoutMs };
+  const changeFeed =
+    config.hooks.salesforcePubSub !== null && database !== null
+      ? salesforcePubSubFeed({
+          config: config.hooks.salesforcePubSub,
+          upstreams: router.upstreams,
+          database,
+          invalidator,
+          redis: hookRedis,
+          audit,
+          accepting,
+          events: metrics,
+          log,
+          now,
+        })
+      : null;
+  if (changeFeed !== null) metrics.observeChangeFeeds(() => [changeFeed.reading()]);
+
+  // The proxy pipeline: read through (tiers, single flight, fill) → forward.
+  const forwarder = new Forwarder(config.upstreams, guards, metrics);
   const flights = new SingleFlight<Fetched>();
-  const refreshAhead = new RefreshAhead({
-    config: config.cache.refreshAhead,
-    now,
-    refresh: (plan, stored) => readThrough.refreshInBackground(plan, stored),
-    intervalMs: REFRESH_AHEAD_TICK_MS,
-  });
-  const readThrough: ReadThrough = new ReadThrough({
+  const readThrough = new ReadThrough({
     stack,
     forwarder,
     filler: new CacheFiller({ stack, forwarder, redactQueryParams, now, leases: storage.fillLeases }),
@@ -151,47 +157,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     now,
     onHit: storage.countHit,
     events: metrics,
-    refreshAhead,
+    refreshAhead: { config: config.cache.refreshAhead, intervalMs: REFRESH_AHEAD_TICK_MS },
   });
-
-  const complete = requestCompletion({ audit, events: metrics, log: app.log, redactQueryParams });
-  onClientError = clientErrorHandler(complete);
-  await app.register(requestContext, { isDraining, complete });
-  await app.register(errorHandler);
-  const health: HealthOptions = {
-    upstreams: router.upstreams,
-    tierHealth: storage.health,
-    isDraining,
-    auditHealth: () => audit?.health() ?? null,
-    databasePool: () => database?.db.poolStats() ?? null,
-    upstreamGuards: () => guardReadings(forwarder),
-  };
-  await app.register(healthRoutes, health);
-  const accepting = () => audit?.accepting() ?? true;
-  const callerLimits = new CallerLimits({ upstreams: config.upstreams, redis: storage.redisClient, namespace: config.cache.namespace, log: app.log });
+  const callerLimits = new CallerLimits({ upstreams: config.upstreams, redis: storage.sharedRedis, namespace: config.cache.namespace, log });
   const sessionDeps = { config: config.sessions, store: sessions };
-  const handler = createProxyHandler({
-    router,
-    forwarder,
-    readThrough,
-    server: config.server,
-    sessions: sessionDeps,
-    accepting,
-    invalidator,
-    callerLimits,
-  });
-  // Exact /hooks/… routes win over the proxy's catch-all (config refuses upstreams mounted there).
-  await app.register(hookRoutes, {
-    config: config.hooks,
-    invalidator,
-    upstreams: router.upstreams,
-    redis: { client: storage.redisClient, namespace: config.cache.namespace, timeoutMs: config.cache.redis.readTimeoutMs },
-    events: metrics,
-    accepting,
-    log: app.log,
-  });
-  await app.register(proxyRoutes, { handler });
-  const lane = createHitLane({
+  const handler = createProxyHandler({ router, forwarder, readThrough, server: config.server, sessions: sessionDeps, accepting, invalidator, callerLimits });
+
+  // Every request's one audit row, metrics and log line; then the lane that answers fresh memory hits.
+  const complete = requestCompletion({ audit, events: metrics, log, redactQueryParams });
+  const requestId = requestIdGenerator(config.server.requestIdHeader);
+  const hitLane = createHitLane({
     router,
     stack,
     readThrough,
@@ -204,15 +179,59 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestId,
     trustsForwardedFor: config.audit.trustedProxies.length > 0,
     complete,
-    logError: (obj, msg) => app.log.error(obj, msg),
+    logError: (obj, msg) => log.error(obj, msg),
   });
-  hitLane = lane;
+
+  // The listener: fresh memory hits never reach Fastify; parser refusals are audited like requests.
+  const app = Fastify({
+    serverFactory: hitLaneServerFactory(hitLane, { maxHeaderBytes: config.server.maxHeaderBytes }),
+    clientErrorHandler: clientErrorHandler(complete),
+    loggerInstance: log,
+    genReqId: requestId,
+    requestIdHeader: false,
+    // One access-log line per request comes from the request-context plugin instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    // No pino child per request (it costs more than the rest of a memory hit's logging):
+    // our own log lines carry `reqId` explicitly.
+    childLoggerFactory: (logger) => logger,
+    exposeHeadRoutes: false,
+    return503OnClosing: false,
+    frameworkErrors: frameworkErrorHandler,
+    // Client IP for the audit trail: X-Forwarded-For is believed only from these proxies.
+    trustProxy: config.audit.trustedProxies.length > 0 ? [...config.audit.trustedProxies] : false,
+  }) as unknown as FastifyInstance;
+  await app.register(requestContext, { isDraining, complete });
+  await app.register(errorHandler);
+  const health: HealthOptions = {
+    upstreams: router.upstreams,
+    tierHealth: storage.health,
+    isDraining,
+    auditHealth: () => audit?.health() ?? null,
+    databasePool: () => database?.db.poolStats() ?? null,
+    upstreamGuards: () => guardReadings(guards),
+    ...(changeFeed === null ? {} : { changeFeeds: () => ({ [changeFeed.reading().feed]: feedHealth(changeFeed.reading(), now()) }) }),
+  };
+  await app.register(healthRoutes, health);
+  // Exact /hooks/… routes win over the proxy's catch-all (config refuses upstreams mounted there).
+  await app.register(hookRoutes, {
+    config: config.hooks,
+    invalidator,
+    upstreams: router.upstreams,
+    redis: hookRedis,
+    events: metrics,
+    accepting,
+    log,
+  });
+  await app.register(proxyRoutes, { handler });
+
+  changeFeed?.start();
 
   app.addHook('onClose', async () => {
     // In-flight requests are done: flush their audit rows (or spool them) before the database goes.
     clearInterval(epochPruning);
+    await changeFeed?.close();
     sources.close();
-    refreshAhead.close();
+    readThrough.refreshAhead.close();
     await forwarder.close();
     await audit?.close(config.server.shutdownGraceMs);
     await sessions.close();
@@ -231,8 +250,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     audit,
     invalidator,
     metrics,
-    refreshAhead,
-    hitLane: lane,
+    changeFeed,
+    refreshAhead: readThrough.refreshAhead,
+    hitLane,
     tierReadings: sources.tiers,
     health,
     startedAt: now(),
@@ -242,9 +262,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   };
 }
 
-function guardReadings(forwarder: Forwarder): Map<string, UpstreamGuardReading> {
+/** The process's one logger: pino with credentials and secret query values redacted (server/logger.ts). */
+function processLogger(config: Config, option: BuildOptions['logger']): FastifyBaseLogger {
+  if (option === false) return pino({ level: 'silent' });
+  const { stream, ...options } = (option === undefined || option === true ? loggerOptions(config.server.logLevel) : option) as PinoOptions & { stream?: DestinationStream };
+  return stream === undefined ? pino(options) : pino(options, stream);
+}
+
+function guardReadings(guards: ReadonlyMap<string, UpstreamGuard>): Map<string, UpstreamGuardReading> {
   const readings = new Map<string, UpstreamGuardReading>();
-  for (const [upstream, stats] of forwarder.guardStats()) {
+  for (const [upstream, guard] of guards) {
+    const stats = guard.stats();
     readings.set(upstream, {
       breakerState: stats.breaker.state,
       breakerOpens: stats.breaker.opens,

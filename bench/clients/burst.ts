@@ -6,19 +6,15 @@
  * Env: BASE_URL, PATH_PREFIX, COUNT, CONCURRENCY, TIMEOUT_MS, COUNT_URL.
  */
 import { Pool, request } from 'undici';
+import { envText } from '../lib/child-env.js';
 import { percentile } from '../lib/stats.js';
 
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (value === undefined || value === '') throw new Error(`${name} is not set`);
-  return value;
-};
-const BASE_URL = env('BASE_URL');
-const PATH_PREFIX = env('PATH_PREFIX');
-const COUNT = Number(env('COUNT'));
-const CONCURRENCY = Number(env('CONCURRENCY'));
-const TIMEOUT_MS = Number(env('TIMEOUT_MS'));
-const COUNT_URL = env('COUNT_URL');
+const BASE_URL = envText('BASE_URL');
+const PATH_PREFIX = envText('PATH_PREFIX');
+const COUNT = Number(envText('COUNT'));
+const CONCURRENCY = Number(envText('CONCURRENCY'));
+const TIMEOUT_MS = Number(envText('TIMEOUT_MS'));
+const COUNT_URL = envText('COUNT_URL');
 
 /** One pass over the URLs, as printed for the bench (bench/scenarios/cold-burst.ts reads it). */
 export interface Pass {

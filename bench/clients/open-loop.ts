@@ -19,26 +19,17 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, request } from 'undici';
+import { envNumber, envText } from '../lib/child-env.js';
 import { percentile } from '../lib/stats.js';
 
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (value === undefined || value === '') throw new Error(`${name} is not set`);
-  return value;
-};
-const num = (name: string): number => {
-  const value = Number(env(name));
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number >= 0`);
-  return value;
-};
 
-const BASE_URL = env('BASE_URL');
-const DURATION_MS = num('DURATION_MS');
-const WARMUP_MS = num('WARMUP_MS');
-const SWITCH_AT_MS = num('SWITCH_AT_MS');
-const SWITCH_URL = env('SWITCH_URL');
-const TIMEOUT_MS = num('TIMEOUT_MS');
-const MAX_OUTSTANDING = num('MAX_OUTSTANDING');
+const BASE_URL = envText('BASE_URL');
+const DURATION_MS = envNumber('DURATION_MS');
+const WARMUP_MS = envNumber('WARMUP_MS');
+const SWITCH_AT_MS = envNumber('SWITCH_AT_MS');
+const SWITCH_URL = envText('SWITCH_URL');
+const TIMEOUT_MS = envNumber('TIMEOUT_MS');
+const MAX_OUTSTANDING = envNumber('MAX_OUTSTANDING');
 const TICK_MS = 5;
 const MAX_LAG_MS = 100;
 
@@ -70,9 +61,9 @@ interface LoadClass {
 }
 
 const tally = (): Tally => ({ sent: 0, ok: 0, statuses: {}, errors: {}, latencies: [] });
-const cachedPrefix = env('CACHED_PREFIX');
-const cachedCount = num('CACHED_COUNT');
-const uncachedPrefix = env('UNCACHED_PREFIX');
+const cachedPrefix = envText('CACHED_PREFIX');
+const cachedCount = envNumber('CACHED_COUNT');
+const uncachedPrefix = envText('UNCACHED_PREFIX');
 const loadClass = (name: ClassName, rate: number, path: (n: number) => string, origin = BASE_URL): LoadClass => ({
   name,
   rate,
@@ -86,9 +77,9 @@ const loadClass = (name: ClassName, rate: number, path: (n: number) => string, o
   perSecond: new Map(),
 });
 const classes: LoadClass[] = [
-  loadClass('cached', num('CACHED_RATE'), (n) => `${cachedPrefix}${n % cachedCount}`),
-  loadClass('uncached', num('UNCACHED_RATE'), (n) => `${uncachedPrefix}${n}`),
-  loadClass('direct', num('DIRECT_RATE'), (n) => `/direct/${n}`, env('DIRECT_URL')),
+  loadClass('cached', envNumber('CACHED_RATE'), (n) => `${cachedPrefix}${n % cachedCount}`),
+  loadClass('uncached', envNumber('UNCACHED_RATE'), (n) => `${uncachedPrefix}${n}`),
+  loadClass('direct', envNumber('DIRECT_RATE'), (n) => `/direct/${n}`, envText('DIRECT_URL')),
 ];
 let switchedAt: number | null = null;
 let switchError: string | null = null;

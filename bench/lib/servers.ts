@@ -188,6 +188,18 @@ export interface SidecacheOptions {
   readonly rules?: readonly string[];
   /** The upstream's `protection:` section as a YAML flow mapping; absent = sidecache's defaults. */
   readonly protection?: string;
+  /** More upstreams after `bench`, each with a shipped preset (e.g. `jira` at /jira), for the change feeds. */
+  readonly presetUpstreams?: readonly PresetUpstream[];
+  /** The `hooks:` section as a YAML flow mapping; absent = every feed off. */
+  readonly hooks?: string;
+}
+
+/** An upstream configured by its preset alone, as proxy.config.yaml ships `salesforce` and `jira`. */
+export interface PresetUpstream {
+  readonly name: string;
+  readonly prefix: string;
+  readonly target: string;
+  readonly preset: string;
 }
 
 export interface AuditOptions {
@@ -251,10 +263,12 @@ cache:
   redis: { url: ${q(options.redisUrl ?? '')} }
   postgres: { enabled: ${options.postgresTier ?? options.databaseUrl !== undefined} }
 database: { url: ${q(options.databaseUrl ?? '')}, poolSize: 20${options.dataDir === undefined ? '' : `, dataDir: ${q(options.dataDir)}`} }
-${auditYaml}upstreams:
+${auditYaml}${options.hooks === undefined ? '' : `hooks: ${options.hooks}\n`}upstreams:
   - name: bench
     prefix: /bench
     target: ${options.upstreamUrl}
 ${options.protection === undefined ? '' : `    protection: ${options.protection}\n`}    rules:
-${(options.rules ?? DEFAULT_RULES).map((rule) => `      - ${rule}\n`).join('')}`;
+${(options.rules ?? DEFAULT_RULES).map((rule) => `      - ${rule}\n`).join('')}${(options.presetUpstreams ?? [])
+    .map((u) => `  - { name: ${u.name}, prefix: ${u.prefix}, target: ${u.target}, preset: ${u.preset} }\n`)
+    .join('')}`;
 }

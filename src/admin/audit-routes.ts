@@ -184,7 +184,7 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, o
 };
 
 /** An ISO-8601 time or epoch milliseconds (already shape-checked by the schema) → Date. */
-export function parseTime(value: string | undefined, param: string): Date | undefined {
+function parseTime(value: string | undefined, param: string): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(/^[0-9]+$/.test(value) ? Number(value) : value);
   if (Number.isNaN(date.getTime())) throw new AuditQueryError(param, TIME_EXPECTED);

@@ -17,7 +17,7 @@ export interface CacheRoutesOptions {
   readonly now?: () => number;
 }
 
-export const MAX_LIST_LIMIT = 500;
+const MAX_LIST_LIMIT = 500;
 const DEFAULT_LIST_LIMIT = 50;
 
 const Query = <T extends TProperties>(properties: T) => Type.Partial(Type.Object(properties), { additionalProperties: false });

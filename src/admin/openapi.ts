@@ -3,7 +3,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 
 /** The security scheme every token-protected admin route names in the OpenAPI document. */
-export const ADMIN_SECURITY_SCHEME = 'adminToken';
+const ADMIN_SECURITY_SCHEME = 'adminToken';
 
 /**
  * @fastify/swagger in dynamic mode: the document is generated from the routes' own Fastify

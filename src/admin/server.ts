@@ -50,7 +50,7 @@ export interface AdminAppOptions {
 }
 
 /** Largest admin request body (a full warm list is far smaller); larger: 413 `request_body_too_large`. */
-export const ADMIN_BODY_LIMIT_BYTES = 1024 * 1024;
+const ADMIN_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * The admin listener's app: separate from the proxy so it can bind to 127.0.0.1 and never share

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuditWriterStats } from '../audit/writer.js';
 import type { GuardedTier } from '../cache/guarded-tier.js';
-import type { SidecacheMetrics, TierReading } from '../metrics/metrics.js';
+import type { SidecacheMetrics } from '../metrics/metrics.js';
+import type { TierReading } from '../metrics/source-metrics.js';
 
 /** What `GET /admin/stats` reads; all in memory, so the route never waits on Redis or Postgres. */
 export interface StatsSources {

@@ -17,8 +17,8 @@ export interface WarmRoutesOptions {
   readonly requestIdHeader?: string;
 }
 
-export const MAX_WARM_REQUESTS = 100;
-export const MAX_WARM_CONCURRENCY = 16;
+const MAX_WARM_REQUESTS = 100;
+const MAX_WARM_CONCURRENCY = 16;
 const DEFAULT_WARM_CONCURRENCY = 4;
 /** Headers the proxy (or inject) sets itself; a warm request may not. */
 const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'expect', 'te', 'keep-alive', 'trailer']);

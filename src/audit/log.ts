@@ -1,3 +1,5 @@
+import { LogThrottle } from '../log-throttle.js';
+
 /** The logger the audit writer talks to (pino's shape). */
 export interface AuditLogger {
   info(obj: object, msg: string): void;
@@ -11,23 +13,17 @@ export interface AuditLogger {
  */
 export class LoudLog {
   readonly #log: AuditLogger;
-  readonly #everyMs: number;
-  readonly #last = new Map<string, { at: number; suppressed: number }>();
+  readonly #throttle: LogThrottle;
 
   constructor(log: AuditLogger, everyMs: number) {
     this.#log = log;
-    this.#everyMs = everyMs;
+    this.#throttle = new LogThrottle(everyMs);
   }
 
   say(key: string, level: 'warn' | 'error', obj: Record<string, unknown>, msg: string): void {
-    const now = Date.now();
-    const last = this.#last.get(key);
-    if (last !== undefined && now - last.at < this.#everyMs) {
-      last.suppressed += 1;
-      return;
-    }
-    this.#last.set(key, { at: now, suppressed: 0 });
-    this.#log[level]({ ...obj, ...(last?.suppressed ? { suppressed: last.suppressed } : {}) }, msg);
+    const suppressed = this.#throttle.admit(key);
+    if (suppressed === null) return;
+    this.#log[level]({ ...obj, ...(suppressed > 0 ? { suppressed } : {}) }, msg);
   }
 }
 

@@ -20,7 +20,7 @@ import type { SqlClient, SqlDatabase } from '../db/sql.js';
  */
 
 /** pg_advisory_xact_lock key: the first 8 bytes of sha256('sidecache:audit-partitions'). */
-export const PARTITION_LOCK_KEY = createHash('sha256').update('sidecache:audit-partitions').digest().readBigInt64BE(0).toString();
+const PARTITION_LOCK_KEY = createHash('sha256').update('sidecache:audit-partitions').digest().readBigInt64BE(0).toString();
 
 const PARTITION_NAME = /^audit_logs_y(\d{4})m(\d{2})$/;
 const DUPLICATE_TABLE = '42P07';

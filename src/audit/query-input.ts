@@ -23,7 +23,7 @@ export const CACHE_OUTCOMES = ['HIT', 'MISS', 'STALE', 'REVALIDATED', 'BYPASS'] 
 /** `NONE` selects rows with no cache outcome (requests that never reached the cache). */
 export type CacheFilter = (typeof CACHE_OUTCOMES)[number] | 'NONE';
 
-export const DEFAULT_LIMIT = 100;
+const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 const MAX_WINDOW_MS = 400 * 86_400_000;
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

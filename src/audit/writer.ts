@@ -6,8 +6,11 @@ import { describe, LoudLog, type AuditLogger } from './log.js';
 import { PartitionUpkeep } from './maintenance.js';
 import { Replayer } from './replayer.js';
 import { Spool } from './spool.js';
+import { FlushTimer } from './flush-timer.js';
+import type { AuditHealth, AuditWriterOptions, AuditWriterStats } from './writer-options.js';
 
 export type { AuditLogger } from './log.js';
+export type { AuditHealth, AuditWriterOptions, AuditWriterStats } from './writer-options.js';
 export { insertAuditEvents } from './insert.js';
 
 /**
@@ -39,53 +42,6 @@ export { insertAuditEvents } from './insert.js';
  * The writer also keeps the monthly partitions (maintenance.ts) every `maintenanceIntervalMs`.
  */
 
-export interface AuditWriterOptions {
-  readonly db: SqlDatabase | null;
-  readonly config: AuditConfig;
-  readonly log: AuditLogger;
-  /** The clock partition upkeep judges months and retention by (default Date.now). */
-  readonly now?: () => number;
-  /** False while the database cannot take writes yet (migrations pending): batches are spooled meanwhile. */
-  readonly dbReady?: () => boolean;
-  /** A write slower than this is given up on and its batch spooled (default 2 s). */
-  readonly insertTimeoutMs?: number;
-  /** How often the replayer looks at the spool (default 1 s). */
-  readonly replayIntervalMs?: number;
-  /** Rows per INSERT when replaying (default 2000). */
-  readonly replayBatchSize?: number;
-  /** Rows one replay turn inserts at most (whole segments; default 20 000). */
-  readonly replayRowsPerTick?: number;
-  /** Partition upkeep (ensurePartitions, dropExpiredPartitions) interval; 0 = never (default 6 h). */
-  readonly maintenanceIntervalMs?: number;
-  /** Spool segment size (default 8 MiB). */
-  readonly segmentBytes?: number;
-  /** How long a write given up on but still running keeps the database counted as stuck (default 30 s). */
-  readonly stuckMs?: number;
-}
-
-export interface AuditWriterStats {
-  /** Events in memory, waiting for a flush. */
-  buffered: number;
-  spoolPendingRows: number;
-  spoolSegments: number;
-  /** Events written by flushes. */
-  written: number;
-  /** Events appended to the spool. */
-  spooled: number;
-  /** Spooled events inserted by the replayer. */
-  replayed: number;
-  /** Events lost: memory full while the spool failed, recorded after close, or unwritten at close. */
-  dropped: number;
-  /** Events Postgres refused as invalid, kept in the spool's rejected.ndjson. */
-  rejected: number;
-  /** Spool lines that were not events (crash-truncated). */
-  skippedLines: number;
-  spoolFailing: boolean;
-  lastError: string | null;
-}
-
-export type AuditHealth = 'ok' | 'spooling' | 'failing';
-
 const DEFAULTS = {
   insertTimeoutMs: 2_000,
   replayIntervalMs: 1_000,
@@ -116,10 +72,7 @@ export class AuditWriter {
   #flushAgain = false;
   /** Set by flush(): the loop writes everything buffered, not just full batches. */
   #drainAll = false;
-  #flushTimer: NodeJS.Timeout | null = null;
-  #flushDueAt = Infinity;
-  /** The delay the flush timer was armed with. */
-  #flushDelay = Infinity;
+  readonly #flushTimer = new FlushTimer(() => this.#startFlush());
   /** After a flush that could neither write nor spool, flushes wait until then. */
   #retryAt = 0;
   /** Set by the replayer while it drains the last segment: flushes wait, so order is kept. */
@@ -202,7 +155,7 @@ export class AuditWriter {
     if (this.#db === null) this.#log.warn({ dir: this.#spool.dir }, 'audit: no database; audit events are spooled until a run with one replays them');
     this.#replayer.start();
     this.#upkeep?.start();
-    if (this.#buffer.length > 0) this.#scheduleFlush(0);
+    if (this.#buffer.length > 0) this.#flushTimer.arm(0);
   }
 
   /** Takes one event for the audit trail (normalised here, see auditEvent); never throws, never waits. */
@@ -222,9 +175,9 @@ export class AuditWriter {
       if (typeof event !== 'object' || event === null) throw new TypeError(`audit event must be an object, got ${event === null ? 'null' : typeof event}`);
       const length = this.#buffer.push(event);
       if (length >= this.#config.bufferMax) this.#writes.giveUpWaits(true);
-      if (length < this.#config.batchSize) this.#scheduleFlush(this.#config.flushIntervalMs);
+      if (length < this.#config.batchSize) this.#flushTimer.arm(this.#config.flushIntervalMs);
       else if (this.#flushing !== null) this.#flushAgain = true;
-      else this.#scheduleFlush(0);
+      else this.#flushTimer.arm(0);
     } catch (err) {
       this.#stats.dropped += 1;
       this.#lastError = String(err);
@@ -281,25 +234,6 @@ export class AuditWriter {
 
   // ---- flushing
 
-  /** Arms the flush timer, unless it is already due sooner. */
-  #scheduleFlush(delayMs: number): void {
-    if (this.#flushTimer !== null) {
-      // Armed earlier with a delay no longer than this one: due sooner, whatever the clock says
-      // (the common case, once per recorded event, so it does without reading the clock).
-      if (this.#flushDelay <= delayMs) return;
-      const due = Date.now() + delayMs;
-      if (this.#flushDueAt <= due) return;
-      clearTimeout(this.#flushTimer);
-    }
-    this.#flushDueAt = Date.now() + delayMs;
-    this.#flushDelay = delayMs;
-    this.#flushTimer = setTimeout(() => {
-      this.#flushTimer = null;
-      this.#flushDueAt = Infinity;
-      this.#startFlush();
-    }, delayMs).unref();
-  }
-
   #startFlush(): void {
     if (!this.#started || this.#holdFlushes || this.#flushing !== null) {
       this.#flushAgain = true;
@@ -307,7 +241,7 @@ export class AuditWriter {
     }
     const wait = this.#retryAt - Date.now();
     if (wait > 0 && !this.#closing && !this.#drainAll) {
-      this.#scheduleFlush(wait);
+      this.#flushTimer.arm(wait);
       return;
     }
     this.#flushAgain = false;
@@ -324,11 +258,11 @@ export class AuditWriter {
       if (!(await this.#flushOnce())) {
         this.#retryAt = Date.now() + RETRY_MS;
         this.#flushAgain = false;
-        if (!this.#closing) this.#scheduleFlush(RETRY_MS);
+        if (!this.#closing) this.#flushTimer.arm(RETRY_MS);
         return;
       }
     }
-    if (this.#buffer.length > 0 && !this.#closing) this.#scheduleFlush(this.#config.flushIntervalMs);
+    if (this.#buffer.length > 0 && !this.#closing) this.#flushTimer.arm(this.#config.flushIntervalMs);
   }
 
   /** Writes one batch: to the database, else spooled, else put back. False when it had to be put back. */
@@ -400,8 +334,7 @@ export class AuditWriter {
 
   async #close(timeoutMs: number): Promise<void> {
     this.#closing = true;
-    clearTimeout(this.#flushTimer ?? undefined);
-    this.#flushTimer = null;
+    this.#flushTimer.cancel();
     this.#upkeep?.stop();
     // A replay is not needed now (the next run resumes it) and must not hold up the final flush.
     const replayStopped = this.#replayer.stop();

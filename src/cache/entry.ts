@@ -36,10 +36,6 @@ export function entrySize(entry: CacheEntry): number {
   return size;
 }
 
-export function isFresh(entry: CacheEntry, now: number): boolean {
-  return now < entry.expiresAt;
-}
-
 /** Seconds since the entry was stored (RFC 9111 §5.1 `Age`, measured from our own store time). */
 export function ageSeconds(entry: CacheEntry, now: number): number {
   return Math.max(0, Math.floor((now - entry.storedAt) / 1000));

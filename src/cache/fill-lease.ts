@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { InvalidationBus } from '../invalidation/bus.js';
-import { CircuitBreaker } from './circuit-breaker.js';
+import type { BreakerGate } from '../resilience/circuit-breaker.js';
+import { withTimeout } from '../resilience/timeout.js';
 
 /** What `acquire` found: this instance fills the key, another does, or Redis could not say. */
 export type LeaseOutcome = { readonly kind: 'acquired'; readonly token: string } | { readonly kind: 'held' } | { readonly kind: 'unavailable' };
@@ -17,13 +18,9 @@ export interface FillLeaseOptions {
   readonly pollMs: number;
   /** Wakes waiters as soon as the holder's Redis write is announced (the `evict` message). */
   readonly bus: InvalidationBus | null;
-  /** False while the Redis tier's breaker is open: no lease is tried at all. */
-  readonly usable: () => boolean;
+  /** Redis's one breaker: while it is open no lease is tried, so misses stop paying a timeout each. */
+  readonly breaker: BreakerGate;
 }
-
-// Lease calls keep their own breaker: a few failed lease calls in a row (Redis dead, not yet
-// noticed by the tier's breaker) stop leasing for a while, so misses stop paying a timeout each.
-const LEASE_BREAKER = { failureThreshold: 3, cooldownMs: 5_000 };
 
 // Deletes the lease only if it is still ours (it may have expired and been taken by another).
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -37,7 +34,6 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 export class FillLeases {
   readonly #options: FillLeaseOptions;
   readonly #waiters = new Map<string, Set<() => void>>();
-  readonly #breaker = new CircuitBreaker(LEASE_BREAKER);
   readonly stats = { acquired: 0, waited: 0, unavailable: 0 };
 
   constructor(options: FillLeaseOptions) {
@@ -52,11 +48,11 @@ export class FillLeases {
   }
 
   async acquire(key: string): Promise<LeaseOutcome> {
-    if (!this.#options.usable() || !this.#breaker.allow()) return this.#unavailable();
+    if (!this.#options.breaker.allow()) return this.#unavailable();
     const token = randomBytes(12).toString('base64url');
     try {
       const result = await this.#bounded(this.#options.client.set(this.#leaseKey(key), token, 'PX', this.#options.leaseMs, 'NX'));
-      this.#breaker.success();
+      this.#options.breaker.success();
       if (result === 'OK') {
         this.stats.acquired += 1;
         return { kind: 'acquired', token };
@@ -64,7 +60,7 @@ export class FillLeases {
       this.stats.waited += 1;
       return { kind: 'held' };
     } catch {
-      this.#breaker.failure();
+      this.#options.breaker.failure();
       return this.#unavailable();
     }
   }
@@ -125,12 +121,6 @@ export class FillLeases {
   }
 
   #bounded<T>(promise: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('redis lease call timed out')), this.#options.timeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    return withTimeout(promise, this.#options.timeoutMs, () => new Error('redis lease call timed out'));
   }
 }

@@ -1,5 +1,7 @@
+import { LogThrottle } from '../log-throttle.js';
+import { withTimeout } from '../resilience/timeout.js';
 import type { CacheEntry } from './entry.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
+import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { InvalidListPosition, type CacheTier, type EntryDescription, type ListableTier, type ListOptions, type ListPage, type TierName, type TierStats } from './store.js';
 import type { WriteQueue, WriteQueueStats } from './write-queue.js';
 
@@ -54,7 +56,6 @@ const DEFAULT_ADMIN_TIMEOUT_MS = 5_000;
 
 /** How long an error keeps a closed breaker's tier reported as degraded. */
 const DEGRADED_WINDOW_MS = 30_000;
-const LOG_EVERY_MS = 10_000;
 const DEFAULT_WRITE_TIMEOUT_MS = 2_000;
 
 /**
@@ -70,14 +71,14 @@ export class GuardedTier implements CacheTier, ListableTier {
   readonly #options: GuardedTierOptions;
   readonly #now: () => number;
   #lastErrorAt = Number.NEGATIVE_INFINITY;
-  #lastLoggedAt = Number.NEGATIVE_INFINITY;
-  #suppressed = 0;
+  readonly #logThrottle: LogThrottle;
 
   constructor(inner: CacheTier, options: GuardedTierOptions) {
     this.name = inner.name;
     this.inner = inner;
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#logThrottle = new LogThrottle(undefined, this.#now);
   }
 
   async get(key: string): Promise<CacheEntry | undefined> {
@@ -171,20 +172,12 @@ export class GuardedTier implements CacheTier, ListableTier {
     if (!(this.#options.isReady?.() ?? true)) throw new TierUnavailable(this.name, 'not ready');
     if (this.#options.breaker.state === 'open') throw new TierUnavailable(this.name, 'circuit breaker open');
     const ms = this.#options.adminTimeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        run(inner as CacheTier & ListableTier),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new TierTimeout(this.name, operation, ms)), ms);
-        }),
-      ]);
+      return await withTimeout(run(inner as CacheTier & ListableTier), ms, () => new TierTimeout(this.name, operation, ms));
     } catch (err) {
       if (err instanceof InvalidListPosition) throw err;
       this.#options.log.warn({ tier: this.name, operation, err: err instanceof Error ? err.message : String(err) }, `${this.name} tier admin ${operation} failed`);
       throw new TierUnavailable(this.name, err instanceof Error ? err.message : String(err), { cause: err });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -201,14 +194,8 @@ export class GuardedTier implements CacheTier, ListableTier {
 
   async #call<T>(operation: string, run: () => Promise<T>, fallback: T, timeoutFactor = 1): Promise<T> {
     const ms = this.#options.readTimeoutMs * timeoutFactor;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await Promise.race([
-        run(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new TierTimeout(this.name, operation, ms)), ms);
-        }),
-      ]);
+      const result = await withTimeout(run(), ms, () => new TierTimeout(this.name, operation, ms));
       this.#options.breaker.success();
       return result;
     } catch (err) {
@@ -217,23 +204,17 @@ export class GuardedTier implements CacheTier, ListableTier {
       if (err instanceof TierTimeout) this.counters.timeouts += 1;
       this.#logFailure(operation, err);
       return fallback;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   #logFailure(operation: string, err: unknown): void {
     const now = this.#now();
     this.#lastErrorAt = now;
-    if (now - this.#lastLoggedAt < LOG_EVERY_MS) {
-      this.#suppressed += 1;
-      return;
-    }
+    const suppressed = this.#logThrottle.admit();
+    if (suppressed === null) return;
     this.#options.log.warn(
-      { tier: this.name, operation, err: err instanceof Error ? err.message : String(err), suppressed: this.#suppressed, breaker: this.#options.breaker.state },
+      { tier: this.name, operation, err: err instanceof Error ? err.message : String(err), suppressed, breaker: this.#options.breaker.state },
       `${this.name} tier ${operation} failed; serving from the remaining tiers`,
     );
-    this.#lastLoggedAt = now;
-    this.#suppressed = 0;
   }
 }

@@ -5,16 +5,15 @@ import type { ManagedDatabase } from '../db/lifecycle.js';
 import type { SqlDatabase } from '../db/sql.js';
 import { Coherence } from '../invalidation/coherence.js';
 import { InvalidationBus } from '../invalidation/bus.js';
-import { createRedisClient } from '../redis/client.js';
-
-type RedisClient = ReturnType<typeof createRedisClient>;
-import { CircuitBreaker } from './circuit-breaker.js';
+import { createRedisClient, type SharedRedis } from '../redis/client.js';
+import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { FillLeases } from './fill-lease.js';
 import type { CacheEntry } from './entry.js';
 import { GuardedTier, type TierHealth } from './guarded-tier.js';
 import { TierStack } from './stack.js';
 import { MemoryTier } from './tiers/memory.js';
 import { PostgresTier } from './tiers/postgres.js';
+import { PostgresUpkeep } from './tiers/postgres-upkeep.js';
 import { RedisTier } from './tiers/redis.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -29,8 +28,8 @@ export interface CacheStorage {
   readonly coherence: Coherence | null;
   /** The Redis bus, when Redis is configured. */
   readonly bus: InvalidationBus | null;
-  /** The shared Redis connection (rate limits use it too), when Redis is configured. */
-  readonly redisClient: RedisClient | null;
+  /** The one Redis connection and its breaker (rate limits and hooks use them too), when Redis is configured. */
+  readonly sharedRedis: SharedRedis | null;
   /** Cross-instance single flight, when Redis is configured. */
   readonly fillLeases: FillLeases | null;
   readonly instanceId: string;
@@ -61,11 +60,11 @@ export async function openCacheStorage(
 
   // Postgres (or PGlite), usable once the database's migrations are applied.
   const db: SqlDatabase | null = database?.db ?? null;
-  let postgresTier: PostgresTier | null = null;
+  let postgresUpkeep: PostgresUpkeep | null = null;
   let postgres: GuardedTier | null = null;
   if (cache.postgres.enabled && database !== null) {
     const opened = database.db;
-    postgresTier = new PostgresTier({
+    postgresUpkeep = new PostgresUpkeep({
       db: opened,
       now,
       hitFlushIntervalMs: cache.postgres.hitFlushIntervalMs,
@@ -73,7 +72,7 @@ export async function openCacheStorage(
       sweepBatchSize: cache.postgres.sweepBatchSize,
       log: (obj, msg) => log.warn(obj, msg),
     });
-    postgres = new GuardedTier(postgresTier, {
+    postgres = new GuardedTier(new PostgresTier({ db: opened, now }), {
       readTimeoutMs: cache.postgres.readTimeoutMs,
       breaker: new CircuitBreaker(cache.breaker, now),
       queue: new WriteQueue({ capacity: cache.postgres.writeQueueSize, concurrency: WRITE_CONCURRENCY }),
@@ -87,11 +86,12 @@ export async function openCacheStorage(
   let redis: GuardedTier | null = null;
   let coherence: Coherence | null = null;
   let busRef: InvalidationBus | null = null;
-  let redisClient: RedisClient | null = null;
+  let sharedRedis: SharedRedis | null = null;
   let fillLeases: FillLeases | null = null;
   if (cache.redis.url !== null) {
     const client = createRedisClient(cache.redis.url, { connectTimeoutMs: 2_000, name: 'sidecache', log });
-    redisClient = client;
+    const breaker = new CircuitBreaker(cache.breaker, now);
+    sharedRedis = { client, breaker };
     const subscriber = client.duplicate();
     closers.push(async () => {
       client.disconnect();
@@ -99,7 +99,7 @@ export async function openCacheStorage(
     });
     redis = new GuardedTier(new RedisTier({ client, namespace: cache.namespace, compressAboveBytes: cache.redis.compressAboveBytes, now }), {
       readTimeoutMs: cache.redis.readTimeoutMs,
-      breaker: new CircuitBreaker(cache.breaker, now),
+      breaker,
       queue: new WriteQueue({ capacity: cache.redis.writeQueueSize, concurrency: WRITE_CONCURRENCY }),
       log,
       now,
@@ -107,7 +107,6 @@ export async function openCacheStorage(
     const bus = new InvalidationBus({ publisher: client, subscriber, namespace: cache.namespace, instanceId, log: (obj, msg) => log.warn(obj, msg) });
     coherence = new Coherence(bus, memory);
     busRef = bus;
-    const redisTier = redis;
     fillLeases = new FillLeases({
       client,
       namespace: cache.namespace,
@@ -115,7 +114,7 @@ export async function openCacheStorage(
       timeoutMs: cache.redis.readTimeoutMs,
       pollMs: FILL_POLL_MS,
       bus,
-      usable: () => redisTier.breakerState !== 'open',
+      breaker,
     });
     await bus.start().catch((err: Error) => log.warn({ err: err.message }, 'redis bus not subscribed yet; will subscribe when Redis is reachable'));
     const coherenceRef = coherence;
@@ -156,12 +155,12 @@ export async function openCacheStorage(
     db,
     coherence,
     bus: busRef,
-    redisClient,
+    sharedRedis,
     fillLeases,
     instanceId,
     keySecret: () => keySecret,
     onKeySecretChange: (listener) => secretListeners.push(listener),
-    countHit: (key) => postgresTier?.countHit(key),
+    countHit: (key) => postgresUpkeep?.countHit(key),
     health: () => {
       const health: Record<string, TierHealth> = {};
       if (memory !== null) health['memory'] = 'up';
@@ -170,6 +169,7 @@ export async function openCacheStorage(
       return health;
     },
     async close() {
+      await postgresUpkeep?.close();
       await stack.close();
       for (const close of closers) await close().catch(() => undefined);
     },

@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DEFAULTS, HooksSchema } from './schema.js';
-import type { HooksConfig } from './types.js';
+import type { HooksConfig, SalesforcePubSubConfig } from './types.js';
 import { parseSize } from './units.js';
 
 /** Where the change-feed routes live on the proxy listener; no upstream may be mounted there. */
@@ -24,6 +24,7 @@ export function normaliseHooks(section: unknown, upstreamNames: readonly string[
       upstream: raw.salesforce?.upstream ?? d.salesforceUpstream,
     },
     generic: { secret: emptyToNull(raw.generic?.secret) },
+    salesforcePubSub: normalisePubSub(raw.salesforcePubSub, upstreamNames, problems),
   };
   for (const source of ['jira', 'salesforce'] as const) {
     const { secret, upstream } = hooks[source];
@@ -44,6 +45,52 @@ export function reservedPrefixProblems(upstreams: readonly unknown[]): string[] 
     problems.push(`upstreams[${index}].prefix: "${prefix}" is reserved for the change feeds (POST ${HOOKS_PREFIX}/…); mount the upstream elsewhere`);
   });
   return problems;
+}
+
+/** `hooks.salesforcePubSub`: off without a clientId; otherwise exactly one sign-in flow, a known upstream, TLS unless on this host. */
+function normalisePubSub(raw: Static<typeof HooksSchema>['salesforcePubSub'], upstreamNames: readonly string[], problems: string[]): SalesforcePubSubConfig | null {
+  const clientId = emptyToNull(raw?.clientId);
+  if (raw === undefined || clientId === null) return null;
+  const d = DEFAULTS.salesforcePubSub;
+  const at = 'hooks.salesforcePubSub';
+  const clientSecret = emptyToNull(raw.clientSecret);
+  const username = emptyToNull(raw.username);
+  const privateKey = emptyToNull(raw.privateKey);
+  const privateKeyFile = emptyToNull(raw.privateKeyFile);
+  const loginUrl = (raw.loginUrl ?? d.loginUrl).replace(/\/+$/, '');
+  const endpoint = raw.endpoint ?? d.endpoint;
+  const insecure = raw.insecure ?? d.insecure;
+  const upstream = raw.upstream ?? DEFAULTS.hooks.salesforceUpstream;
+  const jwt = username !== null || privateKey !== null || privateKeyFile !== null;
+  if (clientSecret !== null && jwt) problems.push(`${at}: set clientSecret (client credentials) or username with privateKey or privateKeyFile (JWT bearer), not both`);
+  else if (clientSecret === null && !jwt) problems.push(`${at}.clientSecret: missing; set it (client credentials) or username with privateKey or privateKeyFile (JWT bearer)`);
+  else if (jwt && username === null) problems.push(`${at}.username: missing; the JWT bearer flow signs in as this user`);
+  else if (jwt && (privateKey === null) === (privateKeyFile === null)) problems.push(`${at}: set one of privateKey or privateKeyFile for the JWT bearer flow`);
+  if (!upstreamNames.includes(upstream)) problems.push(`${at}.upstream: no upstream is named "${upstream}" (configured: ${upstreamNames.join(', ')})`);
+  if (insecure && !isLoopback(endpoint.slice(0, endpoint.lastIndexOf(':')))) {
+    problems.push(`${at}.insecure: plaintext gRPC is allowed only to 127.0.0.1, ::1 or localhost, not to "${endpoint}" (the access token would travel in clear)`);
+  }
+  const login = new URL(loginUrl);
+  if (login.protocol === 'http:' && !isLoopback(login.hostname)) problems.push(`${at}.loginUrl: must be https:// (http:// only to 127.0.0.1 or localhost)`);
+  const auth: SalesforcePubSubConfig['auth'] =
+    clientSecret !== null
+      ? { flow: 'client_credentials', clientSecret }
+      : { flow: 'jwt_bearer', username: username ?? '', audience: emptyToNull(raw.audience) ?? loginUrl, privateKey, privateKeyFile };
+  return {
+    clientId,
+    auth,
+    loginUrl,
+    endpoint,
+    insecure,
+    topic: raw.topic ?? d.topic,
+    upstream,
+    batchSize: raw.batchSize ?? d.batchSize,
+    replayPreset: raw.replayPreset ?? d.replayPreset,
+  };
+}
+
+function isLoopback(host: string): boolean {
+  return ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host.toLowerCase());
 }
 
 function emptyToNull(value: string | undefined): string | null {

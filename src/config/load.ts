@@ -17,7 +17,7 @@ import {
   AdminSchema, AuditSchema, CacheSchema, ConfigSchema, DatabaseSchema, DEFAULTS, SessionsSchema, DefaultsSchema, PresetSchema, ServerSchema, UpstreamSchema,
   appendKey, coerce, keyPath, schemaProblems, type RawPreset, type RawRule, type RawUpstream, type ProtectionSchema, type RateLimitSchema,
 } from './schema.js';
-import { PROTECTION_DEFAULTS, RATE_LIMIT_DEFAULTS } from '../resilience/config.js';
+import { PROTECTION_DEFAULTS, RATE_LIMIT_DEFAULTS } from './protection.js';
 import type { CacheRuleConfig, Config, RateLimitConfig, RequestBodyConfig, UpstreamConfig, UpstreamProtectionConfig } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 

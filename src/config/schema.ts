@@ -7,7 +7,7 @@
  */
 import { KindGuard, Type, type Static, type TLiteral, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
-import { PROTECTION_DEFAULTS } from '../resilience/config.js';
+import { PROTECTION_DEFAULTS } from './protection.js';
 import { DURATION_EXPECTED, DURATION_PATTERN, SIZE_EXPECTED, SIZE_PATTERN } from './units.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -39,6 +39,14 @@ export const DEFAULTS = {
   admin: { host: '127.0.0.1', port: 9090 },
   database: { dataDir: './data', poolSize: 10, statementTimeout: '5s', connectTimeout: '5s' },
   hooks: { maxBodyBytes: '1MB', jiraUpstream: 'jira', salesforceUpstream: 'salesforce' },
+  salesforcePubSub: {
+    loginUrl: 'https://login.salesforce.com',
+    endpoint: 'api.pubsub.salesforce.com:7443',
+    insecure: false,
+    topic: '/data/ChangeEvents',
+    batchSize: 100,
+    replayPreset: 'LATEST',
+  },
   redactQueryParams: [
     'access_token', 'refresh_token', 'token', 'id_token', 'client_secret', 'password', 'api_key',
     'apikey', 'key', 'sig', 'signature', 'code', 'session', 'sessionid', 'sid',
@@ -425,6 +433,29 @@ export const HooksSchema = Type.Object(
       ),
     ),
     generic: Opt(Type.Object({ secret: HookSecret }, strict)),
+    // The Pub/Sub API subscriber (README "Salesforce Change Data Capture"); off while clientId is empty.
+    salesforcePubSub: Opt(
+      Type.Object(
+        {
+          clientId: Opt(Type.String({ errorMessage: "must be a string: the connected app's consumer key (empty: the subscriber is off)", default: null })),
+          // Client credentials flow.
+          clientSecret: Opt(Type.String({ errorMessage: 'must be a string', default: null })),
+          // JWT bearer flow: the integration user and the key the connected app's certificate belongs to.
+          username: Opt(Type.String({ errorMessage: 'must be a Salesforce username', default: null })),
+          privateKey: Opt(Type.String({ errorMessage: 'must be a PEM RSA private key', default: null })),
+          privateKeyFile: Opt(Type.String({ errorMessage: 'must be a file path', default: null })),
+          audience: Opt(Type.String({ pattern: '^https?://', errorMessage: 'must be a URL such as "https://login.salesforce.com"', default: null })),
+          loginUrl: Opt(Type.String({ pattern: '^https?://[^/?#]+/?$', errorMessage: 'must be an origin such as "https://mydomain.my.salesforce.com"', default: DEFAULTS.salesforcePubSub.loginUrl })),
+          endpoint: Opt(Type.String({ pattern: '^[A-Za-z0-9.-]+:[0-9]{1,5}$', errorMessage: 'must be host:port such as "api.pubsub.salesforce.com:7443"', default: DEFAULTS.salesforcePubSub.endpoint })),
+          insecure: Opt(Bool(DEFAULTS.salesforcePubSub.insecure)),
+          topic: Opt(Type.String({ pattern: '^/(?:data|event)/[A-Za-z0-9_]+$', errorMessage: 'must be a channel such as "/data/ChangeEvents" or "/data/Sidecache__chn"', default: DEFAULTS.salesforcePubSub.topic })),
+          upstream: UpstreamName(DEFAULTS.hooks.salesforceUpstream),
+          batchSize: Opt(Type.Integer({ minimum: 1, maximum: 100, errorMessage: 'must be an integer from 1 to 100 (the Pub/Sub API maximum)', default: DEFAULTS.salesforcePubSub.batchSize })),
+          replayPreset: Opt(Enum(['LATEST', 'EARLIEST'] as const, DEFAULTS.salesforcePubSub.replayPreset)),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 );
@@ -463,10 +494,8 @@ export const PresetSchema = Type.Object(
   strict,
 );
 
-export type RawConfig = Static<typeof ConfigSchema>;
 export type RawUpstream = Static<typeof UpstreamSchema>;
 export type RawRule = Static<typeof RuleSchema>;
-export type RawPool = Static<typeof PoolSchema>;
 export type RawRuleDefaults = Static<typeof DefaultsSchema>['rule'] & {};
 export type RawPreset = Static<typeof PresetSchema>;
 

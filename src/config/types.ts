@@ -64,8 +64,8 @@ export interface HeaderRewriteConfig {
   readonly remove: readonly string[];
 }
 
-export type { ConcurrencyLimitConfig, RateLimitConfig, RateLimitSubjectKind, UpstreamBreakerConfig, UpstreamProtectionConfig } from '../resilience/config.js';
-import type { RateLimitConfig, UpstreamProtectionConfig } from '../resilience/config.js';
+export type { ConcurrencyLimitConfig, RateLimitConfig, RateLimitSubjectKind, UpstreamBreakerConfig, UpstreamProtectionConfig } from './protection.js';
+import type { RateLimitConfig, UpstreamProtectionConfig } from './protection.js';
 
 export interface UpstreamConfig {
   readonly name: string;
@@ -234,6 +234,41 @@ export interface HooksConfig {
   readonly salesforce: HookSourceConfig & { readonly organizationId: string | null; readonly upstream: string };
   /** `POST /hooks/invalidate`, the admin invalidation body from anything else that knows what changed. */
   readonly generic: HookSourceConfig;
+  /** The Pub/Sub API subscriber (Salesforce Change Data Capture over gRPC); null = off. */
+  readonly salesforcePubSub: SalesforcePubSubConfig | null;
+}
+
+/** How the subscriber signs in: a connected app's client credentials, or a JWT bearer assertion for `username`. */
+export type SalesforcePubSubAuth =
+  | { readonly flow: 'client_credentials'; readonly clientSecret: string }
+  | {
+      readonly flow: 'jwt_bearer';
+      readonly username: string;
+      /** The assertion's `aud`: the login URL unless set. */
+      readonly audience: string;
+      /** PEM, or null when read from `privateKeyFile` at each sign-in. */
+      readonly privateKey: string | null;
+      readonly privateKeyFile: string | null;
+    };
+
+/** `hooks.salesforcePubSub`: subscribe to a Change Data Capture channel and invalidate what changes. */
+export interface SalesforcePubSubConfig {
+  /** The connected app's consumer key. */
+  readonly clientId: string;
+  readonly auth: SalesforcePubSubAuth;
+  /** Origin of the token endpoint (`<loginUrl>/services/oauth2/token`). */
+  readonly loginUrl: string;
+  /** Pub/Sub API host:port. */
+  readonly endpoint: string;
+  /** Plaintext gRPC; allowed only to a loopback endpoint (tests, sandboxes). */
+  readonly insecure: boolean;
+  readonly topic: string;
+  /** The upstream whose write rules say what a change invalidates (and all of which a replay gap invalidates). */
+  readonly upstream: string;
+  /** num_requested per FetchRequest (1–100). */
+  readonly batchSize: number;
+  /** Where a subscription with no stored replay id starts. */
+  readonly replayPreset: 'LATEST' | 'EARLIEST';
 }
 
 export interface Config {

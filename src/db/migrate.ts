@@ -51,7 +51,7 @@ export function migrationsDir(): string {
 }
 
 /** Reads and checks `NNNN_name.sql` files in version order. */
-export async function readMigrations(dir: string): Promise<MigrationFile[]> {
+async function readMigrations(dir: string): Promise<MigrationFile[]> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
   const migrations: MigrationFile[] = [];
   for (const file of files) {

@@ -55,7 +55,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<SqlDatabas
 }
 
 /** Where PGlite keeps its files for a given `dataDir` (`memory://…` stays in memory). */
-export function pgliteDataDir(dataDir: string): string {
+function pgliteDataDir(dataDir: string): string {
   return dataDir.startsWith('memory://') ? dataDir : join(dataDir, 'pglite');
 }
 

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import type { SharedRedis } from '../redis/client.js';
 import { LRUCache } from 'lru-cache';
+import { withTimeout } from '../resilience/timeout.js';
 
 export interface DeliveryDedupeOptions {
   /** Shared across instances when set: a retry landing on another instance is still a repeat. */
-  readonly redis: Redis | Cluster | null;
+  readonly redis: SharedRedis | null;
   readonly namespace: string;
   /** How long a delivery id is remembered; senders retry within minutes (Jira) to hours (Salesforce). */
   readonly windowMs: number;
@@ -33,8 +34,7 @@ export class DeliveryDedupe {
   async claim(source: string, id: string): Promise<boolean> {
     const key = this.#key(source, id);
     if (this.#seen.has(key)) return false;
-    const redis = this.#options.redis;
-    const answer = redis === null ? 'OK' : await this.#bounded(redis.set(key, '1', 'PX', this.#options.windowMs, 'NX')).catch(() => 'unavailable');
+    const answer = await this.#redis((client) => client.set(key, '1', 'PX', this.#options.windowMs, 'NX'), 'OK', 'unavailable');
     // Held elsewhere: not remembered here, so a release by its holder frees it here too.
     if (answer === null) return false;
     this.#seen.set(key, true);
@@ -45,7 +45,7 @@ export class DeliveryDedupe {
   async release(source: string, id: string): Promise<void> {
     const key = this.#key(source, id);
     this.#seen.delete(key);
-    await this.#bounded(this.#options.redis?.del(key)).catch(() => undefined);
+    await this.#redis((client) => client.del(key), 0, 0);
   }
 
   #key(source: string, id: string): string {
@@ -53,12 +53,18 @@ export class DeliveryDedupe {
     return `sidecache:${this.#options.namespace}:hook:${source}:${createHash('sha256').update(id).digest('base64url')}`;
   }
 
-  #bounded<T>(work: Promise<T> | undefined): Promise<T | undefined> {
-    if (work === undefined) return Promise.resolve(undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('redis timeout')), this.#options.timeoutMs);
-    });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  /** A bounded Redis call through its breaker: `absent` without Redis, `unavailable` when it cannot answer now. */
+  async #redis<T, U>(call: (client: SharedRedis['client']) => Promise<T>, absent: U, unavailable: U): Promise<T | U> {
+    const redis = this.#options.redis;
+    if (redis === null) return absent;
+    if (!redis.breaker.allow()) return unavailable;
+    try {
+      const answer = await withTimeout(call(redis.client), this.#options.timeoutMs, () => new Error('redis timeout'));
+      redis.breaker.success();
+      return answer;
+    } catch {
+      redis.breaker.failure();
+      return unavailable;
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { Ajv } from 'ajv';
-import { bodySchema, invalidationTarget, type InvalidatableUpstream } from '../admin/invalidation-routes.js';
+import { bodySchema, invalidationTarget, type InvalidatableUpstream } from '../invalidation/request.js';
 import type { InvalidationTarget } from '../invalidation/invalidator.js';
 import { malformed } from './payload.js';
 

@@ -3,7 +3,7 @@ import type { HooksConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
 import type { InvalidationTarget, Invalidator } from '../invalidation/invalidator.js';
 import type { CompiledUpstream } from '../proxy/upstreams.js';
-import type { Cluster, Redis } from 'ioredis';
+import type { SharedRedis } from '../redis/client.js';
 import { DeliveryDedupe } from './dedupe.js';
 import { genericTarget } from './generic.js';
 import { ISSUE_PATH, jiraTarget, parseJiraDelivery } from './jira.js';
@@ -28,7 +28,7 @@ export interface HookRoutesOptions {
   /** The compiled upstreams: their write rules say what a change invalidates. */
   readonly upstreams: readonly CompiledUpstream[];
   /** Deduplicates deliveries across instances when set. */
-  readonly redis: { readonly client: Redis | Cluster | null; readonly namespace: string; readonly timeoutMs: number };
+  readonly redis: { readonly shared: SharedRedis | null; readonly namespace: string; readonly timeoutMs: number };
   readonly events: HookEvents;
   /** False while the audit trail can be neither written nor spooled and `audit.failClosed` is set. */
   readonly accepting: () => boolean;
@@ -65,7 +65,7 @@ type Reader = (request: FastifyRequest<{ Body: Buffer | undefined }>, body: Buff
 export async function hookRoutes(app: FastifyInstance, options: HookRoutesOptions): Promise<void> {
   const { config, redis } = options;
   const dedupe = new DeliveryDedupe({
-    redis: redis.client,
+    redis: redis.shared,
     namespace: redis.namespace,
     windowMs: DEDUPE_WINDOW_MS,
     timeoutMs: redis.timeoutMs,

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { LogThrottle } from '../log-throttle.js';
 import { waitForReady } from '../redis/client.js';
 import { decodeBusMessage, encodeBusMessage, toBusMessage, type BusMessage, type BusPayload } from './messages.js';
 
@@ -29,7 +30,6 @@ export interface BusStats {
 
 export type BusHandler = (message: BusMessage) => void | Promise<void>;
 
-const LOG_EVERY_MS = 10_000;
 
 /**
  * Redis pub/sub transport for invalidation messages on `sidecache:<ns>:bus`. Delivery is
@@ -50,7 +50,7 @@ export class InvalidationBus {
   #listening = false;
   #subscribedOnce = false;
   #closed = false;
-  #lastLoggedAt = new Map<string, number>();
+  readonly #logThrottle = new LogThrottle();
 
   constructor(options: InvalidationBusOptions) {
     this.channel = `sidecache:${options.namespace}:bus`;
@@ -163,9 +163,6 @@ export class InvalidationBus {
 
   /** Logs at most once per 10 s per kind, so a dead Redis or a noisy sender cannot flood the log. */
   #warn(kind: string, obj: object, msg: string): void {
-    const now = Date.now();
-    if (now - (this.#lastLoggedAt.get(kind) ?? Number.NEGATIVE_INFINITY) < LOG_EVERY_MS) return;
-    this.#lastLoggedAt.set(kind, now);
-    this.#log(obj, msg);
+    if (this.#logThrottle.admit(kind) !== null) this.#log(obj, msg);
   }
 }

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { TierStack } from '../cache/stack.js';
 import type { ManagedDatabase } from '../db/lifecycle.js';
+import type { SqlDatabase } from '../db/sql.js';
 import type { InvalidationBus } from './bus.js';
 import { ALL_EPOCH, epochTag, prefixEpoch, upstreamEpoch, uriEpoch, type EpochTable } from './epochs.js';
 import { normalisePrefix } from './prefix.js';
@@ -42,6 +43,11 @@ export class Invalidator {
   readonly #database: ManagedDatabase | null;
   readonly #now: () => number;
   readonly #log: FastifyBaseLogger;
+  /** Epochs waiting for the next `cache_epochs` statement: name → latest time. */
+  #pendingEpochs = new Map<string, number>();
+  /** The next statement, which every invalidation arriving before it starts joins. */
+  #nextWrite: Promise<void> | null = null;
+  #writing: Promise<void> | null = null;
 
   constructor(options: {
     epochs: EpochTable;
@@ -109,16 +115,39 @@ export class Invalidator {
     }
   }
 
-  async #persist(epochs: readonly string[], at: number): Promise<void> {
+  /**
+   * Group commit: one statement at a time writes every epoch that arrived while the previous one
+   * ran, and each caller resolves when the statement holding its epochs commits. Concurrent
+   * invalidations of a popular name (`jira:search` with every Jira issue event) then update its
+   * row once per statement instead of queueing on its row lock one commit after another.
+   */
+  #persist(epochs: readonly string[], at: number): Promise<void> {
     const db = this.#database;
-    if (db === null || !db.ready()) return;
-    await db.db.query(
-      `INSERT INTO cache_epochs (name, epoch)
-       SELECT n, to_timestamp($2::float8 / 1000) FROM unnest($1::text[]) AS n
-       ON CONFLICT (name) DO UPDATE SET epoch = GREATEST(cache_epochs.epoch, EXCLUDED.epoch)`,
-      [epochs, at],
-    );
+    if (db === null || !db.ready()) return Promise.resolve();
+    for (const name of epochs) this.#pendingEpochs.set(name, Math.max(this.#pendingEpochs.get(name) ?? at, at));
+    this.#nextWrite ??= (this.#writing ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        const batch = this.#pendingEpochs;
+        this.#pendingEpochs = new Map();
+        this.#nextWrite = null;
+        const write = writeEpochs(db.db, batch);
+        this.#writing = write;
+        return write;
+      });
+    return this.#nextWrite;
   }
+}
+
+/** Upserts epochs in one statement, in name order so that instances writing at once cannot deadlock. */
+async function writeEpochs(db: SqlDatabase, epochs: ReadonlyMap<string, number>): Promise<void> {
+  const names = [...epochs.keys()].sort();
+  await db.query(
+    `INSERT INTO cache_epochs (name, epoch)
+     SELECT n, to_timestamp(t / 1000) FROM unnest($1::text[], $2::float8[]) AS d(n, t)
+     ON CONFLICT (name) DO UPDATE SET epoch = GREATEST(cache_epochs.epoch, EXCLUDED.epoch)`,
+    [names, names.map((name) => epochs.get(name)!)],
+  );
 }
 
 /** The epoch names a target bumps. */

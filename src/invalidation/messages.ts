@@ -6,7 +6,7 @@
  * `PAYLOAD_VALIDATORS` (the compiler insists on one for every type).
  */
 
-export const BUS_MESSAGE_VERSION = 1;
+const BUS_MESSAGE_VERSION = 1;
 
 /** Payload of each message type, by type name. */
 export interface BusPayloads {
@@ -25,9 +25,6 @@ export type BusPayload = { [T in BusMessageType]: { type: T } & BusPayloads[T] }
 
 /** A message on the wire. */
 export type BusMessage = { [T in BusMessageType]: { v: typeof BUS_MESSAGE_VERSION; origin: string; type: T } & BusPayloads[T] }[BusMessageType];
-
-export type EvictMessage = Extract<BusMessage, { type: 'evict' }>;
-export type ClearMessage = Extract<BusMessage, { type: 'clear' }>;
 
 type Validator = (message: Record<string, unknown>) => boolean;
 

@@ -2,7 +2,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { CacheStorage } from '../cache/open-stack.js';
 import type { SqlDatabase } from '../db/sql.js';
 import type { Invalidator } from '../invalidation/invalidator.js';
-import type { MetricSources, TierReading } from './metrics.js';
+import type { MetricSources, TierReading } from './source-metrics.js';
 import { TierSizeSampler } from './tier-sizes.js';
 
 /** How often the shared tiers' sizes are sampled for `cache_entries` / `cache_bytes`. */

@@ -1,5 +1,5 @@
 import type { StoredHeaders } from '../cache/entry.js';
-import { headerValue } from '../proxy/headers.js';
+import { headerValue } from '../http/fields.js';
 
 /** Request header fields that make a request conditional (RFC 9110 §13.1). */
 export const CONDITIONAL_REQUEST_HEADERS: ReadonlySet<string> = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range']);

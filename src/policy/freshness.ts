@@ -1,7 +1,7 @@
 import type { CacheEntry, StoredHeaders } from '../cache/entry.js';
 import type { CacheRuleConfig } from '../config/types.js';
-import { headerValue } from '../proxy/headers.js';
-import { parseCacheControl } from './storability.js';
+import { headerValue } from '../http/fields.js';
+import { parseCacheControl } from '../http/fields.js';
 
 /**
  * Where an entry stands at `now` under its rule:

@@ -1,6 +1,6 @@
 import type { CacheRuleConfig } from '../config/types.js';
 import { compilePathPattern, splitPath, type PathPattern } from './path-pattern.js';
-import { soqlObjects } from '../invalidation/soql.js';
+import { soqlObjects } from './soql.js';
 import { queryValue, type QueryPairs } from './query.js';
 
 /** The rule that governs a request, with its path params and filled-in tags. */

@@ -1,6 +1,6 @@
 import type { CacheRuleConfig } from '../config/types.js';
 import type { StoredHeaders } from '../cache/entry.js';
-import { headerValue } from '../proxy/headers.js';
+import { headerValue, parseCacheControl } from '../http/fields.js';
 
 /** Why a response was or was not stored; surfaces in `Cache-Status` detail and logs. */
 export type StoreDecision =
@@ -71,37 +71,4 @@ export function decideStore(
     }
   }
   return { store: true, ttlMs };
-}
-
-/**
- * Parses `Cache-Control` into lower-case directive names mapped to their values, unquoted.
- * Commas inside quoted strings (`private="set-cookie, x-foo"`) do not split (RFC 9110 §5.6.4).
- */
-export function parseCacheControl(value: string): Map<string, string> {
-  const directives = new Map<string, string>();
-  for (const part of splitOutsideQuotes(value)) {
-    const eq = part.indexOf('=');
-    const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (name === '') continue;
-    const raw = eq === -1 ? '' : part.slice(eq + 1).trim();
-    directives.set(name, raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2 ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw);
-  }
-  return directives;
-}
-
-function splitOutsideQuotes(value: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < value.length; i++) {
-    const char = value[i];
-    if (char === '\\' && quoted) i++;
-    else if (char === '"') quoted = !quoted;
-    else if (char === ',' && !quoted) {
-      parts.push(value.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(value.slice(start));
-  return parts;
 }

@@ -29,7 +29,7 @@ export interface BodyGuardOptions {
  * Time the guard spends backpressured (its reader, the upstream, is not taking bytes) is not the
  * client's: it neither counts as idle nor lowers the rate.
  */
-export class BodyGuard extends Transform {
+class BodyGuard extends Transform {
   bytes = 0;
   readonly #options: BodyGuardOptions;
   readonly #startedAt = performance.now();

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { Cluster, Redis } from 'ioredis';
+import type { SharedRedis } from '../redis/client.js';
 import type { RateLimitConfig, UpstreamConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
 import { createRateLimiter, type RateLimiter } from '../resilience/rate-limiter.js';
@@ -20,7 +20,7 @@ export class CallerLimits {
 
   constructor(options: {
     upstreams: readonly UpstreamConfig[];
-    redis: Redis | Cluster | null;
+    redis: SharedRedis | null;
     namespace: string;
     log: { warn(obj: object, msg: string): void };
   }) {

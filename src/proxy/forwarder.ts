@@ -3,8 +3,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { ResilienceError } from '../resilience/errors.js';
 import { FAILURE_BODY_SNIPPET_BYTES, needsBodySnippet } from '../resilience/retry-after.js';
 import { isRetryableMethod, retryOnceOnReset } from '../resilience/retry.js';
-import type { BreakerStateChange } from '../resilience/upstream-breaker.js';
-import { UpstreamGuard, type Permit, type UpstreamGuardStats } from '../resilience/upstream-guard.js';
+import type { Permit, UpstreamGuard } from '../resilience/upstream-guard.js';
 import type { UpstreamConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
 import type { ProxyEvents } from './events.js';
@@ -35,10 +34,12 @@ export interface UpstreamResponse {
  */
 export class Forwarder {
   readonly #pools = new Map<string, Pool>();
-  readonly #guards = new Map<string, UpstreamGuard>();
+  readonly #guards: ReadonlyMap<string, UpstreamGuard>;
   readonly #events: UpstreamEvents | undefined;
 
-  constructor(upstreams: readonly UpstreamConfig[], events?: UpstreamEvents, options: { onBreakerStateChange?: (upstream: string, change: BreakerStateChange) => void } = {}) {
+  /** `guards`: each enabled upstream's guard (`upstreamGuards`); the forwarder sends through them. */
+  constructor(upstreams: readonly UpstreamConfig[], guards: ReadonlyMap<string, UpstreamGuard>, events?: UpstreamEvents) {
+    this.#guards = guards;
     this.#events = events;
     for (const upstream of upstreams) {
       if (upstream.target === null) continue;
@@ -52,11 +53,6 @@ export class Forwarder {
           bodyTimeout: upstream.pool.bodyTimeoutMs,
           keepAliveTimeout: upstream.pool.keepAliveTimeoutMs,
         }),
-      );
-      const onChange = options.onBreakerStateChange;
-      this.#guards.set(
-        upstream.name,
-        new UpstreamGuard({ protection: upstream.protection, ...(onChange !== undefined && { onBreakerStateChange: (change) => onChange(upstream.name, change) }) }),
       );
     }
   }
@@ -122,11 +118,6 @@ export class Forwarder {
     // The slot is held until the body is done: a slow body still occupies the upstream.
     body.once('close', () => permit.release());
     return { status: response.statusCode, headers: response.headers, body };
-  }
-
-  /** Breaker, queue and pause state per upstream, for stats and readiness. */
-  guardStats(): Map<string, UpstreamGuardStats> {
-    return new Map([...this.#guards].map(([name, guard]) => [name, guard.stats()]));
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import type { ServerConfig, SessionsConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
 import type { Invalidator } from '../invalidation/invalidator.js';
 import { fillTags, type RuleMatch } from '../policy/rules.js';
-import { identifyRequest } from '../sessions/request-session.js';
+import { identifyRequest } from './identify-request.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { CallerLimits } from './caller-limits.js';
 import type { Forwarder } from './forwarder.js';

@@ -1,6 +1,7 @@
 import type { HeaderRewriteConfig } from '../config/types.js';
 import type { StoredHeaders } from '../cache/entry.js';
 import { upstreamHeaderValue } from '../policy/negotiation.js';
+import { connectionTokens, rawValue } from '../http/fields.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -21,19 +22,6 @@ const HOP_BY_HOP = new Set([
 
 /** Also removed before a response is stored: recomputed when served (`age`, `content-length`). */
 const NOT_STORED = new Set([...HOP_BY_HOP, 'content-length', 'age', 'set-cookie']);
-
-/** Field names listed in a `Connection` header, which are hop-by-hop for this message too. */
-export function connectionTokens(value: string | string[] | undefined): Set<string> {
-  const tokens = new Set<string>();
-  if (value === undefined) return tokens;
-  for (const part of Array.isArray(value) ? value : [value]) {
-    for (const token of part.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name) tokens.add(name);
-    }
-  }
-  return tokens;
-}
 
 /** Per-upstream request header rewrite, compiled once at boot. */
 export interface RequestHeaderPlan {
@@ -77,10 +65,10 @@ export function forwardRequestHeaders(rawHeaders: readonly string[], plan: Reque
  * `authorization` scope; the rule's scope declares them irrelevant to the answer otherwise) and
  * W3C trace context.
  */
-export const UNKEYED_FORWARDED: readonly string[] = ['authorization', 'cookie', 'traceparent', 'tracestate'];
+const UNKEYED_FORWARDED: readonly string[] = ['authorization', 'cookie', 'traceparent', 'tracestate'];
 
 /** Forwarded too when the request body is part of the key: both are hashed with it. */
-export const BODY_KEYED_FORWARDED: readonly string[] = ['content-type', 'content-encoding'];
+const BODY_KEYED_FORWARDED: readonly string[] = ['content-type', 'content-encoding'];
 
 /** Sent on cacheable requests instead of the client's (which is not keyed and can change answers). */
 export const PROXY_USER_AGENT = `sidecache/${VERSION}`;
@@ -119,28 +107,6 @@ export function cacheableRequestHeaders(rawHeaders: readonly string[], plan: Req
   return out;
 }
 
-/**
- * Fields Node keeps the first of when a request repeats them (`IncomingMessage.headers`); keyed
- * values are read from that object, so forwarded ones are read the same way.
- */
-const FIRST_ONLY = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
-  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
-  'server', 'user-agent',
-]);
-
-/** One field of a raw header list (name lower case) as `IncomingMessage.headers` holds it, joined. */
-export function rawValue(rawHeaders: readonly string[], name: string): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() !== name) continue;
-    if (value === undefined) value = rawHeaders[i + 1]!;
-    else if (FIRST_ONLY.has(name)) break;
-    else value += `${name === 'cookie' ? '; ' : ', '}${rawHeaders[i + 1]!}`;
-  }
-  return value;
-}
-
 /** Response headers as received from undici, minus hop-by-hop fields; repeated fields stay arrays. */
 export function forwardResponseHeaders(headers: Record<string, string | string[] | undefined>): StoredHeaders {
   const connection = connectionTokens(headers['connection']);
@@ -160,10 +126,4 @@ export function storableResponseHeaders(headers: StoredHeaders): StoredHeaders {
     if (!NOT_STORED.has(name)) out[name] = headers[name]!;
   }
   return out;
-}
-
-/** Reads one request header as a single string (repeated values joined per RFC 9110 §5.3). */
-export function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
 }

@@ -62,7 +62,6 @@ export async function passThrough(
     signal: abort.signal,
   });
   record.upstreamMs = performance.now() - started;
-  record.cache = 'BYPASS';
   await options.beforeRespond?.(response.status);
 
   reply.code(response.status);

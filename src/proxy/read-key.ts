@@ -2,7 +2,8 @@ import { buildCacheKey, hashRequestBody } from '../cache/key.js';
 import type { CacheRuleConfig } from '../config/types.js';
 import { upstreamHeaderValue } from '../policy/negotiation.js';
 import { canonicalQuery } from '../policy/query.js';
-import { cacheableRequestHeaders, headerValue } from './headers.js';
+import { headerValue } from '../http/fields.js';
+import { cacheableRequestHeaders } from './headers.js';
 import type { ProxyTarget } from './target.js';
 
 type RequestHeaders = Record<string, string | string[] | undefined>;

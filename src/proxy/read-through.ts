@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerConfig } from '../config/types.js';
+import type { RefreshAheadConfig, ServerConfig } from '../config/types.js';
 import { ageSeconds, ttlSeconds, type CacheEntry } from '../cache/entry.js';
 import { cachePartition } from '../cache/key.js';
 import type { TierHit, TierStack } from '../cache/stack.js';
@@ -12,9 +12,9 @@ import { clientDirectives } from '../policy/storability.js';
 import { hasRequestBody, readBody } from './body.js';
 import type { CacheFiller, Fetched, FillPlan } from './cache-fill.js';
 import type { ProxyEvents, StaleReason } from './events.js';
-import type { RefreshAhead } from './refresh-ahead.js';
+import { RefreshAhead } from './refresh-ahead.js';
 import type { Forwarder } from './forwarder.js';
-import { headerValue } from './headers.js';
+import { headerValue } from '../http/fields.js';
 import { passThrough, type BypassReason } from './pass-through.js';
 import { readKeyFor } from './read-key.js';
 import { replayStream } from './replay-stream.js';
@@ -35,16 +35,20 @@ export interface ReadThroughDeps {
   /** Told about every cache hit (hit counts are kept per entry). */
   readonly onHit?: (key: string) => void;
   readonly events?: Pick<ProxyEvents, 'coalesced' | 'staleServed'>;
-  /** Remembers hot entries of `refreshAhead` rules and refreshes them before they expire. */
-  readonly refreshAhead?: RefreshAhead;
+  /** Hot entries of `refreshAhead` rules are refreshed before they expire (`cache.refreshAhead`). */
+  readonly refreshAhead: { readonly config: RefreshAheadConfig; readonly intervalMs: number };
 }
 
 /** Serves a cacheable request: key → tiers → single-flight upstream fetch → store → respond. */
 export class ReadThrough {
   readonly #deps: ReadThroughDeps;
+  /** Remembers hot entries of `refreshAhead` rules and refreshes them through this read-through. */
+  readonly refreshAhead: RefreshAhead;
 
   constructor(deps: ReadThroughDeps) {
     this.#deps = deps;
+    const { config, intervalMs } = deps.refreshAhead;
+    this.refreshAhead = new RefreshAhead({ config, now: deps.now, intervalMs, refresh: (plan, stored) => this.refreshInBackground(plan, stored) });
   }
 
   /** `beforeUpstream` runs before a miss goes upstream (a caller rate limit that exempts hits). */
@@ -74,8 +78,6 @@ export class ReadThrough {
     const hit = deps.stack.peekMemory(key) ?? (await deps.stack.lookupLower(key));
     const decision = decideRead(hit === undefined ? null : freshness(hit.entry, rule, deps.now()), refresh);
     if (decision.action === 'serve') {
-      record.cache = 'HIT';
-      record.tier = hit!.tier;
       this.noteFreshHit(hit!.entry, key, match, plan);
       return this.#sendStored(request, reply, hit!, 'HIT', `hit; ttl=${ttlSeconds(hit!.entry, deps.now())}`);
     }
@@ -98,8 +100,6 @@ export class ReadThrough {
       return this.#sendStale(request, reply, stale, staleReasonFor(err), 'hit; fwd=stale; detail=stale-if-error');
     }
     if (fetched.kind === 'peer') {
-      record.cache = 'HIT';
-      record.tier = fetched.hit.tier;
       return this.#sendStored(request, reply, fetched.hit, 'HIT', 'hit; detail=filled-by-peer');
     }
     record.upstreamMs = fetched.upstreamMs;
@@ -108,7 +108,6 @@ export class ReadThrough {
       return this.#sendStale(request, reply, stale, reason, `hit; fwd=stale; fwd-status=${fetched.status}; detail=stale-if-error`);
     }
     const outcome: CacheOutcome = fetched.kind === 'complete' && fetched.revalidated ? 'REVALIDATED' : 'MISS';
-    record.cache = outcome;
     const fwd = fetched.kind === 'complete' && fetched.revalidated ? 'fwd=stale' : refresh ? 'fwd=request' : 'fwd=uri-miss';
 
     if (fetched.kind === 'oversize') {
@@ -133,7 +132,7 @@ export class ReadThrough {
   /** Bookkeeping of a fresh hit, wherever it was served: per-entry hit counts and refresh-ahead. */
   noteFreshHit(entry: CacheEntry, key: string, match: RuleMatch, plan: () => FillPlan): void {
     this.#deps.onHit?.(key);
-    if (match.rule.refreshAhead) this.#deps.refreshAhead?.noteHit(entry, plan);
+    if (match.rule.refreshAhead) this.refreshAhead.noteHit(entry, plan);
   }
 
   /** Serves a stored entry, or 304 when the client's own validators match it. */
@@ -149,9 +148,6 @@ export class ReadThrough {
   }
 
   #sendStale(request: FastifyRequest, reply: FastifyReply, hit: TierHit, reason: StaleReason, cacheStatus: string): FastifyReply {
-    const record = request.sidecache!;
-    record.cache = 'STALE';
-    record.tier = hit.tier;
     this.#deps.events?.staleServed(hit.entry.upstream, reason);
     reply.header('x-cache-stale-reason', reason);
     return this.#sendStored(request, reply, hit, 'STALE', cacheStatus);

@@ -1,13 +1,5 @@
 import { SidecacheError } from '../errors.js';
 
-/** A request target split into path and raw query, after the safety checks below. */
-export interface SafeTarget {
-  /** Path relative to the matched prefix, dot-segments removed; always starts with "/". */
-  readonly path: string;
-  /** Raw query string without the leading "?" ('' when absent), forwarded unchanged. */
-  readonly query: string;
-}
-
 const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f]/;
 const ENCODED_NUL = /%00/i;
 const ENCODED_SEPARATOR = /%2f|%5c|\\/gi;

@@ -30,8 +30,16 @@ export function setHeaders(reply: FastifyReply, headers: StoredHeaders, keepCont
   }
 }
 
-/** Sets `x-cache` and the RFC 9211 `Cache-Status` field. */
+/**
+ * Sets `x-cache`, `x-cache-tier` and the RFC 9211 `Cache-Status` field, and notes the outcome and
+ * tier on the request's record: the response that says them is the one place they are decided.
+ */
 export function setCacheHeaders(reply: FastifyReply, outcome: CacheOutcome, cacheStatus: string, tier?: TierName): void {
+  const record = reply.request.sidecache;
+  if (record != null) {
+    record.cache = outcome;
+    if (tier !== undefined) record.tier = tier;
+  }
   reply.header('x-cache', outcome);
   if (tier !== undefined) reply.header('x-cache-tier', tier);
   reply.header('cache-status', `sidecache; ${cacheStatus}`);
@@ -41,7 +49,7 @@ export function setCacheHeaders(reply: FastifyReply, outcome: CacheOutcome, cach
 const acceptedMemo = new LRUCache<string, AcceptedCodings>({ max: 1000 });
 
 /** The codings a request accepts, from its `Accept-Encoding` (parsed once per distinct value). */
-export function acceptedCodings(headers: RequestHeaders): AcceptedCodings {
+function acceptedCodings(headers: RequestHeaders): AcceptedCodings {
   const raw = headers['accept-encoding'];
   if (raw === undefined) return IDENTITY_ONLY;
   const value = Array.isArray(raw) ? raw.join(', ') : raw;

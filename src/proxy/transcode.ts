@@ -20,7 +20,7 @@ export const MAX_DECODED_BYTES = 64 * 1024 * 1024;
  * Bytes the variant memo holds across all entries, counting each stored body it keeps a hold on
  * as well as its variants; least recently used go first.
  */
-export const MEMO_MAX_BYTES = 64 * 1024 * 1024;
+const MEMO_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Stored bodies the memo holds variants for, whatever their size. */
 const MEMO_MAX_BODIES = 10_000;
@@ -83,11 +83,6 @@ export function transcoded(body: Buffer, codings: readonly string[], to: Produce
     );
   }
   return result;
-}
-
-/** Variants currently memoised, for tests and stats. */
-export function memoisedBytes(): number {
-  return memo.calculatedSize;
 }
 
 /** Undoes the codings, last applied first. */

@@ -31,14 +31,14 @@ import { systemClock, type Clock } from './clock.js';
 export const WINDOW_MS = 1_000;
 export const MIN_SAMPLES = 10;
 /** Share of dropped calls that makes a window a failing one (a trickle of 5xx does not). */
-export const DROP_SHARE = 0.05;
+const DROP_SHARE = 0.05;
 /** Multiplicative decrease on failures, and the smallest cut on a slow window. */
-export const BACKOFF = 0.9;
+const BACKOFF = 0.9;
 /** The deepest cut one window can make. */
-export const MAX_CUT = 0.5;
+const MAX_CUT = 0.5;
 /** How far one window moves the baseline towards a faster, or a slower, mean round trip. */
-export const BASELINE_FALL = 0.5;
-export const BASELINE_RISE = 1 / 60;
+const BASELINE_FALL = 0.5;
+const BASELINE_RISE = 1 / 60;
 
 export interface AdaptiveLimitOptions {
   /** The limit before any window was judged. */

@@ -4,7 +4,7 @@ import { errorCatalogue } from '../errors.js';
  * The errors the resilience modules reject with: entries of the one catalogue in src/errors.ts,
  * so a caller maps one with `new SidecacheError(err.code, err.message, { cause: err, retryAfterMs })`.
  */
-export const resilienceErrors = {
+const resilienceErrors = {
   upstream_saturated: errorCatalogue.upstream_saturated,
   upstream_circuit_open: errorCatalogue.upstream_circuit_open,
   upstream_throttled: errorCatalogue.upstream_throttled,

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import type { Cluster, Redis } from 'ioredis';
-import { CircuitBreaker } from '../cache/circuit-breaker.js';
+import type { SharedRedis } from '../redis/client.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 import { systemClock, type Clock } from './clock.js';
 import { RedisTokenBucket } from './redis-token-bucket.js';
 import { assertBucketOptions, assertCost, takeTokens, type BucketState, type RateLimitDecision, type RateLimiter, type TokenBucketOptions } from './token-bucket.js';
@@ -155,8 +155,8 @@ export class FallbackRateLimiter implements RateLimiter {
 }
 
 export interface RateLimiterFactoryOptions extends TokenBucketOptions {
-  /** The shared Redis client, or null for memory only. */
-  readonly redis: Redis | Cluster | null;
+  /** The process's Redis and its breaker, or null for memory only. */
+  readonly redis: SharedRedis | null;
   /** `cache.namespace`. */
   readonly namespace: string;
   /** Which limit this is (the upstream name): separates buckets of different limits. */
@@ -172,8 +172,9 @@ export function createRateLimiter(options: RateLimiterFactoryOptions): RateLimit
   const memory = new MemoryTokenBucket({ ...bucket, ...(options.maxSubjects !== undefined && { maxSubjects: options.maxSubjects }) });
   if (options.redis === null) return memory;
   return new FallbackRateLimiter({
-    primary: new RedisTokenBucket({ ...bucket, client: options.redis, namespace: options.namespace, name: options.name }),
+    primary: new RedisTokenBucket({ ...bucket, client: options.redis.client, namespace: options.namespace, name: options.name }),
     fallback: memory,
+    breaker: options.redis.breaker,
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
     ...(options.onFallback !== undefined && { onFallback: options.onFallback }),
   });

@@ -18,7 +18,7 @@ import { sleep, systemClock, type Clock } from './clock.js';
  * the request may be running upstream, and a second wait doubles the client's), aborts, DNS
  * errors, HTTP parser errors (the upstream did answer, badly).
  */
-export const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNREFUSED']);
+const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNREFUSED']);
 
 /** Methods sidecache retries: the safe reads. PUT/DELETE are idempotent too but are writes, never retried. */
 const RETRIED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);

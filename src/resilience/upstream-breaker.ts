@@ -1,7 +1,8 @@
+import { PROTECTION_DEFAULTS } from '../config/protection.js';
 import { systemClock, type Clock } from './clock.js';
 
 /*
- * Why not src/cache/circuit-breaker.ts: that one counts *consecutive* failures, which suits a
+ * Why not ./circuit-breaker.ts: that one counts *consecutive* failures, which suits a
  * cache tier (one dependency, every call alike, a few timeouts in a row mean it is down). An
  * upstream API sees hundreds of mixed calls a second where a steady trickle of 5xx is normal and
  * a streak says little; it must open on a failure *rate* over recent traffic, only once there is
@@ -52,15 +53,6 @@ export interface UpstreamBreakerStats {
   readonly halfOpenAt: number | null;
 }
 
-export const UPSTREAM_BREAKER_DEFAULTS = {
-  windowMs: 10_000,
-  bucketMs: 1_000,
-  minimumCalls: 20,
-  failureRate: 0.5,
-  openMs: 15_000,
-  halfOpenProbes: 3,
-} as const;
-
 /**
  * Failure-rate circuit breaker for one upstream.
  *
@@ -98,7 +90,7 @@ export class UpstreamBreaker {
   #rejected = 0;
 
   constructor(options: UpstreamBreakerOptions = {}) {
-    const o = { ...UPSTREAM_BREAKER_DEFAULTS, ...definedOnly(options) };
+    const o = { ...PROTECTION_DEFAULTS.breaker, ...definedOnly(options) };
     positive('windowMs', o.windowMs);
     positive('bucketMs', o.bucketMs);
     positive('openMs', o.openMs);

@@ -1,9 +1,10 @@
 import { AdaptiveLimit } from './adaptive-limit.js';
 import { systemClock, type Clock } from './clock.js';
 import { ConcurrencyLimiter, type CallOutcome, type ConcurrencyLimiterStats, type Release } from './concurrency-limiter.js';
-import type { UpstreamProtectionConfig } from './config.js';
+import type { UpstreamConfig, UpstreamProtectionConfig } from '../config/types.js';
 import { ResilienceError, SaturatedError } from './errors.js';
-import { classifyUpstreamResponse, RetryAfterGate, upstreamPauseMs, type ResponseHeaders, type UpstreamFailureKind } from './retry-after.js';
+import type { ResponseHeaders } from '../http/fields.js';
+import { classifyUpstreamResponse, RetryAfterGate, upstreamPauseMs, type UpstreamFailureKind } from './retry-after.js';
 import { UpstreamBreaker, type BreakerStateChange, type UpstreamBreakerStats } from './upstream-breaker.js';
 
 export interface UpstreamGuardOptions {
@@ -163,4 +164,21 @@ export class UpstreamGuard {
       },
     };
   }
+}
+
+/**
+ * One guard per enabled upstream, by name: built once at boot and shared by the forwarder (which
+ * sends through them) and the metrics, stats and readiness (which read them).
+ */
+export function upstreamGuards(
+  upstreams: readonly UpstreamConfig[],
+  onBreakerStateChange?: (upstream: string, change: BreakerStateChange) => void,
+): ReadonlyMap<string, UpstreamGuard> {
+  const guards = new Map<string, UpstreamGuard>();
+  for (const upstream of upstreams) {
+    if (upstream.target === null) continue;
+    const onChange = onBreakerStateChange;
+    guards.set(upstream.name, new UpstreamGuard({ protection: upstream.protection, ...(onChange !== undefined && { onBreakerStateChange: (change) => onChange(upstream.name, change) }) }));
+  }
+  return guards;
 }

@@ -8,7 +8,7 @@ import type { SessionsConfig } from '../config/types.js';
 import { freshness } from '../policy/freshness.js';
 import { decideRead } from '../policy/read-decision.js';
 import type { CallerLimits } from '../proxy/caller-limits.js';
-import { headerValue } from '../proxy/headers.js';
+import { headerValue } from '../http/fields.js';
 import { preparedHead } from '../proxy/prepared-head.js';
 import { acceptsStoredCoding } from '../proxy/respond.js';
 import { planFor, type ReadThrough } from '../proxy/read-through.js';

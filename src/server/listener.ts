@@ -11,15 +11,13 @@ interface ListenerOptions {
 
 /**
  * A Fastify `serverFactory` whose listener offers every request to the hit lane first, and hands
- * Fastify whatever the lane declines. The lane is read per request, so it can be set once the
- * app has been built. Timeouts are Fastify's, applied as its own factory would; a request line
+ * Fastify whatever the lane declines. Timeouts are Fastify's, applied as its own factory would; a request line
  * and headers longer than `maxHeaderBytes` are refused by the parser (431, see client-errors.ts).
  */
-export function hitLaneServerFactory(lane: () => HitLane | null, limits: { readonly maxHeaderBytes: number }) {
+export function hitLaneServerFactory(lane: HitLane, limits: { readonly maxHeaderBytes: number }) {
   return (handler: RequestListener, options: Record<string, unknown>): Server => {
     const server = createServer({ maxHeaderSize: limits.maxHeaderBytes }, (req: IncomingMessage, res: ServerResponse) => {
-      const hits = lane();
-      if (hits === null || !hits.serve(req, res)) handler(req, res);
+      if (!lane.serve(req, res)) handler(req, res);
     });
     const { keepAliveTimeout, requestTimeout, connectionTimeout, maxRequestsPerSocket } = options as unknown as ListenerOptions;
     server.keepAliveTimeout = keepAliveTimeout;

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { SessionsConfig } from '../config/types.js';
-import { headerValue } from '../proxy/headers.js';
+import { headerValue } from '../http/fields.js';
 
 /**
  * Request headers -> who the request is on behalf of (pure). Values read here are never logged:
@@ -10,8 +10,8 @@ import { headerValue } from '../proxy/headers.js';
 type Headers = Record<string, string | string[] | undefined>;
 
 /** Longest session token (and user identifier) accepted, in characters. */
-export const MAX_SESSION_TOKEN_LENGTH = 256;
-export const MAX_USER_IDENTIFIER_LENGTH = 256;
+const MAX_SESSION_TOKEN_LENGTH = 256;
+const MAX_USER_IDENTIFIER_LENGTH = 256;
 
 /** Who a request is on behalf of, as far as cache partitioning and sessions are concerned. */
 export interface RequestIdentity {

@@ -1,4 +1,4 @@
-import { PROTECTION_DEFAULTS } from '../../src/resilience/config.js';
+import { PROTECTION_DEFAULTS } from '../../src/config/protection.js';
 import type { CacheRuleConfig, Config, UpstreamConfig } from '../../src/config/types.js';
 
 /** The `sessions:` defaults the config loader applies. */
@@ -113,6 +113,7 @@ export function testConfig(upstreams: UpstreamInput[], overrides: {
       jira: { secret: null, upstream: 'jira' },
       salesforce: { secret: null, organizationId: null, upstream: 'salesforce' },
       generic: { secret: null },
+      salesforcePubSub: null,
       ...overrides.hooks,
     },
     upstreams: upstreams.map(upstream),

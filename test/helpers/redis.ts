@@ -1,7 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, connect } from 'node:net';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
+import type { SharedRedis } from '../../src/redis/client.js';
+import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
 import type { Test } from 'tap';
 
 /** The Redis the tests share (DEVELOPERS.md): `REDIS_URL_TEST`, default `redis://127.0.0.1:6379`. */
@@ -207,4 +209,9 @@ function pingOnce(port: number): Promise<boolean> {
       if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
     });
   });
+}
+
+/** A client with a breaker of its own, in the shape the app shares its one Redis in (`SharedRedis`). */
+export function sharedRedis(client: Redis | Cluster): SharedRedis {
+  return { client, breaker: new CircuitBreaker({ failureThreshold: 3, cooldownMs: 5_000 }) };
 }

@@ -1,5 +1,8 @@
 import t from 'tap';
-import { etagOf, jiraHandler, salesforceHandler, startSandbox } from '../../scripts/sandbox.js';
+import { etagOf, jiraHandler, salesforceHandler, startSandbox, type SandboxChange } from '../../scripts/sandbox.js';
+import { startProxy } from '../helpers/app.js';
+import { testConfig } from '../helpers/config.js';
+import { shippedUpstream } from '../integration/hooks/fixtures.js';
 
 const SF = '/services/data/v60.0';
 
@@ -91,4 +94,69 @@ t.test('delay applies per upstream', async (t) => {
   const started = performance.now();
   await (await fetch(`${sandbox.jiraUrl}/rest/api/3/status`)).arrayBuffer();
   t.ok(performance.now() - started >= 70, 'jira answer waited for its delay');
+});
+
+t.test('an edit made in the sandbox reaches sidecache as the signed event its feed accepts; the next read is a fresh MISS', async (t) => {
+  const secrets = { jira: 'sandbox-test-jira-secret', salesforce: 'sandbox-test-sf-secret' };
+  const sandbox = await startSandbox({ salesforceDelayMs: 0, jiraDelayMs: 0 });
+  t.teardown(() => sandbox.close());
+  // The shipped presets and the demo's feeds: what `npm run demo` starts, in-process.
+  const proxy = await startProxy(
+    t,
+    testConfig([shippedUpstream('salesforce', sandbox.salesforceUrl), shippedUpstream('jira', sandbox.jiraUrl)], {
+      hooks: { jira: { secret: secrets.jira, upstream: 'jira' }, salesforce: { secret: secrets.salesforce, organizationId: null, upstream: 'salesforce' } },
+    }),
+  );
+  sandbox.announceTo({ sidecacheUrl: proxy.url, jiraSecret: secrets.jira, salesforceSecret: secrets.salesforce });
+  const read = async (path: string) => {
+    const res = await proxy.fetch(path, { headers: { authorization: 'Bearer sandbox-test' } });
+    t.equal(res.status, 200, `GET ${path}`);
+    return { cache: res.headers['x-cache'], body: res.json() as Record<string, unknown> };
+  };
+
+  const account = `/salesforce${SF}/sobjects/Account/001000000000001`;
+  await read(account);
+  t.match(await read(account), { cache: 'HIT', body: { Name: 'Account 0001' } });
+  // The control route, as the demo's guide shows it with curl: no content-type, the fake's answer says what sidecache did.
+  const edited = await fetch(`${sandbox.salesforceUrl}/__sandbox/sobjects/Account/001000000000001`, { method: 'PATCH', body: JSON.stringify({ Name: 'Edited in Salesforce' }) });
+  t.equal(edited.status, 200);
+  const change = (await edited.json()) as SandboxChange;
+  t.match(change, { record: { Id: '001000000000001', Name: 'Edited in Salesforce' }, delivery: { url: `${proxy.url}/hooks/salesforce/cdc`, status: 200 } });
+  t.same(JSON.parse(change.delivery!.body), { invalidated: { epochs: ['tag:sf:account:001000000000001', 'tag:sf:query:account', 'tag:sf:query-pages'], keysDeleted: 0, propagated: true } });
+  t.match(await read(account), { cache: 'MISS', body: { Name: 'Edited in Salesforce' } }, 'a fresh read after the change event');
+
+  const issue = '/jira/rest/api/3/issue/DEMO-1';
+  await read(issue);
+  t.match(await read(issue), { cache: 'HIT', body: { fields: { summary: 'DEMO task number 1' } } });
+  const jiraChange = await sandbox.changeIssue('DEMO-1', 'Edited in Jira');
+  t.match(jiraChange, { record: { key: 'DEMO-1', fields: { summary: 'Edited in Jira' } }, delivery: { url: `${proxy.url}/hooks/jira`, status: 200 } });
+  t.match(JSON.parse(jiraChange.delivery!.body), { invalidated: { epochs: ['tag:jira:issue:demo-1', 'tag:jira:search', 'tag:jira:issue:10001'] } });
+  t.match(await read(issue), { cache: 'MISS', body: { fields: { summary: 'Edited in Jira' } } }, 'a fresh read after the webhook');
+
+  t.same(sandbox.counts(), { salesforce: 2, jira: 2 }, 'the control routes are not counted as API calls');
+  t.same(await proxy.metrics.scrape().then((text) => text.split('\n').filter((line) => line.startsWith('sidecache_hook_deliveries_total{')).sort()), [
+    'sidecache_hook_deliveries_total{source="jira",outcome="invalidated"} 1',
+    'sidecache_hook_deliveries_total{source="salesforce-cdc",outcome="invalidated"} 1',
+  ]);
+});
+
+t.test('a sandbox signing with another secret: the edit is made, sidecache refuses the event and keeps its entry', async (t) => {
+  const sandbox = await startSandbox({ salesforceDelayMs: 0, jiraDelayMs: 0 });
+  t.teardown(() => sandbox.close());
+  const proxy = await startProxy(t, testConfig([shippedUpstream('jira', sandbox.jiraUrl)], { hooks: { jira: { secret: 'the-right-secret', upstream: 'jira' } } }));
+  sandbox.announceTo({ sidecacheUrl: proxy.url, jiraSecret: 'a-wrong-secret' });
+  const read = async () => (await proxy.fetch('/jira/rest/api/3/issue/DEMO-2', { headers: { authorization: 'Bearer sandbox-test' } })).headers['x-cache'];
+  await read();
+  const change = await sandbox.changeIssue('DEMO-2', 'Edited in Jira');
+  t.equal(change.delivery?.status, 401);
+  t.match(JSON.parse(change.delivery!.body), { error: 'unauthorized' });
+  t.equal(await read(), 'HIT', 'nothing invalidated');
+  t.match(await (await fetch(`${sandbox.jiraUrl}/rest/api/3/issue/DEMO-2`)).json(), { fields: { summary: 'Edited in Jira' } }, 'the fake serves the edit');
+
+  sandbox.announceTo(undefined);
+  t.equal((await sandbox.changeRecord('Account', '001000000000002', { Name: 'x' })).delivery, null, 'no hooks: the data changes, nothing is sent');
+  const bad = await fetch(`${sandbox.salesforceUrl}/__sandbox/sobjects/Account/12`, { method: 'PATCH', body: '{"Name":"x"}' });
+  t.equal(bad.status, 400);
+  const wrongMethod = await fetch(`${sandbox.jiraUrl}/__sandbox/issue/DEMO-2`, { method: 'POST', body: '{}' });
+  t.equal(wrongMethod.status, 404);
 });

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { retryAfterHeader } from '../../http/fields.js';
 import { errorBody, SidecacheError } from '../../errors.js';
 import { closeIfBodyUnread } from '../../proxy/respond.js';
 
@@ -38,7 +39,7 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
 
 function sendError(reply: FastifyReply, request: FastifyRequest, error: SidecacheError): FastifyReply {
   closeIfBodyUnread(request, reply);
-  if (error.retryAfterMs !== null) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+  if (error.retryAfterMs !== null) reply.header('retry-after', retryAfterHeader(error.retryAfterMs));
   return reply.code(error.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(error, request.id));
 }
 

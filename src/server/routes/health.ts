@@ -12,12 +12,14 @@ export interface HealthOptions {
   readonly databasePool: () => { total: number; idle: number; waiting: number; max: number } | null;
   /** Per-upstream breaker state, Retry-After pause, and concurrency limit, in-flight and queued calls. */
   readonly upstreamGuards?: () => ReadonlyMap<string, { breakerState: string; pausedForMs: number; limit: number; inFlight: number; queued: number }>;
+  /** Change-feed subscriptions by feed: reported, never a reason to be unready. */
+  readonly changeFeeds?: () => Readonly<Record<string, object>>;
 }
 
 /**
  * `/healthz`: the process is alive. `/readyz`: ready to take traffic, with per-upstream and
  * per-tier state. A tier that is down does not make it 503 (requests still go to the remaining
- * tiers and the upstream); only draining does.
+ * tiers and the upstream); only draining does. Nor does a change feed that is down: its state is reported.
  */
 export async function healthRoutes(app: FastifyInstance, options: HealthOptions): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -39,12 +41,14 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
     reply.code(draining ? 503 : 200);
     const audit = options.auditHealth();
     const pool = options.databasePool();
+    const feeds = options.changeFeeds?.();
     return {
       status: draining ? 'draining' : 'ready',
       upstreams,
       tiers,
       ...(audit === null ? {} : { audit }),
       ...(pool === null ? {} : { databasePool: pool }),
+      ...(feeds === undefined ? {} : { changeFeeds: feeds }),
     };
   });
 }

@@ -4,7 +4,7 @@ import { startProxy } from '../../helpers/app.js';
 import { testConfig } from '../../helpers/config.js';
 import { postgresOrSkip } from '../../helpers/database.js';
 import { startFakeUpstream } from '../../helpers/fake-upstream.js';
-import { PROTECTION_DEFAULTS } from '../../../src/resilience/config.js';
+import { PROTECTION_DEFAULTS } from '../../../src/config/protection.js';
 import { head, RawConnection, rawExchange } from '../forwarding/raw-http.js';
 
 interface Row {

@@ -6,6 +6,7 @@ import { auditEvent, type AuditEvent } from '../../../src/audit/events.js';
 import { AuditWriter, type AuditWriterOptions } from '../../../src/audit/writer.js';
 import type { AuditConfig } from '../../../src/config/types.js';
 import type { SqlDatabase } from '../../../src/db/sql.js';
+import { captureLog, type CapturedLog } from '../../helpers/log.js';
 
 /** A temp directory removed when the test ends. */
 export function tempDir(t: Test, prefix = 'sidecache-audit-'): string {
@@ -26,24 +27,6 @@ export function auditConfig(overrides: Partial<AuditConfig> = {}): AuditConfig {
     trustedProxies: [],
     failClosed: false,
     ...overrides,
-  };
-}
-
-/** Log lines captured as { level, msg, obj }. */
-export interface CapturedLog {
-  lines: Array<{ level: 'info' | 'warn' | 'error'; msg: string; obj: object }>;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export function captureLog(): CapturedLog {
-  const lines: CapturedLog['lines'] = [];
-  return {
-    lines,
-    info: (obj, msg) => lines.push({ level: 'info', msg, obj }),
-    warn: (obj, msg) => lines.push({ level: 'warn', msg, obj }),
-    error: (obj, msg) => lines.push({ level: 'error', msg, obj }),
   };
 }
 

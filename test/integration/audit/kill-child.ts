@@ -2,6 +2,7 @@ import { writeSync } from 'node:fs';
 import { AuditWriter } from '../../../src/audit/writer.js';
 import { openDatabase } from '../../../src/db/sql.js';
 import { auditConfig, testEvent } from './helpers.js';
+import { captureLog } from '../../helpers/log.js';
 
 /**
  * Child process for kill.test.ts: records audit events at AUDIT_RATE per second through a writer
@@ -32,7 +33,7 @@ const db = await openDatabase({
   searchPath: env('AUDIT_DB_SCHEMA'),
   onError: () => {},
 });
-const log = { info: () => {}, warn: () => {}, error: () => {} };
+const log = captureLog();
 const writer = new AuditWriter({ db, config: auditConfig({ spoolDir: env('AUDIT_SPOOL_DIR') }), log, maintenanceIntervalMs: 0 });
 await writer.start();
 writeSync(1, 'ready\n');

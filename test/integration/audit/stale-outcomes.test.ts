@@ -1,6 +1,6 @@
 import t from 'tap';
 import { startProxy } from '../../helpers/app.js';
-import { manualClock } from '../../helpers/clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { testConfig } from '../../helpers/config.js';
 import { postgresOrSkip } from '../../helpers/database.js';
 import { startFakeUpstream } from '../../helpers/fake-upstream.js';
@@ -24,7 +24,7 @@ t.test('stale and revalidated responses are audited with their own cache outcome
     res.end('{"v":1}');
   });
   t.teardown(() => upstream.close());
-  const clock = manualClock(Date.now());
+  const clock = fakeClock(Date.now());
   const proxy = await startProxy(
     t,
     testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', ttlMs: 10_000 }] }], {

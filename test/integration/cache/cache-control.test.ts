@@ -1,6 +1,6 @@
 import t from 'tap';
 import { startProxy } from '../../helpers/app.js';
-import { manualClock } from '../../helpers/clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { testConfig } from '../../helpers/config.js';
 import { startFakeUpstream, type UpstreamHandler } from '../../helpers/fake-upstream.js';
 
@@ -26,7 +26,7 @@ t.test('the rule overrides an upstream Cache-Control: no-cache by default (Sales
 t.test('respectCacheControl honours no-store and max-age', async (t) => {
   const upstream = await startFakeUpstream(counting(200, { 'cache-control': 'no-store' }));
   t.teardown(() => upstream.close());
-  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/x', respectCacheControl: true }] }]), manualClock());
+  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/x', respectCacheControl: true }] }]), fakeClock());
   await proxy.fetch('/api/x');
   const second = await proxy.fetch('/api/x');
   t.equal(second.headers['x-cache'], 'MISS');
@@ -56,7 +56,7 @@ t.test('only the rule’s statuses are stored; 404 only with negative caching', 
   const proxy = await startProxy(
     t,
     testConfig([{ target: upstream.url, rules: [{ path: '/plain/:id' }, { path: '/neg/:id', negativeTtlMs: 30_000 }] }]),
-    manualClock(),
+    fakeClock(),
   );
   await proxy.fetch('/api/plain/1');
   const error = await proxy.fetch('/api/plain/1');

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { startProxy } from '../../helpers/app.js';
-import { manualClock } from '../../helpers/clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { testConfig } from '../../helpers/config.js';
 import { startFakeUpstream } from '../../helpers/fake-upstream.js';
 
@@ -14,7 +14,7 @@ t.test('a repeated read is a memory HIT with the same status, headers and body, 
     res.end(JSON.stringify({ n }));
   });
   t.teardown(() => upstream.close());
-  const clock = manualClock();
+  const clock = fakeClock();
   const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', ttlMs: 60_000 }] }]), clock);
 
   const miss = await proxy.fetch('/api/items/1', { headers: auth });
@@ -49,7 +49,7 @@ t.test('an entry past its ttl is fetched again and replaced', async (t) => {
     res.end(`version ${n}`);
   });
   t.teardown(() => upstream.close());
-  const clock = manualClock();
+  const clock = fakeClock();
   const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', ttlMs: 5_000 }] }]), clock);
 
   t.equal((await proxy.fetch('/api/items/1')).body.toString(), 'version 1');

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { startProxy } from '../../helpers/app.js';
-import { manualClock } from '../../helpers/clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { testConfig } from '../../helpers/config.js';
 import { startFakeUpstream } from '../../helpers/fake-upstream.js';
 
@@ -19,7 +19,7 @@ t.test('hot entries of refreshAhead rules are refreshed before they expire, with
     res.end(JSON.stringify({ version }));
   });
   t.teardown(() => upstream.close());
-  const clock = manualClock(Date.now());
+  const clock = fakeClock(Date.now());
   const config = testConfig(
     [{ target: upstream.url, rules: [{ path: '/hot/:id', ttlMs: 10_000, refreshAhead: true }, { path: '/plain/:id', ttlMs: 10_000 }] }],
     { cache: { refreshAhead: { budgetPerMinute: 2, lead: 0.1, maxTracked: 100 } } },
@@ -53,7 +53,7 @@ t.test('hot entries of refreshAhead rules are refreshed before they expire, with
 t.test('entries not hit within their last ttl are not refreshed', async (t) => {
   const upstream = await startFakeUpstream();
   t.teardown(() => upstream.close());
-  const clock = manualClock(Date.now());
+  const clock = fakeClock(Date.now());
   const config = testConfig([{ target: upstream.url, rules: [{ path: '/hot/:id', ttlMs: 10_000, refreshAhead: true }] }]);
   const proxy = await startProxy(t, config, { now: clock.now });
   await proxy.fetch('/api/hot/1');

@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap';
 import { startProxy } from '../../helpers/app.js';
-import { manualClock } from '../../helpers/clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { testConfig } from '../../helpers/config.js';
-import { PROTECTION_DEFAULTS } from '../../../src/resilience/config.js';
+import { PROTECTION_DEFAULTS } from '../../../src/config/protection.js';
 import { startFakeUpstream, type UpstreamHandler } from '../../helpers/fake-upstream.js';
 
 const waitFor = async (condition: () => boolean, ms = 2_000) => {
@@ -16,7 +16,7 @@ const waitFor = async (condition: () => boolean, ms = 2_000) => {
 async function setup(t: Test, windows: { staleWhileRevalidateMs?: number; staleIfErrorMs?: number }, handler: UpstreamHandler) {
   const upstream = await startFakeUpstream(handler);
   t.teardown(() => upstream.close());
-  const clock = manualClock(Date.now());
+  const clock = fakeClock(Date.now());
   const protection = { ...PROTECTION_DEFAULTS, retryAfterDefaultMs: 1_000 };
   const proxy = await startProxy(t, testConfig([{ target: upstream.url, protection, rules: [{ path: '/items/:id', ttlMs: 10_000, ...windows }] }]), {
     now: clock.now,

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { DEFAULTS } from '../../../src/config/schema.js';
-import { PROTECTION_DEFAULTS } from '../../../src/resilience/config.js';
+import { PROTECTION_DEFAULTS } from '../../../src/config/protection.js';
 import { startProxy } from '../../helpers/app.js';
 import { testConfig, upstream as upstreamConfig } from '../../helpers/config.js';
 import { client, header, loadUntil, readyz, sleep, summary, tally, type Answer } from '../../helpers/drill.js';

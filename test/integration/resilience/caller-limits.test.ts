@@ -1,5 +1,5 @@
 import t from 'tap';
-import { RATE_LIMIT_DEFAULTS } from '../../../src/resilience/config.js';
+import { RATE_LIMIT_DEFAULTS } from '../../../src/config/protection.js';
 import { startProxy } from '../../helpers/app.js';
 import { testConfig } from '../../helpers/config.js';
 import { startFakeUpstream } from '../../helpers/fake-upstream.js';

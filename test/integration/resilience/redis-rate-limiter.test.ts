@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { Redis } from 'ioredis';
 import { createRedisClient, waitForReady } from '../../../src/redis/client.js';
 import { FallbackRateLimiter, MemoryTokenBucket, RedisTokenBucket, createRateLimiter, type RateLimitDecision } from '../../../src/resilience/rate-limiter.js';
-import { redisOrSkip, redisServerOrSkip } from '../../helpers/redis.js';
+import { redisOrSkip, redisServerOrSkip, sharedRedis } from '../../helpers/redis.js';
 
 function client(t: Test, url: string): Redis {
   const c = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
@@ -90,7 +90,7 @@ t.test('createRateLimiter with Redis shares the bucket across instances', async 
   if (redis === null) return;
   const [a, b] = [client(t, redis.url), client(t, redis.url)];
   const options = { namespace: redis.namespace, name: 'api', capacity: 3, refillPerSecond: 0.001 };
-  const instances = [createRateLimiter({ ...options, redis: a }), createRateLimiter({ ...options, redis: b })];
+  const instances = [createRateLimiter({ ...options, redis: sharedRedis(a) }), createRateLimiter({ ...options, redis: sharedRedis(b) })];
   t.ok(instances[0] instanceof FallbackRateLimiter);
   const decisions: RateLimitDecision[] = [];
   for (let i = 0; i < 6; i++) decisions.push(await instances[i % 2]!.take('s'));
@@ -104,7 +104,7 @@ t.test('Redis unreachable (closed port): every take is answered from memory, fas
   const c = createRedisClient(server.url, { connectTimeoutMs: 500, name: 'rl-test', log: () => undefined });
   t.teardown(() => c.disconnect());
   const reasons: string[] = [];
-  const limiter = createRateLimiter({ redis: c, namespace: 'ns', name: 'api', capacity: 3, refillPerSecond: 0.001, onFallback: (r) => reasons.push(r) });
+  const limiter = createRateLimiter({ redis: sharedRedis(c), namespace: 'ns', name: 'api', capacity: 3, refillPerSecond: 0.001, onFallback: (r) => reasons.push(r) });
   const started = performance.now();
   const decisions: RateLimitDecision[] = [];
   for (let i = 0; i < 5; i++) decisions.push(await limiter.take('s'));
@@ -144,7 +144,7 @@ t.test('Redis stopped mid-load: no take fails', async (t) => {
   const c = createRedisClient(server.url, { connectTimeoutMs: 1_000, name: 'rl-test', log: () => undefined });
   t.teardown(() => c.disconnect());
   await waitForReady(c, 5_000);
-  const limiter = createRateLimiter({ redis: c, namespace: 'ns', name: 'api', capacity: 1_000, refillPerSecond: 1 });
+  const limiter = createRateLimiter({ redis: sharedRedis(c), namespace: 'ns', name: 'api', capacity: 1_000, refillPerSecond: 1 });
   const takes: Promise<RateLimitDecision>[] = [];
   for (let i = 0; i < 100; i++) {
     takes.push(limiter.take(`s${i % 7}`));

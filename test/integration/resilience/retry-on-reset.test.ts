@@ -4,6 +4,7 @@ import t, { type Test } from 'tap';
 import { Pool } from 'undici';
 import { Forwarder } from '../../../src/proxy/forwarder.js';
 import { resetCode, retryOnceOnReset } from '../../../src/resilience/retry.js';
+import { upstreamGuards } from '../../../src/resilience/upstream-guard.js';
 import { upstream } from '../../helpers/config.js';
 
 type Behaviour = (req: IncomingMessage, res: ServerResponse) => void;
@@ -52,7 +53,8 @@ t.test('a GET whose socket is destroyed before the response is retried once and 
 
 t.test('the same through the Forwarder, whose SidecacheError wraps the undici error', async (t) => {
   const server = await origin(t, destroy, ok);
-  const forwarder = new Forwarder([upstream({ name: 'api', target: server.url })]);
+  const upstreams = [upstream({ name: 'api', target: server.url })];
+  const forwarder = new Forwarder(upstreams, upstreamGuards(upstreams));
   t.teardown(() => forwarder.close());
   const response = await retryOnceOnReset(() => forwarder.request('api', { method: 'GET', path: '/x', headers: [], body: null }), { isIdempotent: true, jitterMs: 5 });
   t.equal(response.status, 200);

@@ -3,7 +3,7 @@ import type { SessionsConfig } from '../../../src/config/types.js';
 import type { SqlDatabase } from '../../../src/db/sql.js';
 import { tokenHashFor } from '../../../src/sessions/identity.js';
 import { SessionStore, type SessionStoreOptions } from '../../../src/sessions/sessions.js';
-import { manualClock } from '../../helpers/clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { databases, type TestDatabase } from '../../helpers/database.js';
 import { testSessionsConfig } from '../../helpers/config.js';
 
@@ -57,7 +57,7 @@ for (const target of await databases(t)) {
     const db: TestDatabase = await target.open(t, { migrate: true });
 
     function store(t: Test, options: Partial<SessionStoreOptions> = {}) {
-      const clock = manualClock();
+      const clock = fakeClock();
       const counted = wrapped(db);
       const sessions = new SessionStore({ db: counted.db, secret: 'secret', config: CONFIG, now: clock.now, ...options });
       t.teardown(async () => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { decodeEntry } from '../../../src/cache/codec.js';
 import type { Config } from '../../../src/config/types.js';
 import { startProxy } from '../../helpers/app.js';
-import { manualClock } from '../../helpers/clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { testConfig } from '../../helpers/config.js';
 import { postgresOrSkip } from '../../helpers/database.js';
 import { deleteNamespace, redisOrSkip } from '../../helpers/redis.js';
@@ -22,7 +22,7 @@ t.test('read path: memory -> redis -> postgres, with promotion that keeps the re
 
   // One manual clock for every instance: entries, freshness, Redis PX and the breakers all read it.
   // It starts at the real time so that Redis PTTLs (which Redis counts down in real time) compare.
-  const clock = manualClock(Date.now());
+  const clock = fakeClock(Date.now());
   const t0 = clock.now();
   const config: Config = testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', ttlMs: TTL_MS, staleIfErrorMs: 0 }] }], {
     cache: {

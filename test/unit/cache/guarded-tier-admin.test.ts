@@ -1,10 +1,11 @@
 import t from 'tap';
-import { CircuitBreaker } from '../../../src/cache/circuit-breaker.js';
+import { CircuitBreaker } from '../../../src/resilience/circuit-breaker.js';
 import { GuardedTier, TierUnavailable } from '../../../src/cache/guarded-tier.js';
 import { InvalidListPosition, entryMeta, type EntryDescription, type ListableTier, type ListOptions, type ListPage } from '../../../src/cache/store.js';
 import { WriteQueue } from '../../../src/cache/write-queue.js';
 import { ChaosTier } from '../../helpers/chaos-tier.js';
-import { manualClock } from '../../helpers/clock.js';
+import { fakeClock } from '../../helpers/clock.js';
+import { captureLog } from '../../helpers/log.js';
 import { testEntry } from '../../helpers/tier-contract.js';
 
 /** ChaosTier that can also list; listing calls fail or hang with the same `mode`. */
@@ -34,20 +35,20 @@ class ListableChaos extends ChaosTier implements ListableTier {
 }
 
 function guarded(options: { ready?: () => boolean; adminTimeoutMs?: number } = {}) {
-  const clock = manualClock();
+  const clock = fakeClock();
   const inner = new ListableChaos();
   const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000 }, clock.now);
-  const warnings: string[] = [];
+  const log = captureLog();
   const tier = new GuardedTier(inner, {
     readTimeoutMs: 30,
     breaker,
     queue: new WriteQueue({ capacity: 10, concurrency: 1 }),
-    log: { warn: (_obj, msg) => warnings.push(msg) },
+    log,
     ...(options.ready === undefined ? {} : { isReady: options.ready }),
     ...(options.adminTimeoutMs === undefined ? {} : { adminTimeoutMs: options.adminTimeoutMs }),
     now: clock.now,
   });
-  return { tier, inner, breaker, clock, warnings };
+  return { tier, inner, breaker, clock, warnings: log.lines };
 }
 
 const refusal = (promise: Promise<unknown>) =>
@@ -107,12 +108,12 @@ t.test('a bad listing position stays InvalidListPosition (a client error, not an
 });
 
 t.test('an inner tier that cannot list is unavailable for listing', async (t) => {
-  const clock = manualClock();
+  const clock = fakeClock();
   const tier = new GuardedTier(new ChaosTier(), {
     readTimeoutMs: 30,
     breaker: new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000 }, clock.now),
     queue: new WriteQueue({ capacity: 10, concurrency: 1 }),
-    log: { warn: () => undefined },
+    log: captureLog(),
   });
   t.match(((await refusal(tier.listEntries({ limit: 1 }))) as Error).message, /cannot list/);
 });

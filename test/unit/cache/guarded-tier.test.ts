@@ -1,24 +1,25 @@
 import t from 'tap';
-import { CircuitBreaker } from '../../../src/cache/circuit-breaker.js';
+import { CircuitBreaker } from '../../../src/resilience/circuit-breaker.js';
 import { GuardedTier } from '../../../src/cache/guarded-tier.js';
 import { WriteQueue } from '../../../src/cache/write-queue.js';
 import { ChaosTier } from '../../helpers/chaos-tier.js';
-import { manualClock } from '../../helpers/clock.js';
+import { fakeClock } from '../../helpers/clock.js';
+import { captureLog } from '../../helpers/log.js';
 import { testEntry } from '../../helpers/tier-contract.js';
 
 function guarded(options: { readTimeoutMs?: number; threshold?: number; ready?: () => boolean } = {}) {
-  const clock = manualClock();
+  const clock = fakeClock();
   const inner = new ChaosTier();
-  const warnings: string[] = [];
+  const log = captureLog();
   const tier = new GuardedTier(inner, {
     readTimeoutMs: options.readTimeoutMs ?? 30,
     breaker: new CircuitBreaker({ failureThreshold: options.threshold ?? 3, cooldownMs: 1000 }, clock.now),
     queue: new WriteQueue({ capacity: 100, concurrency: 4 }),
-    log: { warn: (_obj, msg) => warnings.push(msg) },
+    log,
     isReady: options.ready,
     now: clock.now,
   });
-  return { tier, inner, clock, warnings };
+  return { tier, inner, clock, warnings: log.lines };
 }
 
 t.test('a failing read is a miss, never an error, and is logged once per 10 s', async (t) => {

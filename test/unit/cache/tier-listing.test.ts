@@ -176,7 +176,7 @@ void runListingContract(t, 'RedisTier', async (t, now) => {
 for (const target of await databases(t)) {
   void runListingContract(t, `PostgresTier on ${target.name}`, async (t, now) => {
     const db = await target.open(t, { migrate: true });
-    const tier = new PostgresTier({ db, now, hitFlushIntervalMs: 0, sweepIntervalMs: 0, sweepBatchSize: 100 });
+    const tier = new PostgresTier({ db, now });
     t.teardown(() => tier.close());
     return tier;
   });
@@ -284,7 +284,7 @@ t.test('PostgresTier: a listing page is an index range scan (no sort, no seq sca
         poolStats: () => db.poolStats(),
         close: () => db.close(),
       };
-      const tier = new PostgresTier({ db: recording, now: () => CONTRACT_START, hitFlushIntervalMs: 0, sweepIntervalMs: 0, sweepBatchSize: 100 });
+      const tier = new PostgresTier({ db: recording, now: () => CONTRACT_START });
       t.teardown(() => tier.close());
       for (const entry of fixture(CONTRACT_START)) await tier.set(entry);
       const first = await tier.listEntries({ limit: 3, upstream: 'api', prefix: '/items/' });

@@ -13,6 +13,7 @@ t.test('every change feed is off by default', async (t) => {
     jira: { secret: null, upstream: 'jira' },
     salesforce: { secret: null, organizationId: null, upstream: 'salesforce' },
     generic: { secret: null },
+    salesforcePubSub: null,
   });
 });
 
@@ -29,6 +30,7 @@ t.test('secrets and the org id come from the environment; empty means off', asyn
     jira: { secret: 'j-secret', upstream: 'jira' },
     salesforce: { secret: null, organizationId: '00D000000000001AAA', upstream: 'salesforce' },
     generic: { secret: null },
+    salesforcePubSub: null,
   });
 });
 
@@ -70,6 +72,19 @@ t.test('the shipped proxy.config.yaml reads the secrets from the environment', a
     jira: { secret: 'j', upstream: 'jira' },
     salesforce: { secret: 's', organizationId: '00D000000000001', upstream: 'salesforce' },
     generic: { secret: 'g' },
+    salesforcePubSub: null,
   });
   t.strictSame(loadConfig({ path, env: {} }).config.hooks.jira.secret, null);
+  const pubsub = loadConfig({ path, env: { SALESFORCE_PUBSUB_CLIENT_ID: 'key', SALESFORCE_PUBSUB_CLIENT_SECRET: 'secret', SALESFORCE_LOGIN_URL: 'https://acme.my.salesforce.com' } }).config.hooks.salesforcePubSub;
+  t.strictSame(pubsub, {
+    clientId: 'key',
+    auth: { flow: 'client_credentials', clientSecret: 'secret' },
+    loginUrl: 'https://acme.my.salesforce.com',
+    endpoint: 'api.pubsub.salesforce.com:7443',
+    insecure: false,
+    topic: '/data/ChangeEvents',
+    upstream: 'salesforce',
+    batchSize: 100,
+    replayPreset: 'LATEST',
+  }, 'the subscriber turns on with its client id and secret from the environment');
 });

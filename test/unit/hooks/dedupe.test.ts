@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Redis } from 'ioredis';
 import { DeliveryDedupe } from '../../../src/hooks/dedupe.js';
-import { redisOrSkip } from '../../helpers/redis.js';
+import { redisOrSkip, sharedRedis } from '../../helpers/redis.js';
 
 const options = { namespace: 'unit', windowMs: 60_000, timeoutMs: 200, maxRemembered: 100 };
 
@@ -32,7 +32,7 @@ t.test('with Redis: a repeat is recognised by another instance', async (t) => {
   if (redis === null) return;
   const clients = [new Redis(redis.url), new Redis(redis.url)];
   t.teardown(() => clients.forEach((c) => c.disconnect()));
-  const [a, b] = clients.map((client) => new DeliveryDedupe({ ...options, namespace: redis.namespace, redis: client }));
+  const [a, b] = clients.map((client) => new DeliveryDedupe({ ...options, namespace: redis.namespace, redis: sharedRedis(client) }));
   t.equal(await a!.claim('jira', 'delivery-1'), true);
   t.equal(await b!.claim('jira', 'delivery-1'), false, 'the other instance sees the claim');
   t.equal(await b!.claim('jira', 'delivery-2'), true);
@@ -47,7 +47,7 @@ t.test('when Redis does not answer, each instance decides from its own memory', 
   const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
   dead.on('error', () => undefined);
   t.teardown(() => dead.disconnect());
-  const dedupe = new DeliveryDedupe({ ...options, redis: dead, timeoutMs: 50 });
+  const dedupe = new DeliveryDedupe({ ...options, redis: sharedRedis(dead), timeoutMs: 50 });
   t.equal(await dedupe.claim('jira', 'a'), true);
   t.equal(await dedupe.claim('jira', 'a'), false);
 });

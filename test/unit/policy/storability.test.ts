@@ -1,5 +1,5 @@
 import t from 'tap';
-import { clientDirectives, decideStore, parseCacheControl } from '../../../src/policy/storability.js';
+import { clientDirectives, decideStore } from '../../../src/policy/storability.js';
 import { rule } from '../../helpers/config.js';
 
 const plain = rule({ path: '/x', ttlMs: 60_000 });
@@ -190,34 +190,5 @@ t.test('clientDirectives', async (t) => {
 
   t.test('other Pragma values do not set noCache', async (t) => {
     t.same(clientDirectives({ pragma: 'no-cache-please' }), { noCache: false, noStore: false });
-  });
-});
-
-t.test('parseCacheControl', async (t) => {
-  t.test('maps lower-cased directive names to values', async (t) => {
-    t.same([...parseCacheControl('Public, Max-Age=60, no-transform')], [
-      ['public', ''],
-      ['max-age', '60'],
-      ['no-transform', ''],
-    ]);
-  });
-
-  t.test('unquotes quoted values', async (t) => {
-    t.equal(parseCacheControl('max-age="60"').get('max-age'), '60');
-  });
-
-  t.test('trims whitespace around names and values', async (t) => {
-    t.equal(parseCacheControl('  s-maxage =  30 ').get('s-maxage'), '30');
-  });
-
-  t.test('skips empty list elements', async (t) => {
-    t.same([...parseCacheControl(', ,no-store,')], [['no-store', '']]);
-  });
-
-  t.test('keeps a quoted value that contains a comma whole (RFC 9110 §5.6.4)', async (t) => {
-    const directives = parseCacheControl('private="set-cookie, x-foo", max-age=60');
-    t.equal(directives.get('private'), 'set-cookie, x-foo');
-    t.equal(directives.get('max-age'), '60');
-    t.same([...directives.keys()], ['private', 'max-age']);
   });
 });

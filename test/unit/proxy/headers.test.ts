@@ -1,15 +1,10 @@
-import { createServer } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
 import t from 'tap';
 import {
   cacheableRequestHeaders,
   compileRequestHeaderPlan,
-  connectionTokens,
   forwardRequestHeaders,
   forwardResponseHeaders,
-  headerValue,
   PROXY_USER_AGENT,
-  rawValue,
   storableResponseHeaders,
 } from '../../../src/proxy/headers.js';
 
@@ -19,24 +14,6 @@ const emptyPlan = compileRequestHeaderPlan({ add: {}, remove: [] }, []);
 function names(flat: readonly string[]): string[] {
   return flat.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
 }
-
-t.test('connectionTokens', async (t) => {
-  t.test('returns an empty set for an absent header', async (t) => {
-    t.same([...connectionTokens(undefined)], []);
-  });
-
-  t.test('splits a comma list, trims and lower-cases tokens', async (t) => {
-    t.same([...connectionTokens(' Keep-Alive ,X-Foo,  x-BAR')], ['keep-alive', 'x-foo', 'x-bar']);
-  });
-
-  t.test('merges tokens from repeated header values', async (t) => {
-    t.same([...connectionTokens(['close', 'X-One, x-two'])].sort(), ['close', 'x-one', 'x-two']);
-  });
-
-  t.test('ignores empty list elements', async (t) => {
-    t.same([...connectionTokens(',, ,a,')], ['a']);
-  });
-});
 
 t.test('compileRequestHeaderPlan', async (t) => {
   t.test('always removes host, configured removes, extra removes and added names', async (t) => {
@@ -199,20 +176,6 @@ t.test('storableResponseHeaders', async (t) => {
   });
 });
 
-t.test('headerValue', async (t) => {
-  t.test('returns a single value unchanged', async (t) => {
-    t.equal(headerValue({ accept: 'text/html' }, 'accept'), 'text/html');
-  });
-
-  t.test('joins repeated values with ", "', async (t) => {
-    t.equal(headerValue({ accept: ['text/html', 'application/json'] }, 'accept'), 'text/html, application/json');
-  });
-
-  t.test('returns undefined for an absent header', async (t) => {
-    t.equal(headerValue({}, 'accept'), undefined);
-  });
-});
-
 t.test('cacheableRequestHeaders', async (t) => {
   const keyed = { vary: ['accept'], mediaTypes: [] as string[], bodyKeyed: false };
   const as = (flat: readonly string[]) => Object.fromEntries(flat.flatMap((v, i) => (i % 2 === 0 ? [[v.toLowerCase(), flat[i + 1]]] : [])));
@@ -278,30 +241,4 @@ t.test('cacheableRequestHeaders', async (t) => {
     const raw = ['X-Tenant', 't', 'X-Session-Token', 's', 'TE', 'trailers', 'Connection', 'x-b', 'X-B', '1', 'X-Request-Id', 'spoofed'];
     t.same(cacheableRequestHeaders(raw, plan, 'rid', vary), ['user-agent', PROXY_USER_AGENT, 'x-request-id', 'rid']);
   });
-});
-
-t.test('rawValue reads a raw header list as Node\'s IncomingMessage.headers does', async (t) => {
-  const raw = [
-    'Accept', 'a', 'accept', 'b', 'User-Agent', 'first', 'user-agent', 'second', 'Cookie', 'x=1', 'cookie', 'y=2',
-    'Authorization', 'A', 'authorization', 'B', 'Content-Type', 'text/plain', 'content-type', 'application/json',
-    'X-Custom', 'p', 'x-custom', 'q', 'Referer', 'r1', 'Referer', 'r2', 'From', 'f1', 'From', 'f2',
-  ];
-  // Node itself parses the same fields off a real socket.
-  let received: (headers: Record<string, string | string[] | undefined>) => void = () => undefined;
-  const parsed = new Promise<Record<string, string | string[] | undefined>>((resolve) => (received = resolve));
-  const server = createServer((req, res) => {
-    res.end();
-    received(req.headers);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
-  let head = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n';
-  for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  socket.end(`${head}\r\n`);
-  socket.resume();
-  const headers = await parsed;
-  for (const name of ['accept', 'user-agent', 'cookie', 'authorization', 'content-type', 'x-custom', 'referer', 'from', 'absent']) {
-    t.equal(rawValue(raw, name), headerValue(headers, name), name);
-  }
 });

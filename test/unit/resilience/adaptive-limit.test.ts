@@ -1,6 +1,6 @@
 import t from 'tap';
 import { AdaptiveLimit, MIN_SAMPLES, WINDOW_MS, type AdaptiveLimitOptions } from '../../../src/resilience/adaptive-limit.js';
-import { fakeClock, type FakeClock } from './fake-clock.js';
+import { fakeClock, type FakeClock } from '../../helpers/clock.js';
 
 function adaptive(options: Partial<AdaptiveLimitOptions> = {}) {
   const clock = fakeClock();

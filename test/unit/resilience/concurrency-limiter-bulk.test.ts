@@ -1,7 +1,7 @@
 import t from 'tap';
 import { AdaptiveLimit, MIN_SAMPLES, WINDOW_MS } from '../../../src/resilience/adaptive-limit.js';
 import { BULK_SHARE, ConcurrencyLimiter, type Release } from '../../../src/resilience/concurrency-limiter.js';
-import { fakeClock, flush } from './fake-clock.js';
+import { fakeClock, flush } from '../../helpers/clock.js';
 
 function limiter(limit: number | AdaptiveLimit, clock = fakeClock()) {
   return { clock, limiter: new ConcurrencyLimiter({ limit, maxQueue: 100, queueTimeoutMs: 1_000, clock }) };

@@ -2,7 +2,7 @@ import t from 'tap';
 import { AdaptiveLimit, MIN_SAMPLES, WINDOW_MS } from '../../../src/resilience/adaptive-limit.js';
 import { ConcurrencyLimiter, type Release } from '../../../src/resilience/concurrency-limiter.js';
 import { SaturatedError } from '../../../src/resilience/errors.js';
-import { fakeClock, flush, track } from './fake-clock.js';
+import { fakeClock, flush, track } from '../../helpers/clock.js';
 
 function limiter(limit: number, maxQueue: number, queueTimeoutMs = 1_000) {
   const clock = fakeClock();

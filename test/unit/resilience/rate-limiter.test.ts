@@ -1,6 +1,6 @@
 import t from 'tap';
 import { FallbackRateLimiter, MemoryTokenBucket, createRateLimiter, takeTokens, type RateLimitDecision, type RateLimiter } from '../../../src/resilience/rate-limiter.js';
-import { fakeClock, flush, track } from './fake-clock.js';
+import { fakeClock, flush, track } from '../../helpers/clock.js';
 
 const BUCKET = { capacity: 10, refillPerSecond: 2 };
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { isRetryableMethod, resetCode, retryOnceOnReset } from '../../../src/resilience/retry.js';
-import { fakeClock, flush, track } from './fake-clock.js';
+import { fakeClock, flush, track } from '../../helpers/clock.js';
 
 function coded(code: string, message = code): Error {
   return Object.assign(new Error(message), { code });

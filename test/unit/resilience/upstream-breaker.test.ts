@@ -1,6 +1,6 @@
 import t from 'tap';
 import { UpstreamBreaker, type BreakerStateChange, type UpstreamBreakerOptions } from '../../../src/resilience/upstream-breaker.js';
-import { fakeClock } from './fake-clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 
 function breaker(options: UpstreamBreakerOptions = {}) {
   const clock = fakeClock();

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { PROTECTION_DEFAULTS, type UpstreamProtectionConfig } from '../../../src/resilience/config.js';
+import { PROTECTION_DEFAULTS, type UpstreamProtectionConfig } from '../../../src/config/protection.js';
 import { ResilienceError } from '../../../src/resilience/errors.js';
 import { UpstreamGuard, type Permit } from '../../../src/resilience/upstream-guard.js';
 import type { BreakerStateChange } from '../../../src/resilience/upstream-breaker.js';
-import { fakeClock, flush, track } from './fake-clock.js';
+import { fakeClock, flush, track } from '../../helpers/clock.js';
 
 function guard(overrides: Partial<UpstreamProtectionConfig> = {}) {
   const clock = fakeClock();

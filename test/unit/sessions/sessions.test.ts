@@ -3,7 +3,7 @@ import type { SessionsConfig } from '../../../src/config/types.js';
 import type { SqlDatabase, SqlResult } from '../../../src/db/sql.js';
 import { sessionIdFor, tokenHashFor } from '../../../src/sessions/identity.js';
 import { SessionStore, type SessionStoreOptions } from '../../../src/sessions/sessions.js';
-import { manualClock } from '../../helpers/clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { testSessionsConfig } from '../../helpers/config.js';
 
 const CONFIG: SessionsConfig = testSessionsConfig;
@@ -29,7 +29,7 @@ function fakeDb() {
 }
 
 function store(t: Test, options: Partial<SessionStoreOptions> = {}) {
-  const clock = manualClock();
+  const clock = fakeClock();
   const logs: string[] = [];
   const sessions = new SessionStore({
     db: null,

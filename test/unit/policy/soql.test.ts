@@ -1,5 +1,5 @@
 import t from 'tap';
-import { MAX_SOQL_LENGTH, normaliseObjectName, soqlObjects } from '../../../src/invalidation/soql.js';
+import { MAX_SOQL_LENGTH, normaliseObjectName, soqlObjects } from '../../../src/policy/soql.js';
 
 t.test('the main FROM object', async (t) => {
   t.same(soqlObjects('SELECT Id FROM Account'), ['Account']);

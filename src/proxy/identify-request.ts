@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SessionsConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
-import type { ProxyRecord } from '../proxy/record.js';
-import { readSessionToken, readUserIdentifier, requestCredential, validateSessionToken } from './identity.js';
-import type { SessionStore } from './sessions.js';
+import type { ProxyRecord } from './record.js';
+import { readSessionToken, readUserIdentifier, requestCredential, validateSessionToken } from '../sessions/identity.js';
+import type { SessionStore } from '../sessions/sessions.js';
 
 /**
  * Resolves who a request is on behalf of and notes it on the record: credential (for cache

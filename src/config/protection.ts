@@ -1,5 +1,5 @@
 /**
- * The normalised configuration the resilience modules read (milliseconds, counts), proposed as
+^ * The normalised configuration the resilience modules read (milliseconds, counts), proposed as
  * `UpstreamConfig.protection` and `UpstreamConfig.rateLimit`, with the defaults the loader fills in
  * (the schema's `default` annotations of `protection` are read from here).
  */

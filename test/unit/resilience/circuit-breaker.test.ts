@@ -1,6 +1,6 @@
 import t from 'tap';
-import { CircuitBreaker } from '../../../src/cache/circuit-breaker.js';
-import { manualClock } from '../../helpers/clock.js';
+import { CircuitBreaker } from '../../../src/resilience/circuit-breaker.js';
+import { fakeClock } from '../../helpers/clock.js';
 
 t.test('opens after the threshold of consecutive failures, not before', async (t) => {
   const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000 });
@@ -23,7 +23,7 @@ t.test('a success resets the failure count', async (t) => {
 });
 
 t.test('after the cooldown one probe goes through; success closes, failure re-opens', async (t) => {
-  const clock = manualClock();
+  const clock = fakeClock();
   const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000 }, clock.now);
   breaker.failure();
   clock.advance(999);

@@ -2,6 +2,9 @@ import type { BreakerConfig } from '../config/types.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** What a user of a shared dependency does with its one breaker: ask before a call, report after. */
+export type BreakerGate = Pick<CircuitBreaker, 'allow' | 'success' | 'failure'>;
+
 /**
  * Consecutive-failure breaker. Closed: calls go through. After `failureThreshold` failures in a
  * row it opens and refuses calls for `cooldownMs`; then it half-opens and lets one probe through
