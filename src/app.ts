@@ -1,5 +1,4 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { pino, type DestinationStream, type LoggerOptions as PinoOptions } from 'pino';
 import type { Config } from './config/types.js';
 import { openCacheStorage, type CacheStorage } from './cache/open-stack.js';
 import { openManagedDatabase, type ManagedDatabase } from './db/lifecycle.js';
@@ -17,8 +16,10 @@ import { ReadThrough } from './proxy/read-through.js';
 import type { RefreshAhead } from './proxy/refresh-ahead.js';
 import { SingleFlight } from './proxy/single-flight.js';
 import { UpstreamRouter } from './proxy/upstreams.js';
-import { upstreamGuards, type UpstreamGuard } from './resilience/upstream-guard.js';
-import { loggerOptions } from './server/logger.js';
+import { createRedisClient, type OwnedRedis } from './redis/client.js';
+import { CircuitBreaker } from './resilience/circuit-breaker.js';
+import { upstreamGuards } from './resilience/upstream-guard.js';
+import { processLogger } from './server/logger.js';
 import { errorHandler, frameworkErrorHandler } from './server/plugins/error-handler.js';
 import { requestContext } from './server/plugins/request-context.js';
 import { requestCompletion } from './server/completion.js';
@@ -28,8 +29,8 @@ import { clientErrorHandler } from './server/client-errors.js';
 import { requestIdGenerator } from './server/request-id.js';
 import { healthRoutes, type HealthOptions } from './server/routes/health.js';
 import { SidecacheMetrics } from './metrics/metrics.js';
-import type { TierReading, UpstreamGuardReading } from './metrics/source-metrics.js';
-import { metricSources } from './metrics/sources.js';
+import type { TierReading } from './metrics/source-metrics.js';
+import { guardReadings, metricSources } from './metrics/sources.js';
 import { proxyRoutes } from './server/routes/proxy.js';
 import { hookRoutes } from './hooks/routes.js';
 import { feedHealth, salesforcePubSubFeed } from './hooks/pubsub/feed.js';
@@ -76,14 +77,15 @@ const REFRESH_AHEAD_TICK_MS = 1_000;
 
 /**
  * Builds one instance without listening (tests `inject()` or listen on port 0), in boot order:
- * the logger; shared infrastructure (database, cache storage with the one Redis connection,
- * the key secret); invalidation; sessions and audit; upstream guards and metrics; the proxy
- * pipeline; then the listener, its hit lane and its routes. Each step takes what the steps
+ * the logger; shared infrastructure (the database, the one Redis connection and its breaker,
+ * cache storage over them, the key secret); invalidation; sessions and audit; upstream guards
+ * and metrics; the router and the Pub/Sub change feed; the proxy pipeline; then the listener,
+ * its hit lane and its routes. Each step takes what the steps
  * before it returned.
  */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<Sidecache> {
   const now = options.now ?? Date.now;
-  const log = processLogger(config, options.logger);
+  const log = processLogger(config.server.logLevel, options.logger);
   let draining = false;
   const isDraining = () => draining;
   const redactQueryParams = new Set(config.redactQueryParams);
@@ -91,8 +93,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Shared infrastructure. The database serves the Postgres tier, audit, sessions and the change feed's replay id.
   const needsDatabase = config.cache.postgres.enabled || config.audit.enabled || config.hooks.salesforcePubSub !== null;
   const database = needsDatabase ? await openManagedDatabase(config.database, log) : null;
+  const redis = config.cache.redis.url === null ? null : openRedis(config.cache.redis.url, config, log, now);
   const epochs = new EpochTable();
-  const storage = await openCacheStorage(config, { log, now, database, isCurrent: (entry) => epochs.isCurrent(entry) });
+  const storage = await openCacheStorage(config, { log, now, database, redis, isCurrent: (entry) => epochs.isCurrent(entry) });
   const { stack } = storage;
 
   // Invalidation: epochs loaded now, again once a late database is ready, and pruned as they age.
@@ -126,7 +129,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Changes made in Salesforce, over the Pub/Sub API: one instance subscribes, all invalidate (via
   // epochs and the bus). Started once the listener is built.
-  const hookRedis = { shared: storage.sharedRedis, namespace: config.cache.namespace, timeoutMs: config.cache.redis.readTimeoutMs };
+  const hookRedis = { shared: redis, namespace: config.cache.namespace, timeoutMs: config.cache.redis.readTimeoutMs };
   const changeFeed =
     config.hooks.salesforcePubSub !== null && database !== null
       ? salesforcePubSubFeed({
@@ -159,7 +162,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     events: metrics,
     refreshAhead: { config: config.cache.refreshAhead, intervalMs: REFRESH_AHEAD_TICK_MS },
   });
-  const callerLimits = new CallerLimits({ upstreams: config.upstreams, redis: storage.sharedRedis, namespace: config.cache.namespace, log });
+  const callerLimits = new CallerLimits({ upstreams: config.upstreams, redis, namespace: config.cache.namespace, log });
   const sessionDeps = { config: config.sessions, store: sessions };
   const handler = createProxyHandler({ router, forwarder, readThrough, server: config.server, sessions: sessionDeps, accepting, invalidator, callerLimits });
 
@@ -236,6 +239,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await audit?.close(config.server.shutdownGraceMs);
     await sessions.close();
     await storage.close();
+    redis?.close();
     await database?.close();
   });
 
@@ -262,28 +266,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   };
 }
 
-/** The process's one logger: pino with credentials and secret query values redacted (server/logger.ts). */
-function processLogger(config: Config, option: BuildOptions['logger']): FastifyBaseLogger {
-  if (option === false) return pino({ level: 'silent' });
-  const { stream, ...options } = (option === undefined || option === true ? loggerOptions(config.server.logLevel) : option) as PinoOptions & { stream?: DestinationStream };
-  return stream === undefined ? pino(options) : pino(options, stream);
-}
-
-function guardReadings(guards: ReadonlyMap<string, UpstreamGuard>): Map<string, UpstreamGuardReading> {
-  const readings = new Map<string, UpstreamGuardReading>();
-  for (const [upstream, guard] of guards) {
-    const stats = guard.stats();
-    readings.set(upstream, {
-      breakerState: stats.breaker.state,
-      breakerOpens: stats.breaker.opens,
-      limit: stats.concurrency.limit,
-      inFlight: stats.concurrency.inFlight,
-      queued: stats.concurrency.queued,
-      rejected: stats.concurrency.rejected,
-      pausedForMs: stats.pausedForMs,
-    });
-  }
-  return readings;
+/**
+ * The process's one Redis connection (and its pub/sub twin) with its one breaker: the tier, fill
+ * leases, the invalidation bus, caller rate limits and hook dedupe all use these. Fail-fast and
+ * reconnecting by itself, so a dead Redis at start is not fatal.
+ */
+function openRedis(url: string, config: Config, log: FastifyBaseLogger, now: () => number): OwnedRedis {
+  const client = createRedisClient(url, { connectTimeoutMs: 2_000, name: 'sidecache', log });
+  const subscriber = client.duplicate();
+  return {
+    client,
+    subscriber,
+    breaker: new CircuitBreaker(config.cache.breaker, now),
+    close: () => {
+      client.disconnect();
+      subscriber.disconnect();
+    },
+  };
 }
 
 /** The longest any entry can live: invalidation epochs older than this cannot matter. */

@@ -5,7 +5,7 @@ import type { ManagedDatabase } from '../db/lifecycle.js';
 import type { SqlDatabase } from '../db/sql.js';
 import { Coherence } from '../invalidation/coherence.js';
 import { InvalidationBus } from '../invalidation/bus.js';
-import { createRedisClient, type SharedRedis } from '../redis/client.js';
+import type { OwnedRedis } from '../redis/client.js';
 import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { FillLeases } from './fill-lease.js';
 import type { CacheEntry } from './entry.js';
@@ -28,8 +28,6 @@ export interface CacheStorage {
   readonly coherence: Coherence | null;
   /** The Redis bus, when Redis is configured. */
   readonly bus: InvalidationBus | null;
-  /** The one Redis connection and its breaker (rate limits and hooks use them too), when Redis is configured. */
-  readonly sharedRedis: SharedRedis | null;
   /** Cross-instance single flight, when Redis is configured. */
   readonly fillLeases: FillLeases | null;
   readonly instanceId: string;
@@ -47,10 +45,13 @@ const WRITE_CONCURRENCY = 8;
 const FILL_LEASE_MS = 10_000;
 const FILL_POLL_MS = 50;
 
-/** Opens memory, Redis and Postgres tiers as configured; a dead Redis or Postgres is never fatal. */
+/**
+ * Builds the memory tier and, over the database and the Redis connection the app opened, the
+ * Postgres and Redis tiers, the invalidation bus and fill leases; a dead Redis or Postgres is never fatal.
+ */
 export async function openCacheStorage(
   config: Config,
-  options: { log: FastifyBaseLogger; now: () => number; database: ManagedDatabase | null; isCurrent?: (entry: CacheEntry) => boolean },
+  options: { log: FastifyBaseLogger; now: () => number; database: ManagedDatabase | null; redis: OwnedRedis | null; isCurrent?: (entry: CacheEntry) => boolean },
 ): Promise<CacheStorage> {
   const { log, now, database } = options;
   const { cache } = config;
@@ -82,21 +83,13 @@ export async function openCacheStorage(
     });
   }
 
-  // Redis, and the bus that keeps other instances' memory tiers coherent.
+  // The Redis tier on the app's one connection and breaker, and the bus that keeps other instances' memory tiers coherent.
   let redis: GuardedTier | null = null;
   let coherence: Coherence | null = null;
   let busRef: InvalidationBus | null = null;
-  let sharedRedis: SharedRedis | null = null;
   let fillLeases: FillLeases | null = null;
-  if (cache.redis.url !== null) {
-    const client = createRedisClient(cache.redis.url, { connectTimeoutMs: 2_000, name: 'sidecache', log });
-    const breaker = new CircuitBreaker(cache.breaker, now);
-    sharedRedis = { client, breaker };
-    const subscriber = client.duplicate();
-    closers.push(async () => {
-      client.disconnect();
-      subscriber.disconnect();
-    });
+  if (options.redis !== null) {
+    const { client, breaker, subscriber } = options.redis;
     redis = new GuardedTier(new RedisTier({ client, namespace: cache.namespace, compressAboveBytes: cache.redis.compressAboveBytes, now }), {
       readTimeoutMs: cache.redis.readTimeoutMs,
       breaker,
@@ -155,7 +148,6 @@ export async function openCacheStorage(
     db,
     coherence,
     bus: busRef,
-    sharedRedis,
     fillLeases,
     instanceId,
     keySecret: () => keySecret,

@@ -2,7 +2,8 @@ import type { AuditWriter } from '../audit/writer.js';
 import type { CacheStorage } from '../cache/open-stack.js';
 import type { SqlDatabase } from '../db/sql.js';
 import type { Invalidator } from '../invalidation/invalidator.js';
-import type { MetricSources, TierReading } from './source-metrics.js';
+import type { UpstreamGuard } from '../resilience/upstream-guard.js';
+import type { MetricSources, TierReading, UpstreamGuardReading } from './source-metrics.js';
 import { TierSizeSampler } from './tier-sizes.js';
 
 /** How often the shared tiers' sizes are sampled for `cache_entries` / `cache_bytes`. */
@@ -59,4 +60,22 @@ export function metricSources(parts: {
     pgPool: db === null ? undefined : () => db.poolStats(),
     close: () => sampler.close(),
   };
+}
+
+/** Each upstream guard's state, as the metrics and `/readyz` report it. */
+export function guardReadings(guards: ReadonlyMap<string, UpstreamGuard>): Map<string, UpstreamGuardReading> {
+  const readings = new Map<string, UpstreamGuardReading>();
+  for (const [upstream, guard] of guards) {
+    const stats = guard.stats();
+    readings.set(upstream, {
+      breakerState: stats.breaker.state,
+      breakerOpens: stats.breaker.opens,
+      limit: stats.concurrency.limit,
+      inFlight: stats.concurrency.inFlight,
+      queued: stats.concurrency.queued,
+      rejected: stats.concurrency.rejected,
+      pausedForMs: stats.pausedForMs,
+    });
+  }
+  return readings;
 }

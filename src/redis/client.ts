@@ -1,6 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { LogThrottle } from '../log-throttle.js';
-import type { BreakerGate } from '../resilience/circuit-breaker.js';
+import type { BreakerGate, CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { parseRedisUrl, redactRedisUrl, type RedisNode } from './url.js';
 
 /**
@@ -10,6 +10,14 @@ import { parseRedisUrl, redactRedisUrl, type RedisNode } from './url.js';
 export interface SharedRedis {
   readonly client: Redis | Cluster;
   readonly breaker: BreakerGate;
+}
+
+/** The process's Redis as its owner holds it: the shared connection, its pub/sub twin (a
+ * subscribed connection can send nothing else), and the one close for both. */
+export interface OwnedRedis extends SharedRedis {
+  readonly breaker: CircuitBreaker;
+  readonly subscriber: Redis | Cluster;
+  close(): void;
 }
 
 /** A logger function (pino-style arguments) or anything with a pino-style `warn`. */

@@ -1,4 +1,5 @@
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
+import { pino, type DestinationStream, type LoggerOptions as PinoOptions } from 'pino';
 import { DEFAULTS } from '../config/schema.js';
 import { redactUrl } from '../policy/redaction.js';
 
@@ -44,4 +45,11 @@ export function loggerOptions(level: string, redactQueryParams: readonly string[
       censor: '[REDACTED]',
     },
   };
+}
+
+/** The process's one logger: pino with credentials and secret query values redacted; `false` for none (tests). */
+export function processLogger(level: string, option: FastifyServerOptions['logger']): FastifyBaseLogger {
+  if (option === false) return pino({ level: 'silent' });
+  const { stream, ...options } = (option === undefined || option === true ? loggerOptions(level) : option) as PinoOptions & { stream?: DestinationStream };
+  return stream === undefined ? pino(options) : pino(options, stream);
 }
