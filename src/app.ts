@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config/types.js';
 import { openCacheStorage, type CacheStorage } from './cache/open-stack.js';
 import { openManagedDatabase, type ManagedDatabase } from './db/lifecycle.js';
@@ -19,6 +19,7 @@ import { UpstreamRouter } from './proxy/upstreams.js';
 import { createRedisClient, type OwnedRedis } from './redis/client.js';
 import { CircuitBreaker } from './resilience/circuit-breaker.js';
 import { upstreamGuards } from './resilience/upstream-guard.js';
+import { listenerOptions } from './server/listener-options.js';
 import { processLogger } from './server/logger.js';
 import { errorHandler, frameworkErrorHandler } from './server/plugins/error-handler.js';
 import { requestContext } from './server/plugins/request-context.js';
@@ -189,15 +190,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     serverFactory: hitLaneServerFactory(hitLane, { maxHeaderBytes: config.server.maxHeaderBytes }),
     clientErrorHandler: clientErrorHandler(complete),
-    loggerInstance: log,
-    genReqId: requestId,
-    requestIdHeader: false,
-    // One access-log line per request comes from the request-context plugin instead.
-    logController: new LogController({ disableRequestLogging: true }),
-    // No pino child per request (it costs more than the rest of a memory hit's logging):
-    // our own log lines carry `reqId` explicitly.
-    childLoggerFactory: (logger) => logger,
-    exposeHeadRoutes: false,
+    // One access-log line per request comes from the request-context plugin.
+    ...listenerOptions(log, requestId),
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
     // Client IP for the audit trail: X-Forwarded-For is believed only from these proxies.

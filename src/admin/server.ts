@@ -1,7 +1,8 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { SqlDatabase } from '../db/sql.js';
 import { redactUrl } from '../policy/redaction.js';
-import { loggerOptions } from '../server/logger.js';
+import { listenerOptions } from '../server/listener-options.js';
+import { loggerOptions, processLogger } from '../server/logger.js';
 import { requestIdGenerator } from '../server/request-id.js';
 import { auditRoutes } from './audit-routes.js';
 import { requireAdminToken } from './auth.js';
@@ -58,16 +59,10 @@ const ADMIN_BODY_LIMIT_BYTES = 1024 * 1024;
  */
 export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
   const secretParams = new Set((options.redactQueryParams ?? []).map((name) => name.toLowerCase()));
+  const log = options.loggerInstance?.child({ listener: 'admin' }) ?? processLogger('info', options.logger ?? loggerOptions('info', options.redactQueryParams));
   const app = Fastify({
-    ...(options.loggerInstance === undefined
-      ? { logger: options.logger ?? loggerOptions('info', options.redactQueryParams) }
-      : { loggerInstance: options.loggerInstance.child({ listener: 'admin' }) }),
-    genReqId: requestIdGenerator(options.requestIdHeader ?? 'x-request-id'),
-    requestIdHeader: false,
-    // One line per request from the onResponse hook below, carrying reqId itself (as the proxy does).
-    logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: (logger) => logger,
-    exposeHeadRoutes: false,
+    // One line per request from the onResponse hook below, as on the proxy listener.
+    ...listenerOptions(log, requestIdGenerator(options.requestIdHeader ?? 'x-request-id')),
     bodyLimit: ADMIN_BODY_LIMIT_BYTES,
     frameworkErrors: (err, request, reply) => {
       void sendAdminError(reply, request, new AdminError('invalid_request', err.message));
