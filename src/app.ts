@@ -33,6 +33,7 @@ import { SidecacheMetrics } from './metrics/metrics.js';
 import type { TierReading } from './metrics/source-metrics.js';
 import { guardReadings, metricSources } from './metrics/sources.js';
 import { proxyRoutes } from './server/routes/proxy.js';
+import { DeliveryDedupe } from './hooks/dedupe.js';
 import { hookRoutes } from './hooks/routes.js';
 import { feedHealth, salesforcePubSubFeed } from './hooks/pubsub/feed.js';
 import type { PubSubSubscriber } from './hooks/pubsub/subscriber.js';
@@ -130,7 +131,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Changes made in Salesforce, over the Pub/Sub API: one instance subscribes, all invalidate (via
   // epochs and the bus). Started once the listener is built.
-  const hookRedis = { shared: redis, namespace: config.cache.namespace, timeoutMs: config.cache.redis.readTimeoutMs };
+  const deliveries = new DeliveryDedupe({ redis, namespace: config.cache.namespace, timeoutMs: config.cache.redis.readTimeoutMs });
   const changeFeed =
     config.hooks.salesforcePubSub !== null && database !== null
       ? salesforcePubSubFeed({
@@ -138,7 +139,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           upstreams: router.upstreams,
           database,
           invalidator,
-          redis: hookRedis,
+          dedupe: deliveries,
           audit,
           accepting,
           events: metrics,
@@ -214,7 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config: config.hooks,
     invalidator,
     upstreams: router.upstreams,
-    redis: hookRedis,
+    dedupe: deliveries,
     events: metrics,
     accepting,
     log,

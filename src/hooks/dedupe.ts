@@ -7,13 +7,16 @@ export interface DeliveryDedupeOptions {
   /** Shared across instances when set: a retry landing on another instance is still a repeat. */
   readonly redis: SharedRedis | null;
   readonly namespace: string;
-  /** How long a delivery id is remembered; senders retry within minutes (Jira) to hours (Salesforce). */
-  readonly windowMs: number;
+  /** How long a delivery id is remembered (default 24 h: senders retry for minutes (Jira) up to 24 hours (Salesforce outbound messages), and Pub/Sub redeliveries come sooner). */
+  readonly windowMs?: number;
   /** Bound on each Redis call; past it this instance's memory decides alone. */
   readonly timeoutMs: number;
-  /** Ids remembered in memory at most (least recent forgotten first). */
-  readonly maxRemembered: number;
+  /** Ids remembered in memory at most, least recent forgotten first (default 100 000). */
+  readonly maxRemembered?: number;
 }
+
+const DEFAULT_WINDOW_MS = 24 * 3_600_000;
+const DEFAULT_MAX_REMEMBERED = 100_000;
 
 /**
  * Remembers delivery ids (Jira's `X-Atlassian-Webhook-Identifier`, a change event's transaction
@@ -23,18 +26,20 @@ export interface DeliveryDedupeOptions {
  */
 export class DeliveryDedupe {
   readonly #options: DeliveryDedupeOptions;
+  readonly #windowMs: number;
   readonly #seen: LRUCache<string, true>;
 
   constructor(options: DeliveryDedupeOptions) {
     this.#options = options;
-    this.#seen = new LRUCache({ max: options.maxRemembered, ttl: options.windowMs });
+    this.#windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
+    this.#seen = new LRUCache({ max: options.maxRemembered ?? DEFAULT_MAX_REMEMBERED, ttl: this.#windowMs });
   }
 
   /** True the first time `id` is claimed within the window; false for a repeat. */
   async claim(source: string, id: string): Promise<boolean> {
     const key = this.#key(source, id);
     if (this.#seen.has(key)) return false;
-    const answer = await this.#redis((client) => client.set(key, '1', 'PX', this.#options.windowMs, 'NX'), 'OK', 'unavailable');
+    const answer = await this.#redis((client) => client.set(key, '1', 'PX', this.#windowMs, 'NX'), 'OK', 'unavailable');
     // Held elsewhere: not remembered here, so a release by its holder frees it here too.
     if (answer === null) return false;
     this.#seen.set(key, true);

@@ -3,8 +3,7 @@ import type { HooksConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
 import type { InvalidationTarget, Invalidator } from '../invalidation/invalidator.js';
 import type { CompiledUpstream } from '../proxy/upstreams.js';
-import type { SharedRedis } from '../redis/client.js';
-import { DeliveryDedupe } from './dedupe.js';
+import type { DeliveryDedupe } from './dedupe.js';
 import { genericTarget } from './generic.js';
 import { ISSUE_PATH, jiraTarget, parseJiraDelivery } from './jira.js';
 import { parseJson } from './payload.js';
@@ -27,17 +26,13 @@ export interface HookRoutesOptions {
   readonly invalidator: Pick<Invalidator, 'invalidate'>;
   /** The compiled upstreams: their write rules say what a change invalidates. */
   readonly upstreams: readonly CompiledUpstream[];
-  /** Deduplicates deliveries across instances when set. */
-  readonly redis: { readonly shared: SharedRedis | null; readonly namespace: string; readonly timeoutMs: number };
+  /** Remembers delivery ids, across instances when Redis is configured (shared with the Pub/Sub feed). */
+  readonly dedupe: DeliveryDedupe;
   readonly events: HookEvents;
   /** False while the audit trail can be neither written nor spooled and `audit.failClosed` is set. */
   readonly accepting: () => boolean;
   readonly log: FastifyBaseLogger;
 }
-
-/** Senders retry for minutes (Jira) up to 24 hours (Salesforce outbound messages). */
-const DEDUPE_WINDOW_MS = 24 * 3_600_000;
-const DEDUPE_MAX_REMEMBERED = 100_000;
 
 const PATHS: Readonly<Record<HookSource, string>> = {
   jira: '/hooks/jira',
@@ -63,14 +58,7 @@ type Reader = (request: FastifyRequest<{ Body: Buffer | undefined }>, body: Buff
  * from the proxy's catch-all). Every delivery gets one audit row (`hook.<source>`) and one count.
  */
 export async function hookRoutes(app: FastifyInstance, options: HookRoutesOptions): Promise<void> {
-  const { config, redis } = options;
-  const dedupe = new DeliveryDedupe({
-    redis: redis.shared,
-    namespace: redis.namespace,
-    windowMs: DEDUPE_WINDOW_MS,
-    timeoutMs: redis.timeoutMs,
-    maxRemembered: DEDUPE_MAX_REMEMBERED,
-  });
+  const { config, dedupe } = options;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxBodyBytes }, (_request, body, done) => done(null, body));
   const outcomes = new WeakMap<FastifyRequest, HookOutcome>();

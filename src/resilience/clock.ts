@@ -1,6 +1,6 @@
 /**
  * The time source of the resilience modules: wall-clock milliseconds and a cancellable timer.
- * Tests pass a fake one (test/unit/resilience/fake-clock.ts) so queue timeouts, breaker windows
+ * Tests pass a fake one (test/helpers/clock.ts) so queue timeouts, breaker windows
  * and token refills are deterministic.
  */
 export interface Clock {

@@ -3,8 +3,7 @@ import type { AuditEventFields } from '../../audit/events.js';
 import type { SalesforcePubSubConfig } from '../../config/types.js';
 import type { Invalidator } from '../../invalidation/invalidator.js';
 import type { CompiledUpstream } from '../../proxy/upstreams.js';
-import type { SharedRedis } from '../../redis/client.js';
-import { DeliveryDedupe } from '../dedupe.js';
+import type { DeliveryDedupe } from '../dedupe.js';
 import { recordChangeTags } from '../salesforce-records.js';
 import { writeEquivalent } from '../write-equivalent.js';
 import type { LeaseDatabase } from './leadership.js';
@@ -12,16 +11,13 @@ import { PubSubSubscriber, type ChangeFeedReading } from './subscriber.js';
 
 export type { ChangeFeedReading } from './subscriber.js';
 
-/** Redeliveries come within the 72 h retention at most; ids are remembered as long as the hooks remember theirs. */
-const DEDUPE_WINDOW_MS = 24 * 3_600_000;
-const DEDUPE_MAX_REMEMBERED = 100_000;
-
 export interface ChangeFeedOptions {
   readonly config: SalesforcePubSubConfig;
   readonly upstreams: readonly CompiledUpstream[];
   readonly database: LeaseDatabase;
   readonly invalidator: Pick<Invalidator, 'invalidate'>;
-  readonly redis: { readonly shared: SharedRedis | null; readonly namespace: string; readonly timeoutMs: number };
+  /** The delivery dedupe the HTTP hooks use too. */
+  readonly dedupe: DeliveryDedupe;
   readonly audit: { record(event: AuditEventFields): void } | null;
   readonly accepting: () => boolean;
   readonly events: { hookDelivery(source: string, outcome: string): void };
@@ -38,13 +34,12 @@ export function salesforcePubSubFeed(options: ChangeFeedOptions): PubSubSubscrib
   if (recordChangeTags(equivalent, 'Account', '001000000000000AAA').length === 0) {
     options.log.warn({ upstream: config.upstream }, `hooks.salesforcePubSub: upstream "${config.upstream}" has no write rule for PATCH …/sobjects/:type/:id with invalidates:, so change events will invalidate little (use its preset)`);
   }
-  const dedupe = new DeliveryDedupe({ redis: options.redis.shared, namespace: options.redis.namespace, windowMs: DEDUPE_WINDOW_MS, timeoutMs: options.redis.timeoutMs, maxRemembered: DEDUPE_MAX_REMEMBERED });
   return new PubSubSubscriber({
     config,
     equivalent,
     invalidator: options.invalidator,
     database: options.database,
-    dedupe,
+    dedupe: options.dedupe,
     audit: options.audit,
     accepting: options.accepting,
     events: options.events,

@@ -1,5 +1,5 @@
 import type { SqlDatabase } from '../../db/sql.js';
-import { sleep } from './backoff.js';
+import { sleep, systemClock } from '../../resilience/clock.js';
 
 /** The database as leadership needs it: migrated or not yet, Postgres or PGlite. */
 export interface LeaseDatabase {
@@ -43,7 +43,7 @@ export class FeedLeadership {
         });
         if (!led) report('standby');
       }
-      await sleep(this.#pollMs, stop);
+      await sleep(systemClock, this.#pollMs, stop).catch(() => undefined);
     }
   }
 

@@ -8,7 +8,8 @@ import type { WriteEquivalent } from '../write-equivalent.js';
 import { applyBatch, batchAuditEvent, PUBSUB_SOURCE, type AppliedBatch } from './apply.js';
 import { SalesforceAuth } from './auth.js';
 import { ChangeEventDecoder } from './avro.js';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { sleep, systemClock } from '../../resilience/clock.js';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { CursorStore } from './cursor.js';
 import { FeedLeadership, type LeaseDatabase } from './leadership.js';
 import { describe, errorCode, isUnauthenticated, metadataOf, unary } from './calls.js';
@@ -140,7 +141,7 @@ export class PubSubSubscriber {
       this.#reading.reconnects += 1;
       if (delayed) {
         this.#reading.state = 'backing_off';
-        await sleep(backoffDelay(attempt++, this.#o.backoff ?? { initialMs: 1_000, maxMs: 60_000 }), signal);
+        await sleep(systemClock, backoffDelay(attempt++, this.#o.backoff ?? { initialMs: 1_000, maxMs: 60_000 }), signal).catch(() => undefined);
       }
     }
   }
