@@ -18,6 +18,8 @@ import { SingleFlight } from './proxy/single-flight.js';
 import { UpstreamRouter } from './proxy/upstreams.js';
 import { createRedisClient, type OwnedRedis } from './redis/client.js';
 import { CircuitBreaker } from './resilience/circuit-breaker.js';
+import type { Clock } from './resilience/clock.js';
+import type { SaverChange, UpstreamQuota } from './resilience/quota.js';
 import { upstreamGuards } from './resilience/upstream-guard.js';
 import { listenerOptions } from './server/listener-options.js';
 import { processLogger } from './server/logger.js';
@@ -53,6 +55,8 @@ export interface Sidecache {
   /** The Pub/Sub API change-feed subscriber, when `hooks.salesforcePubSub` is set. */
   readonly changeFeed: PubSubSubscriber | null;
   readonly refreshAhead: RefreshAhead;
+  /** Each enabled upstream's quota owner (its guard's): reported usage, quota-saver mode, calls saved. */
+  readonly quotas: ReadonlyMap<string, UpstreamQuota>;
   /** Answers fresh memory hits before Fastify (server/hit-lane.ts). */
   readonly hitLane: HitLane;
   /** Each tier's look-up counts and size, as the metrics read them (shared tiers' sizes sampled in the background). */
@@ -70,6 +74,8 @@ export interface BuildOptions {
   readonly logger?: FastifyServerOptions['logger'];
   /** Clock for freshness decisions (tests). */
   readonly now?: () => number;
+  /** Clock of the upstream guards: breaker windows, pauses, the quota window (tests pass a fake one). */
+  readonly clock?: Clock;
   /** prom-client's process metrics (CPU, memory, event loop, GC); default on. */
   readonly processMetrics?: boolean;
 }
@@ -117,9 +123,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const accepting = () => audit?.accepting() ?? true;
 
   // Upstream guards, and the metrics that read them and everything above.
-  const guards = upstreamGuards(config.upstreams, (upstream, change) =>
-    log.warn({ upstream, from: change.from, to: change.to }, `upstream "${upstream}" circuit ${change.to}`),
-  );
+  const guards = upstreamGuards(config.upstreams, {
+    onBreakerStateChange: (upstream, change) => log.warn({ upstream, from: change.from, to: change.to }, `upstream "${upstream}" circuit ${change.to}`),
+    onSaverChange: (upstream, change) => logSaverChange(log, upstream, change),
+    onQuotaMalformed: (upstream, field) =>
+      log.warn({ upstream, field }, `upstream "${upstream}" sent a malformed ${field} field: ignored (counted in /admin/stats; logged once)`),
+    ...(options.clock !== undefined && { clock: options.clock }),
+  });
+  const saving = (upstream: string): boolean => guards.get(upstream)?.quota.saving === true;
   const sources = metricSources({ storage, invalidator, audit, db: database?.db ?? null });
   const metrics = new SidecacheMetrics({ ...sources, upstreamGuards: () => guardReadings(guards) }, { processMetrics: options.processMetrics ?? true });
 
@@ -163,13 +174,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onHit: storage.countHit,
     events: metrics,
     refreshAhead: { config: config.cache.refreshAhead, intervalMs: REFRESH_AHEAD_TICK_MS },
+    saving,
   });
   const callerLimits = new CallerLimits({ upstreams: config.upstreams, redis, namespace: config.cache.namespace, log });
   const sessionDeps = { config: config.sessions, store: sessions };
-  const handler = createProxyHandler({ router, forwarder, readThrough, server: config.server, sessions: sessionDeps, accepting, invalidator, callerLimits });
+  const foreign = new Set<string>();
+  const onForeignInstance = (upstream: string, origin: string): void => {
+    if (foreign.has(`${upstream} ${origin}`) || foreign.size >= 100) return;
+    foreign.add(`${upstream} ${origin}`);
+    log.warn(
+      { upstream, instanceOrigin: origin },
+      `upstream "${upstream}": an OAuth answer named instance_url ${origin}, not the configured target; it was rewritten to the proxy and calls still go to the target (README "Salesforce logins"; logged once per origin)`,
+    );
+  };
+  const handler = createProxyHandler({ router, forwarder, readThrough, server: config.server, sessions: sessionDeps, accepting, invalidator, callerLimits, onForeignInstance });
 
   // Every request's one audit row, metrics and log line; then the lane that answers fresh memory hits.
-  const complete = requestCompletion({ audit, events: metrics, log, redactQueryParams });
+  const complete = requestCompletion({ audit, events: metrics, log, redactQueryParams, callSaved: (upstream) => guards.get(upstream)?.quota.noteSaved() });
   const requestId = requestIdGenerator(config.server.requestIdHeader);
   const hitLane = createHitLane({
     router,
@@ -230,6 +251,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await changeFeed?.close();
     sources.close();
     readThrough.refreshAhead.close();
+    for (const guard of guards.values()) guard.quota.close();
     await forwarder.close();
     await audit?.close(config.server.shutdownGraceMs);
     await sessions.close();
@@ -251,6 +273,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     metrics,
     changeFeed,
     refreshAhead: readThrough.refreshAhead,
+    quotas: new Map([...guards].map(([name, guard]) => [name, guard.quota])),
     hitLane,
     tierReadings: sources.tiers,
     health,
@@ -278,6 +301,15 @@ function openRedis(url: string, config: Config, log: FastifyBaseLogger, now: () 
       subscriber.disconnect();
     },
   };
+}
+
+/** Quota-saver mode, logged once as it turns on (warn) and once as it turns off (info); never a token, only figures. */
+function logSaverChange(log: FastifyBaseLogger, upstream: string, change: SaverChange): void {
+  const { last } = change;
+  const usage = last?.used != null && last.limit != null ? `${last.used}/${last.limit}` : 'unknown';
+  const fields = { upstream, reason: change.reason, used: last?.used ?? null, limit: last?.limit ?? null, nearLimit: last?.nearLimit ?? false };
+  if (change.saving) log.warn(fields, `upstream "${upstream}" quota saver on (${change.reason}, usage ${usage}): reads are served from stale entries, refreshes stop`);
+  else log.info(fields, `upstream "${upstream}" quota saver off (${change.reason}, usage ${usage})`);
 }
 
 /** The longest any entry can live: invalidation epochs older than this cannot matter. */

@@ -25,7 +25,7 @@ export function buildInstanceAdminApp(
     invalidation: { invalidator: sidecache.invalidator, upstreams: config.upstreams },
     // Cache listing/inspection and warming (through the proxy app's own read path).
     cache: storage,
-    warm: { proxy: app, upstreams: config.upstreams },
+    warm: { proxy: app, upstreams: config.upstreams, saving: (upstream: string) => sidecache.quotas.get(upstream)?.saving === true },
     ...(options.shareLogger === false ? { logger: options.logger ?? false } : { loggerInstance: app.log }),
     requestIdHeader: config.server.requestIdHeader,
     redactQueryParams: config.redactQueryParams,
@@ -39,6 +39,7 @@ export function buildInstanceAdminApp(
         startedAt: sidecache.startedAt,
         version: VERSION,
         configDigest: digest,
+        quotas: () => new Map([...sidecache.quotas].map(([name, quota]) => [name, quota.state()])),
       });
     },
     extraRoutes: (adminApp) => {

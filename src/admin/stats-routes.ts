@@ -3,6 +3,7 @@ import type { AuditWriterStats } from '../audit/writer.js';
 import type { GuardedTier } from '../cache/guarded-tier.js';
 import type { SidecacheMetrics } from '../metrics/metrics.js';
 import type { TierReading } from '../metrics/source-metrics.js';
+import type { QuotaState } from '../resilience/quota.js';
 
 /** What `GET /admin/stats` reads; all in memory, so the route never waits on Redis or Postgres. */
 export interface StatsSources {
@@ -17,6 +18,8 @@ export interface StatsSources {
   readonly version: string;
   readonly configDigest: string;
   readonly now?: () => number;
+  /** Each upstream's quota: last reported usage, quota-saver mode, calls saved (in total and today, UTC). */
+  readonly quotas?: () => ReadonlyMap<string, QuotaState>;
 }
 
 interface TierStatsBody {
@@ -42,10 +45,12 @@ export async function statsRoutes(app: FastifyInstance, sources: StatsSources): 
   };
   app.get('/stats', { schema }, async () => {
     const now = sources.now ?? Date.now;
-    const upstreams = Object.fromEntries(await sources.metrics.upstreamSummaries());
+    const summaries = await sources.metrics.upstreamSummaries();
+    const upstreams: Record<string, object> = Object.fromEntries(summaries);
+    for (const [name, quota] of sources.quotas?.() ?? []) upstreams[name] = { ...summaries.get(name), quota: quotaStats(quota) };
     let coalesced = 0;
     const staleServed: Record<string, number> = {};
-    for (const summary of Object.values(upstreams)) {
+    for (const summary of summaries.values()) {
       coalesced += summary.coalesced;
       for (const [reason, count] of Object.entries(summary.staleServed)) staleServed[reason] = (staleServed[reason] ?? 0) + count;
     }
@@ -86,6 +91,28 @@ function tierStats(sources: StatsSources): Record<string, TierStatsBody> {
     }
   }
   return out;
+}
+
+function quotaStats(q: QuotaState) {
+  const last = q.last;
+  return {
+    callsSaved: q.callsSaved,
+    callsSavedToday: q.callsSavedToday,
+    lastReported:
+      last === null
+        ? null
+        : {
+            used: last.used,
+            limit: last.limit,
+            usedRatio: last.used !== null && last.limit !== null ? Math.round((last.used / last.limit) * 1e4) / 1e4 : null,
+            nearLimit: last.nearLimit,
+            resetAt: last.resetAt === null ? null : new Date(last.resetAt).toISOString(),
+            at: new Date(last.reportedAt).toISOString(),
+          },
+    retryAfterSeconds: q.retryAfterSeconds,
+    saver: { on: q.saving, reason: q.savingReason, until: q.savingUntil === null ? null : new Date(q.savingUntil).toISOString() },
+    malformedFields: q.malformed,
+  };
 }
 
 function ratio(hits: number, misses: number): number | null {

@@ -15,6 +15,8 @@ export interface WarmRoutesOptions {
   readonly upstreams: ReadonlyArray<{ readonly name: string; readonly prefix: string }>;
   /** The proxy's request id header; warm requests carry `<admin request id>.w<n>` in it. */
   readonly requestIdHeader?: string;
+  /** Whether an upstream is in quota-saver mode: its requests are not warmed (nothing is sent). */
+  readonly saving?: (upstream: string) => boolean;
 }
 
 const MAX_WARM_REQUESTS = 100;
@@ -135,6 +137,10 @@ export const warmRoutes: FastifyPluginAsync<WarmRoutesOptions> = async (app, opt
       const worker = async (): Promise<void> => {
         for (let i = next++; i < planned.length; i = next++) {
           const { warm, inject } = planned[i]!;
+          if (options.saving?.(warm.upstream) === true) {
+            results[i] = { upstream: warm.upstream, method: warm.method ?? 'GET', path: warm.path, status: null, cache: null, tier: null, requestId: null, error: `quota_saver: upstream "${warm.upstream}" is in quota-saver mode; not warmed` };
+            continue;
+          }
           const ownId = `${request.id}.w${i}`;
           const headers = { 'user-agent': 'sidecache-warm', ...(ownId.length <= 128 ? { [idHeader]: ownId } : {}), ...inject.headers };
           results[i] = await runOne(options.proxy, { ...inject, headers }, warm, idHeader);

@@ -17,7 +17,7 @@ import {
   AdminSchema, AuditSchema, CacheSchema, ConfigSchema, DatabaseSchema, DEFAULTS, SessionsSchema, DefaultsSchema, PresetSchema, ServerSchema, UpstreamSchema,
   appendKey, coerce, keyPath, schemaProblems, type RawPreset, type RawRule, type RawUpstream, type ProtectionSchema, type RateLimitSchema,
 } from './schema.js';
-import { PROTECTION_DEFAULTS, RATE_LIMIT_DEFAULTS } from './protection.js';
+import { PROTECTION_DEFAULTS, QUOTA_SAVER_DEFAULTS, RATE_LIMIT_DEFAULTS } from './protection.js';
 import type { CacheRuleConfig, Config, RateLimitConfig, RequestBodyConfig, UpstreamConfig, UpstreamProtectionConfig } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 
@@ -70,10 +70,10 @@ export function loadConfig(options: LoadOptions): LoadResult {
     problems,
     warnings,
     unset: interpolated.unset,
-    presets: presetLoader(options.presetsDir, problems),
+    presets: presetLoader(options.presetsDir, options.env, problems),
   });
   if (problems.length > 0 || config === undefined) {
-    throw new ConfigError(file, [...new Set(problems)].map((line) => withUnsetHint(line, interpolated.unset)));
+    throw new ConfigError(file, [...new Set(problems)].map((line) => withTtlVariables(withUnsetHint(line, interpolated.unset), options.env)));
   }
   return { config: deepFreeze(config), warnings };
 }
@@ -142,6 +142,8 @@ function normaliseUpstream(raw: RawUpstream, index: number, defaults: Static<typ
     name: raw.name,
     prefix: raw.prefix,
     target: normaliseTarget(raw, index, ctx),
+    publicUrl: normalisePublicUrl(raw.publicUrl, `${at}.publicUrl`, ctx.problems),
+    quotaSaver: { ...QUOTA_SAVER_DEFAULTS, ...raw.quotaSaver },
     pool: {
       connections: pool.connections,
       connectTimeoutMs: parseDuration(pool.connectTimeout),
@@ -250,7 +252,10 @@ function normaliseRateLimit(raw: Static<typeof RateLimitSchema>): RateLimitConfi
   };
 }
 
-/** The upstream's own rules first, then its preset's; names must be unique in the result. */
+/**
+ * The upstream's own rules first, then its preset's; names must be unique in the result. An
+ * `overrides` entry is merged over the rule of that name; one naming no rule is a problem.
+ */
 function effectiveRules(raw: RawUpstream, at: string, defaults: Static<typeof DefaultsSchema>, ctx: Context): CacheRuleConfig[] {
   const sources: { rule: RawRule; at: string }[] = (raw.rules ?? []).map((rule, i) => ({ rule, at: `${at}.rules[${i}]` }));
   if (raw.preset !== undefined) {
@@ -263,9 +268,17 @@ function effectiveRules(raw: RawUpstream, at: string, defaults: Static<typeof De
       sources.push(...rules.map((rule, i) => ({ rule, at: `presets.${raw.preset}.rules[${i}]` })));
     }
   }
+  const overrides = raw.overrides ?? {};
+  const names = sources.map((source) => source.rule.name).filter((name) => name !== undefined);
+  for (const name of Object.keys(overrides)) {
+    if (!names.includes(name)) ctx.problems.push(`${appendKey(`${at}.overrides`, name)}: no rule of this upstream is named "${name}" (rules: ${names.join(', ') || 'none'})`);
+  }
   const seen = new Map<string, string>();
   return sources.map((source, i) => {
-    const rule = normaliseRule(source.rule, { at: source.at, defaultName: `${raw.name}.rule${i}`, defaults: defaults.rule }, ctx.problems);
+    const override = source.rule.name === undefined ? undefined : overrides[source.rule.name];
+    const merged = override === undefined ? source.rule : { ...source.rule, ...override };
+    const ruleAt = override === undefined ? source.at : `${source.at} (with ${appendKey(`${at}.overrides`, source.rule.name!)})`;
+    const rule = normaliseRule(merged, { at: ruleAt, defaultName: `${raw.name}.rule${i}`, defaults: defaults.rule }, ctx.problems);
     const first = seen.get(rule.name);
     if (first !== undefined) ctx.problems.push(`${source.at}.name: duplicate rule name "${rule.name}" (also ${first})`);
     else seen.set(rule.name, source.at);
@@ -288,11 +301,32 @@ function normaliseTarget(raw: RawUpstream, index: number, ctx: Context): URL | n
   return typeof url === 'string' ? null : url;
 }
 
+/**
+ * A preset ttl problem names the ttl variables the presets read, with their values:
+ * `presets.salesforce.rules[2].ttl: must be a duration … (from CACHE_TTL_DEFAULT="soon")`.
+ */
+function withTtlVariables(line: string, env: Env): string {
+  const names = ['CACHE_TTL_DEFAULT', 'CACHE_TTL_LONG'].filter((name) => env[name] !== undefined && env[name] !== '');
+  if (names.length === 0 || !/^presets\.[a-z0-9_-]+\.rules\[\d+\]\.ttl: /.test(line)) return line;
+  return `${line} (from ${names.map((name) => `${name}=${JSON.stringify(env[name])}`).join(', ')})`;
+}
+
 /** Appends `(NAME is not set)` to a problem about a value that used an unset variable. */
 function withUnsetHint(line: string, unset: readonly UnsetVariable[]): string {
   const names = unset.filter((u) => !u.hasDefault && line.startsWith(`${keyPath(u.path)}: `)).map((u) => u.name);
   if (names.length === 0) return line;
   return `${line} (${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} not set)`;
+}
+
+/** An optional public URL: absolute http(s), no query, fragment or credentials; kept without a trailing "/". */
+function normalisePublicUrl(text: string | undefined, at: string, problems: string[]): string | null {
+  if (text === undefined || text.trim() === '') return null;
+  const url = parseTarget(text);
+  if (typeof url === 'string') {
+    problems.push(`${at}: ${url}`);
+    return null;
+  }
+  return url.href.replace(/\/+$/, '');
 }
 
 function parseTarget(text: string): URL | string {
@@ -335,8 +369,11 @@ function checkUnique(items: readonly unknown[], key: string, label: string, prob
   });
 }
 
-/** Lazily reads `<dir>/<name>.yaml` presets, validating each once. */
-function presetLoader(dir: string | undefined, problems: string[]) {
+/**
+ * Lazily reads `<dir>/<name>.yaml` presets, validating each once. Presets are interpolated from
+ * the same environment as the file (their ttls read `CACHE_TTL_DEFAULT` and `CACHE_TTL_LONG`).
+ */
+function presetLoader(dir: string | undefined, env: Env, problems: string[]) {
   const folder = (): string | undefined => (dir ??= defaultPresetsDir());
   const loaded = new Map<string, RawPreset | undefined>();
   const available = (): string[] => {
@@ -350,8 +387,15 @@ function presetLoader(dir: string | undefined, problems: string[]) {
     let result: RawPreset | undefined;
     if (at !== undefined && available().includes(name)) {
       const parsed = readYaml(join(at, `${name}.yaml`), `presets.${name}`);
-      const value = 'problem' in parsed ? undefined : coerce(PresetSchema, parsed.value);
-      const found = 'problem' in parsed ? [parsed.problem] : schemaProblems(PresetSchema, value, ['presets', name]);
+      const interpolated = 'problem' in parsed ? undefined : interpolate(parsed.value, env);
+      const value = interpolated === undefined ? undefined : coerce(PresetSchema, interpolated.value);
+      const found =
+        'problem' in parsed
+          ? [parsed.problem]
+          : [
+              ...interpolated!.problems.map((p) => `${keyPath(['presets', name, ...p.path])}: ${p.message}`),
+              ...schemaProblems(PresetSchema, value, ['presets', name]),
+            ];
       problems.push(...found);
       result = found.length === 0 ? (value as RawPreset) : { rules: [] };
     }

@@ -89,3 +89,15 @@ export const RATE_LIMIT_DEFAULTS: RateLimitConfig = Object.freeze({
   maxSubjects: 100_000,
   redisTimeoutMs: 50,
 });
+
+/**
+ * `upstreams[].quotaSaver`: above `threshold` of the reported API quota (or when the upstream
+ * says it is near its limit) reads are answered from stale entries and refreshes stop.
+ */
+export interface QuotaSaverConfig {
+  readonly enabled: boolean;
+  /** Share of the reported limit, in (0, 1], at which quota-saver mode turns on. */
+  readonly threshold: number;
+}
+
+export const QUOTA_SAVER_DEFAULTS: QuotaSaverConfig = Object.freeze({ enabled: true, threshold: 0.9 });

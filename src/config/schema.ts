@@ -7,7 +7,7 @@
  */
 import { KindGuard, Type, type Static, type TLiteral, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
-import { PROTECTION_DEFAULTS } from './protection.js';
+import { PROTECTION_DEFAULTS, QUOTA_SAVER_DEFAULTS } from './protection.js';
 import { DURATION_EXPECTED, DURATION_PATTERN, SIZE_EXPECTED, SIZE_PATTERN } from './units.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -345,6 +345,24 @@ export const UpstreamSchema = Type.Object(
     // Absent (or enabled: false): callers are not rate limited.
     rateLimit: Opt(RateLimitSchema),
     rules: Opt(Type.Array(RuleSchema, { errorMessage: 'must be a list of rules', default: [] })),
+    // Settings of preset (or own) rules by rule name, merged over the rule: { salesforce.query: { ttl: 1m } }.
+    overrides: Opt(
+      Type.Record(Type.String(), Type.Partial(Type.Omit(RuleSchema, ['name']), strict), {
+        errorMessage: 'must be a mapping of rule names to rule settings, such as { salesforce.query: { ttl: 1m } }',
+        default: {},
+      }),
+    ),
+    // Written into OAuth token and userinfo responses as instance_url; empty: derived from the request's Host and the prefix.
+    publicUrl: Opt(Type.String({ errorMessage: 'must be an absolute http(s) URL such as "https://sidecache.internal/salesforce"', default: null })),
+    quotaSaver: Opt(
+      Type.Object(
+        {
+          enabled: Opt(Bool(QUOTA_SAVER_DEFAULTS.enabled)),
+          threshold: Opt(Type.Number({ exclusiveMinimum: 0, maximum: 1, errorMessage: 'must be a share of the limit above 0 and at most 1, such as 0.9', default: QUOTA_SAVER_DEFAULTS.threshold })),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 );

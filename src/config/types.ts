@@ -64,8 +64,8 @@ export interface HeaderRewriteConfig {
   readonly remove: readonly string[];
 }
 
-export type { ConcurrencyLimitConfig, RateLimitConfig, RateLimitSubjectKind, UpstreamBreakerConfig, UpstreamProtectionConfig } from './protection.js';
-import type { RateLimitConfig, UpstreamProtectionConfig } from './protection.js';
+export type { ConcurrencyLimitConfig, QuotaSaverConfig, RateLimitConfig, RateLimitSubjectKind, UpstreamBreakerConfig, UpstreamProtectionConfig } from './protection.js';
+import type { QuotaSaverConfig, RateLimitConfig, UpstreamProtectionConfig } from './protection.js';
 
 export interface UpstreamConfig {
   readonly name: string;
@@ -73,6 +73,12 @@ export interface UpstreamConfig {
   readonly prefix: string;
   /** Absolute http(s) URL, or null when its environment variable is unset (upstream disabled). */
   readonly target: URL | null;
+  /**
+   * The URL clients reach this upstream at (`https://sidecache.internal/salesforce`, no trailing
+   * slash), written into OAuth responses; null: derived per request from its Host and the prefix.
+   */
+  readonly publicUrl: string | null;
+  readonly quotaSaver: QuotaSaverConfig;
   readonly pool: PoolConfig;
   readonly requestHeaders: HeaderRewriteConfig;
   readonly clientNoCache: ClientNoCacheMode;

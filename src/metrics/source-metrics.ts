@@ -1,4 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { QuotaState } from '../resilience/quota.js';
+import { registerQuotaMetrics } from './quota-metrics.js';
 
 /** A tier as the metrics see it at scrape time; counts are totals since start. */
 export interface TierReading {
@@ -43,6 +45,7 @@ export interface UpstreamGuardReading {
   readonly queued: number;
   readonly rejected: number;
   readonly pausedForMs: number;
+  readonly quota: QuotaState;
 }
 
 /** Metrics whose values live elsewhere (tiers, invalidator, audit writer, pool): read per scrape. */
@@ -202,6 +205,8 @@ export function registerSourceMetrics(registry: Registry, sources: MetricSources
       for (const [upstream, g] of guards?.() ?? []) this.set({ upstream }, g.pausedForMs / 1000);
     },
   });
+
+  registerQuotaMetrics(registry, () => new Map([...(guards?.() ?? [])].map(([upstream, g]) => [upstream, g.quota])));
 
   const pgPool = sources.pgPool;
   new Gauge({

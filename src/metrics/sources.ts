@@ -75,6 +75,7 @@ export function guardReadings(guards: ReadonlyMap<string, UpstreamGuard>): Map<s
       queued: stats.concurrency.queued,
       rejected: stats.concurrency.rejected,
       pausedForMs: stats.pausedForMs,
+      quota: guard.quota.state(),
     });
   }
   return readings;

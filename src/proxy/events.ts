@@ -1,5 +1,5 @@
 /** Why a stale entry was served instead of a fresh response. */
-export type StaleReason = 'revalidating' | 'error' | 'timeout' | 'rate_limited' | 'circuit_open' | 'saturated';
+export type StaleReason = 'revalidating' | 'error' | 'timeout' | 'rate_limited' | 'circuit_open' | 'saturated' | 'quota';
 
 /**
  * What the proxy reports as it works, for observers such as the metrics. Implementations must be

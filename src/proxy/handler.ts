@@ -7,6 +7,7 @@ import { identifyRequest } from './identify-request.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { CallerLimits } from './caller-limits.js';
 import type { Forwarder } from './forwarder.js';
+import { oauthExchange } from './oauth.js';
 import { passThrough } from './pass-through.js';
 import type { ReadThrough } from './read-through.js';
 import { routeRequest } from './route-request.js';
@@ -23,6 +24,8 @@ export interface ProxyHandlerDeps {
   readonly accepting: () => boolean;
   readonly invalidator: Invalidator;
   readonly callerLimits: CallerLimits;
+  /** Told when an OAuth answer names an `instance_url` other than the upstream's target (calls still go to the target). */
+  readonly onForeignInstance?: (upstream: string, origin: string) => void;
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -45,6 +48,9 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
     // Cache hits can be exempt from the caller's limit: they cost the upstream nothing.
     const limit = deps.callerLimits.policy(upstream.name);
     if (limit.limited && !(limit.exemptHits && cacheable)) await deps.callerLimits.take(upstream.name, request);
+    // OAuth answers are never cached, and their org URLs point back at the proxy.
+    const oauth = oauthExchange(request, target, deps.onForeignInstance ?? ignore);
+    if (oauth !== null) return passThrough(deps.forwarder, request, reply, target, { reason: 'oauth', server: deps.server, ...oauth });
     if (!cacheable) {
       return passThrough(deps.forwarder, request, reply, target, {
         reason: 'no-rule',
@@ -56,6 +62,8 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
     return deps.readThrough.serve(request, reply, target, match, beforeUpstream);
   };
 }
+
+function ignore(): void {}
 
 /**
  * A successful (2xx) write invalidates its own URI (RFC 9111 §4.4) and the tags its rule names,

@@ -4,13 +4,13 @@ import type { ServerConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
 import { guardedBody, hasRequestBody, receiveBody } from './body.js';
 import { clientFaultOf } from './client-fault.js';
-import type { Forwarder } from './forwarder.js';
-import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
+import type { Forwarder, UpstreamResponse } from './forwarder.js';
+import { forwardRequestHeaders, forwardResponseHeaders, type RequestHeaderPlan } from './headers.js';
 import { closeIfBodyUnread, setCacheHeaders, setHeaders } from './respond.js';
 import type { ProxyTarget } from './target.js';
 
 /** Why a request bypassed the cache; reported as `Cache-Status: sidecache; fwd=bypass; detail=…`. */
-export type BypassReason = 'no-rule' | 'no-store' | 'no-session' | 'uncollapsible';
+export type BypassReason = 'no-rule' | 'no-store' | 'no-session' | 'uncollapsible' | 'oauth';
 
 /**
  * Forwards a request and streams the response back untouched (no cache involved). A request body
@@ -29,6 +29,10 @@ export async function passThrough(
     body?: Buffer | null;
     /** Runs once the upstream's status is known and before anything is sent (write invalidation). */
     beforeRespond?: (status: number) => Promise<unknown>;
+    /** The request header rewrite, when not the upstream's own (OAuth answers are asked for uncompressed). */
+    headerPlan?: RequestHeaderPlan;
+    /** Changes the upstream's answer before it is sent (OAuth answers, proxy/oauth.ts). */
+    rewrite?: (response: UpstreamResponse) => Promise<UpstreamResponse>;
   },
 ): Promise<FastifyReply> {
   const record = request.sidecache!;
@@ -54,14 +58,15 @@ export async function passThrough(
   }
 
   const started = performance.now();
-  const response = await forwarder.request(target.upstream.name, {
+  const forwarded = await forwarder.request(target.upstream.name, {
     method: request.method,
     path: target.forwardPath,
-    headers: forwardRequestHeaders(request.raw.rawHeaders, target.upstream.headerPlan, request.id),
+    headers: forwardRequestHeaders(request.raw.rawHeaders, options.headerPlan ?? target.upstream.headerPlan, request.id),
     body,
     signal: abort.signal,
   });
   record.upstreamMs = performance.now() - started;
+  const response = options.rewrite === undefined ? forwarded : await options.rewrite(forwarded);
   await options.beforeRespond?.(response.status);
 
   reply.code(response.status);

@@ -37,6 +37,8 @@ export interface ReadThroughDeps {
   readonly events?: Pick<ProxyEvents, 'coalesced' | 'staleServed'>;
   /** Hot entries of `refreshAhead` rules are refreshed before they expire (`cache.refreshAhead`). */
   readonly refreshAhead: { readonly config: RefreshAheadConfig; readonly intervalMs: number };
+  /** Whether an upstream is in quota-saver mode (its `UpstreamQuota.saving`). */
+  readonly saving?: (upstream: string) => boolean;
 }
 
 /** Serves a cacheable request: key → tiers → single-flight upstream fetch → store → respond. */
@@ -48,7 +50,13 @@ export class ReadThrough {
   constructor(deps: ReadThroughDeps) {
     this.#deps = deps;
     const { config, intervalMs } = deps.refreshAhead;
-    this.refreshAhead = new RefreshAhead({ config, now: deps.now, intervalMs, refresh: (plan, stored) => this.refreshInBackground(plan, stored) });
+    this.refreshAhead = new RefreshAhead({
+      config,
+      now: deps.now,
+      intervalMs,
+      refresh: (plan, stored) => this.refreshInBackground(plan, stored),
+      ...(deps.saving !== undefined && { paused: deps.saving }),
+    });
   }
 
   /** `beforeUpstream` runs before a miss goes upstream (a caller rate limit that exempts hits). */
@@ -76,10 +84,14 @@ export class ReadThrough {
     // conditional, and it can stand in for an upstream failure.
     const refresh = directives.noCache && target.upstream.config.clientNoCache === 'refresh';
     const hit = deps.stack.peekMemory(key) ?? (await deps.stack.lookupLower(key));
-    const decision = decideRead(hit === undefined ? null : freshness(hit.entry, rule, deps.now()), refresh);
+    const saving = hit !== undefined && deps.saving !== undefined && deps.saving(target.upstream.name);
+    const decision = decideRead(hit === undefined ? null : freshness(hit.entry, rule, deps.now()), refresh, saving);
     if (decision.action === 'serve') {
       this.noteFreshHit(hit!.entry, key, match, plan);
       return this.#sendStored(request, reply, hit!, 'HIT', `hit; ttl=${ttlSeconds(hit!.entry, deps.now())}`);
+    }
+    if (decision.action === 'serve-quota') {
+      return this.#sendStale(request, reply, hit!, 'quota', 'hit; fwd=stale; detail=quota-saver');
     }
     if (decision.action === 'serve-stale') {
       this.refreshInBackground(plan(), hit!.entry);
@@ -149,6 +161,7 @@ export class ReadThrough {
 
   #sendStale(request: FastifyRequest, reply: FastifyReply, hit: TierHit, reason: StaleReason, cacheStatus: string): FastifyReply {
     this.#deps.events?.staleServed(hit.entry.upstream, reason);
+    request.sidecache!.staleReason = reason;
     reply.header('x-cache-stale-reason', reason);
     return this.#sendStored(request, reply, hit, 'STALE', cacheStatus);
   }

@@ -1,5 +1,6 @@
 import type { TierName } from '../cache/store.js';
 import type { RequestIdentity } from '../sessions/identity.js';
+import type { StaleReason } from './events.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'STALE' | 'REVALIDATED' | 'BYPASS';
 
@@ -24,6 +25,8 @@ export interface ProxyRecord {
   resourceType: string | null;
   resourceId: string | null;
   cache: CacheOutcome | null;
+  /** With `cache` STALE: why the stale entry answered. */
+  staleReason: StaleReason | null;
   tier: TierName | null;
   /** Time spent waiting for the upstream's response headers, in ms. */
   upstreamMs: number | null;
@@ -48,6 +51,7 @@ export function newProxyRecord(startedAt: number): ProxyRecord {
     resourceType: null,
     resourceId: null,
     cache: null,
+    staleReason: null,
     tier: null,
     upstreamMs: null,
     requestBytes: 0,

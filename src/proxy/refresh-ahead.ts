@@ -22,6 +22,7 @@ export class RefreshAhead {
   readonly #config: RefreshAheadConfig;
   readonly #now: () => number;
   readonly #refresh: (plan: FillPlan, stored: CacheEntry) => void;
+  readonly #paused: (upstream: string) => boolean;
   readonly #timer: NodeJS.Timeout | null;
   #budget: BucketState | undefined;
   readonly stats = { refreshed: 0, skippedBudget: 0 };
@@ -32,7 +33,10 @@ export class RefreshAhead {
     refresh: (plan: FillPlan, stored: CacheEntry) => void;
     /** How often hot entries are checked; 0 = never by timer (tests call `tick`). */
     intervalMs: number;
+    /** Upstreams whose entries are not refreshed for now (quota-saver mode); they stay tracked. */
+    paused?: (upstream: string) => boolean;
   }) {
+    this.#paused = options.paused ?? (() => false);
     this.#config = options.config;
     this.#now = options.now;
     this.#refresh = options.refresh;
@@ -66,7 +70,7 @@ export class RefreshAhead {
         this.#hot.delete(key);
         continue;
       }
-      if (remaining > ttl * this.#config.lead) continue;
+      if (remaining > ttl * this.#config.lead || this.#paused(hot.plan.target.upstream.name)) continue;
       const { state, decision } = takeTokens(this.#budget, 1, now, {
         capacity: this.#config.budgetPerMinute,
         refillPerSecond: this.#config.budgetPerMinute / 60,

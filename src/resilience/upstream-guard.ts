@@ -3,6 +3,8 @@ import { systemClock, type Clock } from './clock.js';
 import { ConcurrencyLimiter, type CallOutcome, type ConcurrencyLimiterStats, type Release } from './concurrency-limiter.js';
 import type { UpstreamConfig, UpstreamProtectionConfig } from '../config/types.js';
 import { ResilienceError, SaturatedError } from './errors.js';
+import { UpstreamQuota, type SaverChange, type UpstreamQuotaOptions } from './quota.js';
+import { QUOTA_SAVER_DEFAULTS } from '../config/protection.js';
 import type { ResponseHeaders } from '../http/fields.js';
 import { classifyUpstreamResponse, RetryAfterGate, upstreamPauseMs, type UpstreamFailureKind } from './retry-after.js';
 import { UpstreamBreaker, type BreakerStateChange, type UpstreamBreakerStats } from './upstream-breaker.js';
@@ -12,6 +14,8 @@ export interface UpstreamGuardOptions {
   readonly clock?: Clock;
   /** Breaker transitions, for metrics and logs; must not throw. */
   readonly onBreakerStateChange?: (change: BreakerStateChange) => void;
+  /** Quota-saver settings and observers (default: on at 90 %, nobody told). */
+  readonly quota?: Omit<UpstreamQuotaOptions, 'clock'>;
 }
 
 export interface AdmitOptions {
@@ -69,6 +73,8 @@ export class UpstreamGuard {
   readonly limiter: ConcurrencyLimiter;
   readonly gate: RetryAfterGate;
   readonly protection: UpstreamProtectionConfig;
+  /** The upstream's reported API quota and quota-saver mode, fed by every response this guard judges. */
+  readonly quota: UpstreamQuota;
   readonly #clock: Clock;
 
   constructor(options: UpstreamGuardOptions) {
@@ -76,6 +82,7 @@ export class UpstreamGuard {
     this.protection = p;
     this.#clock = options.clock ?? systemClock;
     this.gate = new RetryAfterGate(this.#clock);
+    this.quota = new UpstreamQuota({ config: QUOTA_SAVER_DEFAULTS, ...options.quota, clock: this.#clock });
     this.breaker = new UpstreamBreaker({
       ...p.breaker,
       clock: this.#clock,
@@ -142,6 +149,7 @@ export class UpstreamGuard {
     };
     return {
       response: (status, headers, bodySnippet) => {
+        this.quota.observe(headers);
         const kind = classifyUpstreamResponse(status, headers, bodySnippet);
         const pauseMs = upstreamPauseMs(status, kind, headers, this.#clock.now(), {
           maxMs: this.protection.retryAfterMaxMs,
@@ -172,13 +180,31 @@ export class UpstreamGuard {
  */
 export function upstreamGuards(
   upstreams: readonly UpstreamConfig[],
-  onBreakerStateChange?: (upstream: string, change: BreakerStateChange) => void,
+  observers: {
+    readonly onBreakerStateChange?: (upstream: string, change: BreakerStateChange) => void;
+    readonly onSaverChange?: (upstream: string, change: SaverChange) => void;
+    readonly onQuotaMalformed?: (upstream: string, field: string) => void;
+    readonly clock?: Clock;
+  } = {},
 ): ReadonlyMap<string, UpstreamGuard> {
   const guards = new Map<string, UpstreamGuard>();
+  const { onBreakerStateChange: onBreaker, onSaverChange: onSaver, onQuotaMalformed: onMalformed, clock } = observers;
   for (const upstream of upstreams) {
     if (upstream.target === null) continue;
-    const onChange = onBreakerStateChange;
-    guards.set(upstream.name, new UpstreamGuard({ protection: upstream.protection, ...(onChange !== undefined && { onBreakerStateChange: (change) => onChange(upstream.name, change) }) }));
+    const name = upstream.name;
+    guards.set(
+      name,
+      new UpstreamGuard({
+        protection: upstream.protection,
+        ...(clock !== undefined && { clock }),
+        ...(onBreaker !== undefined && { onBreakerStateChange: (change) => onBreaker(name, change) }),
+        quota: {
+          config: upstream.quotaSaver,
+          ...(onSaver !== undefined && { onChange: (change: SaverChange) => onSaver(name, change) }),
+          ...(onMalformed !== undefined && { onMalformed: (field: string) => onMalformed(name, field) }),
+        },
+      }),
+    );
   }
   return guards;
 }

@@ -12,6 +12,8 @@ export interface CompletionSinks {
   readonly events?: Pick<ProxyEvents, 'requestCompleted'>;
   readonly log: FastifyBaseLogger;
   readonly redactQueryParams: ReadonlySet<string>;
+  /** Told of each request answered without an upstream call: a HIT, or STALE for quota (README, "calls saved"). */
+  readonly callSaved?: (upstream: string) => void;
 }
 
 /** Reports finished requests; one call per request, whether Fastify or the hit lane served it. */
@@ -22,12 +24,13 @@ export type CompleteRequest = (finished: FinishedRequest, record: ProxyRecord) =
  * info level, one access-log line (credentials never logged, secret query values redacted).
  */
 export function requestCompletion(sinks: CompletionSinks): CompleteRequest {
-  const { audit, events, log, redactQueryParams } = sinks;
+  const { audit, events, log, redactQueryParams, callSaved } = sinks;
   const accessLog = ['info', 'debug', 'trace'].includes(log.level);
   return (finished, record) => {
     if (record.audited) {
       audit?.record(auditEventFor(finished, record, redactQueryParams));
       events?.requestCompleted(record.upstream, finished.method, finished.status, record.cache, finished.elapsedMs / 1000);
+      if ((record.cache === 'HIT' || record.staleReason === 'quota') && record.upstream !== null) callSaved?.(record.upstream);
     }
     if (!accessLog) return;
     log.info(

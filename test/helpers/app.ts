@@ -18,8 +18,8 @@ export interface ProxyResponse {
 }
 
 /** Builds sidecache from a config, listens on 127.0.0.1:0, and closes it when the test ends. */
-export async function startProxy(t: Test, config: Config, options: { now?: () => number; logger?: BuildOptions['logger'] } = {}): Promise<RunningProxy> {
-  const sidecache = await buildApp(config, { logger: options.logger ?? false, now: options.now });
+export async function startProxy(t: Test, config: Config, options: { now?: () => number; clock?: BuildOptions['clock']; logger?: BuildOptions['logger'] } = {}): Promise<RunningProxy> {
+  const sidecache = await buildApp(config, { logger: options.logger ?? false, now: options.now ?? options.clock?.now, ...(options.clock !== undefined && { clock: options.clock }) });
   await sidecache.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = sidecache.app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

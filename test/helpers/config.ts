@@ -1,4 +1,4 @@
-import { PROTECTION_DEFAULTS } from '../../src/config/protection.js';
+import { PROTECTION_DEFAULTS, QUOTA_SAVER_DEFAULTS } from '../../src/config/protection.js';
 import type { CacheRuleConfig, Config, UpstreamConfig } from '../../src/config/types.js';
 
 /** The `sessions:` defaults the config loader applies. */
@@ -54,6 +54,8 @@ export function upstream(input: UpstreamInput): UpstreamConfig {
     mediaTypes: [],
     protection: PROTECTION_DEFAULTS,
     rateLimit: null,
+    publicUrl: null,
+    quotaSaver: QUOTA_SAVER_DEFAULTS,
     ...input,
     target: input.target === null ? null : new URL(input.target),
     rules: (input.rules ?? []).map((r, i) => rule(r, i)),

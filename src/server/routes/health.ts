@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { CompiledUpstream } from '../../proxy/upstreams.js';
 import type { TierHealth } from '../../cache/guarded-tier.js';
+import type { QuotaState } from '../../resilience/quota.js';
 
 export interface HealthOptions {
   readonly upstreams: readonly CompiledUpstream[];
@@ -11,7 +12,10 @@ export interface HealthOptions {
   /** Database connection pool utilisation, when a database is open. */
   readonly databasePool: () => { total: number; idle: number; waiting: number; max: number } | null;
   /** Per-upstream breaker state, Retry-After pause, and concurrency limit, in-flight and queued calls. */
-  readonly upstreamGuards?: () => ReadonlyMap<string, { breakerState: string; pausedForMs: number; limit: number; inFlight: number; queued: number }>;
+  readonly upstreamGuards?: () => ReadonlyMap<
+    string,
+    { breakerState: string; pausedForMs: number; limit: number; inFlight: number; queued: number; quota?: Pick<QuotaState, 'saving' | 'savingReason' | 'savingUntil'> }
+  >;
   /** Change-feed subscriptions by feed: reported, never a reason to be unready. */
   readonly changeFeeds?: () => Readonly<Record<string, object>>;
 }
@@ -33,7 +37,15 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
         const protection =
           guard === undefined
             ? {}
-            : { circuit: guard.breakerState, pausedForMs: guard.pausedForMs, limit: guard.limit, inFlight: guard.inFlight, queued: guard.queued };
+            : {
+                circuit: guard.breakerState,
+                pausedForMs: guard.pausedForMs,
+                limit: guard.limit,
+                inFlight: guard.inFlight,
+                queued: guard.queued,
+                // Reported, never a reason to be unready: the saver answers from the cache.
+                quotaSaver: guard.quota?.saving === true ? { on: true, reason: guard.quota.savingReason, until: isoOrNull(guard.quota.savingUntil) } : { on: false },
+              };
         return [u.name, { state: u.enabled ? 'enabled' : 'disabled', prefix: u.config.prefix, ...protection }];
       }),
     );
@@ -51,4 +63,8 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
       ...(feeds === undefined ? {} : { changeFeeds: feeds }),
     };
   });
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }

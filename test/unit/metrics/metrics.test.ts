@@ -99,10 +99,12 @@ t.test('scrape-time sources: tiers, invalidations, audit, pool', async (t) => {
 
 t.test('scrape-time sources: upstream guards, the adaptive concurrency limit among them', async (t) => {
   let limit = 32;
+  const last = { used: 91_000, limit: 100_000, nearLimit: false, resetAt: null, reportedAt: 0 };
+  const quota = { last, retryAfterSeconds: null, saving: true, savingReason: 'usage' as const, savingUntil: 1, callsSaved: 12, callsSavedToday: 5, malformed: 1 };
   const metrics = new SidecacheMetrics(
     {
       upstreamGuards: () =>
-        new Map([['sf', { breakerState: 'half_open' as const, breakerOpens: 2, limit, inFlight: 30, queued: 7, rejected: 4, pausedForMs: 1_500 }]]),
+        new Map([['sf', { breakerState: 'half_open' as const, breakerOpens: 2, limit, inFlight: 30, queued: 7, rejected: 4, pausedForMs: 1_500, quota }]]),
     },
     { processMetrics: false },
   );
@@ -114,6 +116,12 @@ t.test('scrape-time sources: upstream guards, the adaptive concurrency limit amo
   t.equal(value(families.get('sidecache_upstream_circuit_state'), { upstream: 'sf' }), 1);
   t.equal(value(families.get('sidecache_upstream_circuit_opens_total'), { upstream: 'sf' }), 2);
   t.equal(value(families.get('sidecache_upstream_paused_seconds'), { upstream: 'sf' }), 1.5);
+  t.equal(value(families.get('sidecache_upstream_quota_used'), { upstream: 'sf' }), 91_000);
+  t.equal(value(families.get('sidecache_upstream_quota_limit'), { upstream: 'sf' }), 100_000);
+  t.equal(value(families.get('sidecache_upstream_quota_near_limit'), { upstream: 'sf' }), 1);
+  t.equal(value(families.get('sidecache_upstream_quota_saver'), { upstream: 'sf' }), 1);
+  t.equal(value(families.get('sidecache_upstream_calls_saved_total'), { upstream: 'sf' }), 12);
+  t.equal(value(families.get('sidecache_upstream_quota_malformed_total'), { upstream: 'sf' }), 1);
 
   limit = 9;
   families = await scrape(metrics);

@@ -16,3 +16,14 @@ t.test('the read decision, for every freshness and client reload', async (t) => 
   ] as const;
   for (const [state, reload, expected, name] of cases) t.same(decideRead(state, reload), expected, name);
 });
+
+t.test('in quota-saver mode every entry inside its stale windows answers, and nothing goes upstream for it', async (t) => {
+  const cases = [
+    [null, false, { action: 'fetch', staleFallback: false }, 'nothing stored: still fetched'],
+    ['fresh', true, { action: 'serve' }, 'fresh, even to a reload: served'],
+    ['stale-while-revalidate', false, { action: 'serve-quota' }, 'in stale-while-revalidate: served without a refresh'],
+    ['stale-if-error', true, { action: 'serve-quota' }, 'in stale-if-error, reload or not: served'],
+    ['expired', false, { action: 'fetch', staleFallback: false }, 'expired: never served'],
+  ] as const;
+  for (const [state, reload, expected, name] of cases) t.same(decideRead(state, reload, true), expected, name);
+});
