@@ -8,33 +8,22 @@ import type { QuotaState } from '../resilience/quota.js';
  */
 export function registerQuotaMetrics(registry: Registry, quotas: () => ReadonlyMap<string, QuotaState>): void {
   const registers = [registry];
-  const gauge = (name: string, help: string, value: (q: QuotaState) => number | null): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['upstream'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [upstream, q] of quotas()) {
-          const v = value(q);
-          if (v !== null) this.set({ upstream }, v);
-        }
-      },
-    });
+  const metric = (type: 'gauge' | 'counter', name: string, help: string, value: (q: QuotaState) => number | null): void => {
+    const each = (write: (upstream: string, v: number) => void): void => {
+      for (const [upstream, q] of quotas()) {
+        const v = value(q);
+        if (v !== null) write(upstream, v);
+      }
+    };
+    const options = { name, help, labelNames: ['upstream'] as const, registers };
+    if (type === 'gauge') {
+      new Gauge({ ...options, collect() { this.reset(); each((upstream, v) => this.set({ upstream }, v)); } });
+    } else {
+      new Counter({ ...options, collect() { this.reset(); each((upstream, v) => this.inc({ upstream }, v)); } });
+    }
   };
-  const counter = (name: string, help: string, value: (q: QuotaState) => number): void => {
-    new Counter({
-      name,
-      help,
-      labelNames: ['upstream'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [upstream, q] of quotas()) this.inc({ upstream }, value(q));
-      },
-    });
-  };
+  const gauge = (name: string, help: string, value: (q: QuotaState) => number | null) => metric('gauge', name, help, value);
+  const counter = (name: string, help: string, value: (q: QuotaState) => number) => metric('counter', name, help, value);
   gauge('sidecache_upstream_quota_used', 'API calls used in the current quota window, as the upstream last reported it.', (q) => q.last?.used ?? null);
   gauge('sidecache_upstream_quota_limit', "The upstream's API call allowance for the window, as last reported.", (q) => q.last?.limit ?? null);
   gauge('sidecache_upstream_quota_near_limit', '1 while the last report is at or above the quota-saver threshold or says near-limit (X-RateLimit-NearLimit), else 0.', (q) =>

@@ -55,8 +55,8 @@ export function oauthExchange(request: FastifyRequest, target: ProxyTarget, onFo
  */
 export function publicUrlOf(request: FastifyRequest, prefix: string, configured: string | null): string {
   if (configured !== null) return configured;
-  const host = request.host;
-  if (!HOST.test(host)) {
+  const host: unknown = request.host;
+  if (typeof host !== 'string' || !HOST.test(host)) {
     throw new SidecacheError('invalid_request', 'the Host header is not a host name: set this upstream\'s publicUrl, or send a valid Host');
   }
   return `${request.protocol}://${host}${prefix === '/' ? '' : prefix}`;

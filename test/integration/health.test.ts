@@ -18,7 +18,7 @@ t.test('/healthz answers while alive; /readyz reports upstreams and tiers, and 5
   t.equal(ready.statusCode, 200);
   t.same(ready.json(), {
     status: 'ready',
-    upstreams: { api: { state: 'enabled', prefix: '/api', circuit: 'closed', pausedForMs: 0, limit: 32, inFlight: 0, queued: 0 }, off: { state: 'disabled', prefix: '/off' } },
+    upstreams: { api: { state: 'enabled', prefix: '/api', circuit: 'closed', pausedForMs: 0, limit: 32, inFlight: 0, queued: 0, quotaSaver: { on: false } }, off: { state: 'disabled', prefix: '/off' } },
     tiers: { memory: 'up' },
   });
 

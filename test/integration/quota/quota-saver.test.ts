@@ -130,3 +130,63 @@ t.test('a malformed quota field is ignored, counted and logged once', async (t) 
   t.equal(proxy.quotas.get('salesforce')!.state().malformed, 3);
   t.equal(log.lines().filter((line) => /malformed sforce-limit-info/.test(String(line['msg']))).length, 1);
 });
+
+t.test('quota saver: refresh-ahead and warming stop; they resume once it is off', async (t) => {
+  const usage = { used: 99_000 };
+  const upstream = await startFakeUpstream((_req, res) => {
+    res.setHeader('sforce-limit-info', `api-usage=${usage.used}/100000`);
+    res.setHeader('content-type', 'application/json');
+    res.end('{}');
+  });
+  t.teardown(() => upstream.close());
+  const clock = fakeClock(Date.UTC(2026, 0, 1, 12));
+  const config = testConfig([{ name: 'salesforce', prefix: '/salesforce', target: upstream.url, rules: [{ path: '/hot/:id', ttlMs: 10_000, refreshAhead: true }] }], {
+    admin: { token: TEST_ADMIN_TOKEN },
+  });
+  const proxy = await startProxy(t, config, { clock });
+  const admin = buildInstanceAdminApp(proxy, config);
+  t.teardown(() => admin.close());
+  await proxy.fetch('/salesforce/hot/1');
+  await proxy.fetch('/salesforce/hot/1');
+  t.equal(proxy.quotas.get('salesforce')!.saving, true);
+  clock.advance(9_500);
+  t.equal(proxy.refreshAhead.tick(), 0, 'no refresh ahead while saving');
+
+  const warm = await adminInject(admin, { method: 'POST', url: '/admin/warm', payload: { requests: [{ upstream: 'salesforce', path: '/hot/2' }] } });
+  t.match(warm.json(), { results: [{ status: null, error: /^quota_saver: upstream "salesforce" is in quota-saver mode/ }], summary: { failed: 1 } });
+  t.equal(upstream.received.length, 1, 'nothing was sent upstream');
+
+  usage.used = 10;
+  t.equal((await proxy.fetch('/salesforce/hot/3')).headers['x-cache'], 'MISS');
+  t.equal(proxy.quotas.get('salesforce')!.saving, false);
+  t.equal(proxy.refreshAhead.tick(), 1, 'refresh-ahead resumes');
+});
+
+t.test('Jira: X-RateLimit-* read into the gauges; near-limit turns the saver on until the reset', async (t) => {
+  let near = false;
+  const upstream = await startFakeUpstream((_req, res) => {
+    res.setHeader('x-ratelimit-limit', '350');
+    res.setHeader('x-ratelimit-remaining', near ? '12' : '300');
+    res.setHeader('x-ratelimit-reset', '2026-01-01T12:10:00Z');
+    if (near) res.setHeader('x-ratelimit-nearlimit', 'true');
+    res.setHeader('content-type', 'application/json');
+    res.end('{}');
+  });
+  t.teardown(() => upstream.close());
+  const clock = fakeClock(Date.UTC(2026, 0, 1, 12));
+  const config = testConfig([{ name: 'jira', prefix: '/jira', target: upstream.url, rules: [{ path: '/issue/:key', ttlMs: 1_000 }] }], { admin: { token: TEST_ADMIN_TOKEN } });
+  const proxy = await startProxy(t, config, { clock });
+  const admin = buildInstanceAdminApp(proxy, config);
+  t.teardown(() => admin.close());
+  const quota = async () => ((await adminInject(admin, '/admin/stats')).json() as { upstreams: { jira: { quota: unknown } } }).upstreams.jira.quota;
+  await proxy.fetch('/jira/issue/A-1');
+  t.match(await quota(), { lastReported: { used: 50, limit: 350, nearLimit: false, resetAt: '2026-01-01T12:10:00.000Z' }, saver: { on: false } });
+  near = true;
+  await proxy.fetch('/jira/issue/A-2');
+  t.match(await quota(), { lastReported: { used: 338, nearLimit: true }, saver: { on: true, reason: 'near_limit', until: '2026-01-01T12:10:00.000Z' } });
+  t.match((await admin.inject('/metrics')).body, /sidecache_upstream_quota_near_limit\{upstream="jira"\} 1/);
+  clock.advance(2_000);
+  t.equal((await proxy.fetch('/jira/issue/A-1')).headers['x-cache-stale-reason'], 'quota');
+  clock.advance(10 * 60_000);
+  t.match(await quota(), { saver: { on: false } }, 'off at X-RateLimit-Reset');
+});
