@@ -110,6 +110,7 @@ function quotaStats(q: QuotaState) {
             at: new Date(last.reportedAt).toISOString(),
           },
     retryAfterSeconds: q.retryAfterSeconds,
+    nearLimit: q.nearLimit,
     saver: { on: q.saving, reason: q.savingReason, until: q.savingUntil === null ? null : new Date(q.savingUntil).toISOString() },
     malformedFields: q.malformed,
   };

@@ -26,8 +26,8 @@ export function registerQuotaMetrics(registry: Registry, quotas: () => ReadonlyM
   const counter = (name: string, help: string, value: (q: QuotaState) => number) => metric('counter', name, help, value);
   gauge('sidecache_upstream_quota_used', 'API calls used in the current quota window, as the upstream last reported it.', (q) => q.last?.used ?? null);
   gauge('sidecache_upstream_quota_limit', "The upstream's API call allowance for the window, as last reported.", (q) => q.last?.limit ?? null);
-  gauge('sidecache_upstream_quota_near_limit', '1 while the last report is at or above the quota-saver threshold or says near-limit (X-RateLimit-NearLimit), else 0.', (q) =>
-    q.last === null ? null : q.last.nearLimit || q.saving ? 1 : 0,
+  gauge('sidecache_upstream_quota_near_limit', '1 while the last report, in its window, is at or above the quota-saver threshold or says near-limit (X-RateLimit-NearLimit), else 0.', (q) =>
+    q.last === null ? null : q.nearLimit ? 1 : 0,
   );
   gauge('sidecache_upstream_quota_saver', '1 while quota-saver mode holds (stale entries answer, refreshes stop), else 0.', (q) => (q.saving ? 1 : 0));
   counter(

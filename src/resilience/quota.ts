@@ -24,6 +24,8 @@ export interface UpstreamQuotaOptions {
 export interface QuotaState {
   readonly last: LastQuota | null;
   readonly retryAfterSeconds: number | null;
+  /** The last report, still in its window, is at or above the threshold or says near-limit (whether or not the saver is enabled). */
+  readonly nearLimit: boolean;
   readonly saving: boolean;
   readonly savingReason: SaverReason | null;
   /** Epoch ms quota-saver mode ends by itself (the quota window's end), null when off. */
@@ -105,10 +107,12 @@ export class UpstreamQuota {
   }
 
   state(): QuotaState {
-    const today = Math.floor(this.#clock.now() / DAY_MS) === this.#savedDay ? this.#savedToday : 0;
+    const now = this.#clock.now();
+    const today = Math.floor(now / DAY_MS) === this.#savedDay ? this.#savedToday : 0;
     return {
       last: this.#last,
       retryAfterSeconds: this.#retryAfterSeconds,
+      nearLimit: saverVerdict(this.#last, now, { ...this.#config, enabled: true }).saving,
       saving: this.#reason !== null,
       savingReason: this.#reason,
       savingUntil: this.#until,

@@ -100,7 +100,7 @@ t.test('scrape-time sources: tiers, invalidations, audit, pool', async (t) => {
 t.test('scrape-time sources: upstream guards, the adaptive concurrency limit among them', async (t) => {
   let limit = 32;
   const last = { used: 91_000, limit: 100_000, nearLimit: false, resetAt: null, reportedAt: 0 };
-  const quota = { last, retryAfterSeconds: null, saving: true, savingReason: 'usage' as const, savingUntil: 1, callsSaved: 12, callsSavedToday: 5, malformed: 1 };
+  const quota = { last, retryAfterSeconds: null, nearLimit: true, saving: true, savingReason: 'usage' as const, savingUntil: 1, callsSaved: 12, callsSavedToday: 5, malformed: 1 };
   const metrics = new SidecacheMetrics(
     {
       upstreamGuards: () =>

@@ -71,4 +71,5 @@ t.test('disabled: never on, but usage is still kept', async (t) => {
   q.observe({ 'sforce-limit-info': 'api-usage=100/100' });
   t.equal(q.saving, false);
   t.equal(q.state().last?.used, 100);
+  t.equal(q.state().nearLimit, true, 'near the limit all the same');
 });
