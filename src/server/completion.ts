@@ -27,7 +27,7 @@ export function requestCompletion(sinks: CompletionSinks): CompleteRequest {
   return (finished, record) => {
     if (record.audited) {
       audit?.record(auditEventFor(finished, record, redactQueryParams));
-      events?.requestCompleted(record.upstream, finished.method, finished.status, record.cache, finished.elapsedMs / 1000);
+      events?.requestCompleted(record.upstream, finished.method, finished.status, record.cache, finished.elapsedMs / 1000, record.tier);
     }
     if (!accessLog) return;
     log.info(
