@@ -5,7 +5,7 @@
  * (a `CacheEntry`, a `ProxyRecord`); they vanish at compile time and create no load-order cycle.
  */
 const LAYERS = [
-  ['errors.ts', 'version.ts', 'log-throttle.ts', 'http'],
+  ['errors.ts', 'version.ts', 'log-throttle.ts', 'backoff.ts', 'http'],
   ['config'],
   ['policy'],
   ['db', 'redis'],

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 /**
@@ -57,4 +58,45 @@ export function pinSelfToLoadCpu(): string {
     return `not pinned: ${state.reason}`;
   }
   return reason;
+}
+
+/** PIDs of running processes whose name (/proc/<pid>/comm) is one of `names` (Linux). */
+function pidsNamed(names: readonly string[]): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (names.includes(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) out.push(Number(entry));
+    } catch {
+      // exited in between
+    }
+  }
+  return out;
+}
+
+/**
+ * Moves the machine's own services (Postgres, Redis: not started by the bench, not under test)
+ * onto the load core while `run` runs, then gives each process back the CPU list it had. In a
+ * deployment they live on other hosts; here, unpinned, they take time from the server core and
+ * the server under test no longer has a core to itself. Postgres backends forked meanwhile
+ * inherit the postmaster's affinity, so they follow. Returns what was done, for the results.
+ */
+export async function withSideProcessesOnLoadCpu<T>(names: readonly string[], run: () => Promise<T>): Promise<{ value: T; note: string }> {
+  if (!pinning().enabled) return { value: await run(), note: `not moved: ${pinning().reason}` };
+  const previous = new Map<number, string>();
+  for (const pid of pidsNamed(names)) {
+    const shown = spawnSync('taskset', ['-c', '-p', String(pid)], { encoding: 'utf8' });
+    const list = /:\s*(\S+)\s*$/.exec(shown.stdout ?? '')?.[1];
+    if (shown.status !== 0 || list === undefined) continue;
+    if (spawnSync('taskset', ['-a', '-c', '-p', LOAD_CPU, String(pid)]).status === 0) previous.set(pid, list);
+  }
+  const note = previous.size === 0 ? `not moved (no ${names.join('/')} process could be pinned)` : `${previous.size} ${names.join('/')} processes on core ${LOAD_CPU}`;
+  try {
+    return { value: await run(), note };
+  } finally {
+    for (const [pid, list] of previous) spawnSync('taskset', ['-a', '-c', '-p', list, String(pid)]);
+    // Backends forked while pinned exit with their connections; any still here get the postmaster's list back.
+    const [first] = previous.values();
+    if (first !== undefined) for (const pid of pidsNamed(names)) if (!previous.has(pid)) spawnSync('taskset', ['-a', '-c', '-p', first, String(pid)]);
+  }
 }

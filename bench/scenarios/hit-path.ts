@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { stopChild } from '../lib/children.js';
 import { timedGet, type Timed } from '../lib/http.js';
-import { pinning, SERVER_CPU } from '../lib/pin.js';
+import { pinning, SERVER_CPU, withSideProcessesOnLoadCpu } from '../lib/pin.js';
 import { readAffinity, readCoreTimes, readCpuSeconds, readCpuSecondsByName, readExecutable } from '../lib/proc.js';
 import { createBenchSchema, randomSuffix, REDIS_URL, redisNamespace, tempDir } from '../lib/services.js';
 import { startBareFastify, startNaive, startSidecache, type Running } from '../lib/servers.js';
@@ -16,7 +16,8 @@ import { poolRuns, type PooledRuns, type WrkRun } from '../lib/wrk-summary.js';
  * the server core, driven by wrk on the load core: bare Fastify (the ceiling), the naive
  * read-through peer (bench/servers/naive.ts, the baseline to beat), sidecache lean (memory tier
  * only, audit off) and sidecache full (memory + Redis + Postgres tiers, audit, sessions,
- * metrics). At 50 and then 200 connections: a warm-up run each, then slices in the order
+ * metrics). Postgres and Redis, which the full child uses, are moved to the load core for the
+ * slices, so each server under test has the server core to itself. At 50 and then 200 connections: a warm-up run each, then slices in the order
  * A B C D, D C B A, ... so background drift hits all four alike.
  */
 
@@ -62,6 +63,8 @@ export interface HitMeasure extends PooledRuns {
 
 export interface HitPathResult {
   readonly pinning: string;
+  /** Where Postgres and Redis ran during the slices (moved to the load core when pinning is on). */
+  readonly sideProcesses: string;
   readonly affinity: Record<Key, string>;
   readonly sample: Record<'naive' | 'lean' | 'full', { status: number; xCache: string | undefined; tier: string | undefined }>;
   readonly fullReadyz: unknown;
@@ -195,10 +198,12 @@ export async function hitPath(upstream: Running, log: (message: string) => void)
     const fullReadyz = await readyz(full.url);
 
     const measures: Record<string, Record<Key, HitMeasure>> = {};
-    for (const connections of CONNECTIONS) {
-      log(`1 @${connections} connections: warm-up ${WARMUP_S} s each, then ${SLICES} x ${SLICE_S} s slices each`);
-      measures[connections] = await measureAt(connections, targets, log);
-    }
+    const { note: sideProcesses } = await withSideProcessesOnLoadCpu(SIDE_PROCESSES, async () => {
+      for (const connections of CONNECTIONS) {
+        log(`1 @${connections} connections: warm-up ${WARMUP_S} s each, then ${SLICES} x ${SLICE_S} s slices each`);
+        measures[connections] = await measureAt(connections, targets, log);
+      }
+    });
 
     // Every request the full child answered should have its audit row once the writer catches up.
     const fullRuns = Object.values(measures).map((m) => m['full']);
@@ -231,6 +236,7 @@ export async function hitPath(upstream: Running, log: (message: string) => void)
     };
     const result: HitPathResult = {
       pinning: pinning().reason,
+      sideProcesses,
       affinity,
       sample,
       fullReadyz,
@@ -270,6 +276,7 @@ function rowsOf(r: HitPathResult): Row[] {
       target: 'HIT memory',
       pass: [r.sample.lean, r.sample.full].every((s) => s.status === 200 && s.xCache === 'HIT' && s.tier === 'memory'),
     },
+    { scenario: S, metric: 'postgres and redis-server during the slices', value: r.sideProcesses },
     { scenario: S, metric: 'full child /readyz tiers, audit', value: JSON.stringify(r.fullReadyz).replace(/"/g, '') },
   ];
   let failures = 0;

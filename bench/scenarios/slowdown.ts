@@ -224,10 +224,14 @@ function failed(t: PhaseTally): string {
   return Object.keys(counts).length === 0 ? 'none' : list(counts);
 }
 
+/** Share of the schedule the load generator may skip for running late (see the row below). */
+const LAG_TOLERANCE = 0.01;
+
 function rowsOf(r: SlowdownResult): Row[] {
   const { cached, uncached, direct } = r.load.classes;
   const cachedSent = cached.warmup.sent + cached.before.sent + cached.after.sent;
   const cachedOk = cached.warmup.ok + cached.before.ok + cached.after.ok;
+  const scheduled = [cached, uncached, direct].reduce((n, c) => n + c.warmup.sent + c.before.sent + c.after.sent + c.dropped + c.lagged, 0);
   const skipped = [cached, uncached, direct].reduce((n, c) => ({ dropped: n.dropped + c.dropped, lagged: n.lagged + c.lagged }), { dropped: 0, lagged: 0 });
   return [
     {
@@ -271,9 +275,13 @@ function rowsOf(r: SlowdownResult): Row[] {
     {
       scenario: S,
       metric: 'load generator: skipped at the in-flight cap / skipped running late / unfinished',
-      value: `${int(skipped.dropped)} / ${int(skipped.lagged)} / ${int(r.load.unfinished)}`,
-      target: '0 / 0 / 0',
-      pass: skipped.dropped + skipped.lagged + r.load.unfinished === 0,
+      value: `${int(skipped.dropped)} / ${int(skipped.lagged)} / ${int(r.load.unfinished)} of ${int(scheduled)} scheduled`,
+      // The check is that the generator kept its schedule. The load core also runs the upstream and
+      // the bench, so one GC pause or busy moment there skips ~100 ms of sends; that is noted, not a
+      // failure, while it stays under 1 % of the schedule. In-flight-cap skips and unfinished requests
+      // mean the server held requests back, so any of those fails.
+      target: `0 / < 1 % / 0`,
+      pass: skipped.dropped + r.load.unfinished === 0 && skipped.lagged < scheduled * LAG_TOLERANCE,
     },
   ];
 }

@@ -26,6 +26,18 @@ export interface AuditWriterOptions {
   readonly stuckMs?: number;
 }
 
+/** The writer's timing and size options, each default filled in. */
+export function writerTunables(options: AuditWriterOptions) {
+  return {
+    insertTimeoutMs: options.insertTimeoutMs ?? 2_000,
+    replayIntervalMs: options.replayIntervalMs ?? 1_000,
+    replayBatchSize: options.replayBatchSize ?? 2_000,
+    replayRowsPerTick: options.replayRowsPerTick ?? 20_000,
+    maintenanceIntervalMs: options.maintenanceIntervalMs ?? 6 * 3_600_000,
+    stuckMs: options.stuckMs ?? 30_000,
+  };
+}
+
 export interface AuditWriterStats {
   /** Events in memory, waiting for a flush. */
   buffered: number;

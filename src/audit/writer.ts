@@ -1,5 +1,6 @@
 import type { AuditConfig } from '../config/types.js';
 import type { SqlDatabase } from '../db/sql.js';
+import { BatchSink } from './batch-sink.js';
 import { DatabaseWrites } from './database-writes.js';
 import { auditEvent, type AuditEvent, type AuditEventFields } from './events.js';
 import { describe, LoudLog, type AuditLogger } from './log.js';
@@ -7,7 +8,7 @@ import { PartitionUpkeep } from './maintenance.js';
 import { Replayer } from './replayer.js';
 import { Spool } from './spool.js';
 import { FlushTimer } from './flush-timer.js';
-import type { AuditHealth, AuditWriterOptions, AuditWriterStats } from './writer-options.js';
+import { writerTunables, type AuditHealth, type AuditWriterOptions, type AuditWriterStats } from './writer-options.js';
 
 export type { AuditLogger } from './log.js';
 export type { AuditHealth, AuditWriterOptions, AuditWriterStats } from './writer-options.js';
@@ -27,11 +28,10 @@ export { insertAuditEvents } from './insert.js';
  * it is in, so a write that timed out but landed anyway, or a segment replayed twice after a
  * crash, never writes a row twice.
  *
- * When the spool cannot be written (full disk, permissions), the writer says so loudly (error
- * log, rate-limited; `health()` 'failing'; `stats().spoolFailing`), still writes directly when
- * Postgres answers (out of order rather than lost), and otherwise keeps events in memory up to
- * `bufferMax`, dropping and counting any beyond. sidecache keeps serving then, unless
- * `failClosed` is set: `accepting()` turns false and the app refuses requests.
+ * When the spool cannot be written (full disk, permissions; batch-sink.ts says so loudly and
+ * writes directly when Postgres answers), events wait in memory up to `bufferMax`, any beyond
+ * dropped and counted. sidecache keeps serving then, unless `failClosed` is set: `accepting()`
+ * turns false and the app refuses requests.
  *
  * Loss bound for kill -9: the events not yet in a committed write or an fsynced spool append —
  * those recorded since the last flush (at most `flushIntervalMs` ago) plus the batch in flight
@@ -42,14 +42,6 @@ export { insertAuditEvents } from './insert.js';
  * The writer also keeps the monthly partitions (maintenance.ts) every `maintenanceIntervalMs`.
  */
 
-const DEFAULTS = {
-  insertTimeoutMs: 2_000,
-  replayIntervalMs: 1_000,
-  replayBatchSize: 2_000,
-  replayRowsPerTick: 20_000,
-  maintenanceIntervalMs: 6 * 3_600_000,
-  stuckMs: 30_000,
-};
 /** After a flush that could neither write nor spool, the next try waits this long. */
 const RETRY_MS = 1_000;
 const LOUD_EVERY_MS = 10_000;
@@ -63,6 +55,7 @@ export class AuditWriter {
   readonly #loud: LoudLog;
   readonly #spool: Spool;
   readonly #writes: DatabaseWrites;
+  readonly #sink: BatchSink;
   readonly #replayer: Replayer;
   readonly #upkeep: PartitionUpkeep | null;
 
@@ -81,9 +74,7 @@ export class AuditWriter {
   #started = false;
   #closing = false;
   #closed: Promise<void> | null = null;
-  #spoolFailing = false;
-  readonly #stats = { written: 0, spooled: 0, dropped: 0, rejected: 0 };
-  #lastError: string | null = null;
+  #dropped = 0;
 
   constructor(options: AuditWriterOptions) {
     const { config } = options;
@@ -95,13 +86,14 @@ export class AuditWriter {
     this.#log = options.log;
     this.#loud = new LoudLog(options.log, LOUD_EVERY_MS);
     const dbReady = options.dbReady ?? (() => true);
+    const tune = writerTunables(options);
     this.#spool = new Spool({ dir: config.spoolDir, ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }) });
     this.#writes = new DatabaseWrites({
       db: options.db,
       dbReady,
-      insertTimeoutMs: options.insertTimeoutMs ?? DEFAULTS.insertTimeoutMs,
-      stuckMs: options.stuckMs ?? DEFAULTS.stuckMs,
-      onRejected: (events) => this.#reject(events),
+      insertTimeoutMs: tune.insertTimeoutMs,
+      stuckMs: tune.stuckMs,
+      onRejected: (events) => this.#sink.reject(events),
       onCopyBroken: (err) => this.#loud.say('copy', 'error', { err: describe(err) }, 'audit: COPY failed unexpectedly; batch inserted instead'),
     });
     this.#replayer = new Replayer({
@@ -118,25 +110,16 @@ export class AuditWriter {
         },
       },
       ready: () => this.#started && !this.#closing && this.#writes.usable(),
-      intervalMs: options.replayIntervalMs ?? DEFAULTS.replayIntervalMs,
-      batchSize: options.replayBatchSize ?? DEFAULTS.replayBatchSize,
-      rowsPerTick: options.replayRowsPerTick ?? DEFAULTS.replayRowsPerTick,
+      intervalMs: tune.replayIntervalMs,
+      batchSize: tune.replayBatchSize,
+      rowsPerTick: tune.replayRowsPerTick,
       onError: (err) => {
-        this.#lastError = describe(err);
-        this.#loud.say('replay', 'warn', { err: this.#lastError, pendingRows: this.#spool.pendingRows() }, 'audit: spool replay stopped; retrying');
+        this.#loud.say('replay', 'warn', { err: this.#sink.noteError(describe(err)), pendingRows: this.#spool.pendingRows() }, 'audit: spool replay stopped; retrying');
       },
     });
-    this.#upkeep =
-      options.db === null
-        ? null
-        : new PartitionUpkeep({
-            db: options.db,
-            config,
-            log: options.log,
-            now: options.now ?? Date.now,
-            dbReady,
-            intervalMs: options.maintenanceIntervalMs ?? DEFAULTS.maintenanceIntervalMs,
-          });
+    this.#sink = new BatchSink({ writes: this.#writes, spool: this.#spool, log: options.log, loud: this.#loud, buffered: () => this.#buffer.length });
+    const upkeep = { config, log: options.log, now: options.now ?? Date.now, dbReady, intervalMs: tune.maintenanceIntervalMs };
+    this.#upkeep = options.db === null ? null : new PartitionUpkeep({ db: options.db, ...upkeep });
   }
 
   /** Opens the spool (counting what an earlier process left), then starts flushing, replaying and partition upkeep. */
@@ -148,7 +131,7 @@ export class AuditWriter {
       const pending = this.#spool.pendingRows();
       if (pending > 0) this.#log.info({ rows: pending, dir: this.#spool.dir }, 'audit: spool left by an earlier run will be replayed');
     } catch (err) {
-      this.#spoolFailed(err);
+      this.#sink.spoolFailed(err);
     }
     // Only now may flushes run: a flush must know whether an earlier run left rows in the spool.
     this.#started = true;
@@ -179,8 +162,8 @@ export class AuditWriter {
       else if (this.#flushing !== null) this.#flushAgain = true;
       else this.#flushTimer.arm(0);
     } catch (err) {
-      this.#stats.dropped += 1;
-      this.#lastError = String(err);
+      this.#dropped += 1;
+      this.#sink.noteError(String(err));
     }
   }
 
@@ -196,31 +179,19 @@ export class AuditWriter {
   }
 
   stats(): AuditWriterStats {
-    return {
-      buffered: this.#buffer.length,
-      spoolPendingRows: this.#spool.pendingRows(),
-      spoolSegments: this.#spool.segments().length,
-      written: this.#stats.written,
-      spooled: this.#stats.spooled,
-      replayed: this.#replayer.replayed(),
-      dropped: this.#stats.dropped,
-      rejected: this.#stats.rejected,
-      skippedLines: this.#spool.skippedLines(),
-      spoolFailing: this.#spoolFailing,
-      lastError: this.#lastError,
-    };
+    return { buffered: this.#buffer.length, replayed: this.#replayer.replayed(), dropped: this.#dropped, ...this.#sink.stats() };
   }
 
   /** 'failing': events can be neither written nor spooled; 'spooling': events wait in the spool. */
   health(): AuditHealth {
-    if (this.#spoolFailing) return 'failing';
+    if (this.#sink.spoolFailing) return 'failing';
     if (this.#spool.hasSegments() || !this.#writes.usable()) return 'spooling';
     return 'ok';
   }
 
   /** False only with `failClosed` while failing: the app should then refuse requests (503). */
   accepting(): boolean {
-    return !(this.#config.failClosed && this.#spoolFailing);
+    return !(this.#config.failClosed && this.#sink.spoolFailing);
   }
 
   /**
@@ -267,16 +238,9 @@ export class AuditWriter {
 
   /** Writes one batch: to the database, else spooled, else put back. False when it had to be put back. */
   async #flushOnce(): Promise<boolean> {
-    const viaSpool = !this.#writes.usable() || this.#spool.hasSegments();
+    const viaSpool = this.#sink.viaSpool();
     const batch = this.#buffer.splice(0, viaSpool ? Math.max(this.#config.batchSize, SPOOL_CHUNK) : this.#config.batchSize).map(auditEvent);
-    if (viaSpool) {
-      if (await this.#toSpool(batch)) return true;
-      // Out of order beats lost: with the spool failing, a database that answers still gets the batch.
-      if (this.#writes.usable() && (await this.#toDatabase(batch))) return true;
-    } else {
-      if (await this.#toDatabase(batch)) return true;
-      if (await this.#toSpool(batch)) return true;
-    }
+    if (await this.#sink.deliver(batch, viaSpool)) return true;
     this.#buffer = (batch as Array<AuditEventFields | AuditEvent>).concat(this.#buffer);
     const excess = this.#buffer.length - this.#config.bufferMax;
     if (excess > 0) {
@@ -286,50 +250,11 @@ export class AuditWriter {
     return false;
   }
 
-  async #toDatabase(batch: AuditEvent[]): Promise<boolean> {
-    try {
-      await this.#writes.write(batch, 'flush');
-      this.#stats.written += batch.length;
-      this.#spoolFailing = false;
-      return true;
-    } catch (err) {
-      this.#lastError = describe(err);
-      this.#loud.say('insert', 'warn', { err: this.#lastError, rows: batch.length }, 'audit: database write failed or timed out; spooling');
-      return false;
-    }
-  }
-
-  async #toSpool(batch: AuditEvent[]): Promise<boolean> {
-    try {
-      await this.#spool.append(batch);
-      this.#stats.spooled += batch.length;
-      if (this.#spoolFailing) this.#log.info({ dir: this.#spool.dir }, 'audit: spool writable again');
-      this.#spoolFailing = false;
-      return true;
-    } catch (err) {
-      this.#spoolFailed(err);
-      return false;
-    }
-  }
-
   // ---- failure, close
 
-  /** Rows Postgres refuses as invalid would block the spool forever: they go aside, loudly. */
-  async #reject(events: AuditEvent[]): Promise<void> {
-    this.#stats.rejected += events.length;
-    this.#loud.say('rejected', 'error', { rows: events.length, requestIds: events.slice(0, 5).map((e) => e.requestId) }, 'audit: rows refused by Postgres; kept in rejected.ndjson');
-    await this.#spool.quarantine(events).catch((err: unknown) => this.#log.error({ err: describe(err) }, 'audit: rejected rows could not be kept'));
-  }
-
-  #spoolFailed(err: unknown): void {
-    this.#spoolFailing = true;
-    this.#lastError = describe(err);
-    this.#loud.say('spool', 'error', { err: this.#lastError, dir: this.#spool.dir, buffered: this.#buffer.length }, 'AUDIT SPOOL CANNOT BE WRITTEN: audit events are held in memory and will be dropped when it is full');
-  }
-
   #drop(count: number, reason: string): void {
-    this.#stats.dropped += count;
-    this.#loud.say('drop', 'error', { dropped: count, total: this.#stats.dropped, reason }, 'AUDIT EVENTS DROPPED');
+    this.#dropped += count;
+    this.#loud.say('drop', 'error', { dropped: count, total: this.#dropped, reason }, 'AUDIT EVENTS DROPPED');
   }
 
   async #close(timeoutMs: number): Promise<void> {

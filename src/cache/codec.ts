@@ -1,38 +1,16 @@
+/**
+ * CacheEntry <-> the binary envelope every shared tier stores (layout: envelope.ts). A large body
+ * is brotli-compressed when that pays; decoding never throws.
+ */
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, constants as zlibConstants } from 'node:zlib';
-import type { CacheScope } from '../config/types.js';
 import { ENTRY_FORMAT_VERSION, type CacheEntry, type StoredHeaders } from './entry.js';
+import { ENTRY_BYTES_OFFSET, FIXED_HEADER_BYTES, FLAG_BROTLI, MAX_U32, SCOPES } from './envelope.js';
+import { parseEnvelope } from './envelope-reader.js';
+import { varintSize, writeVarint } from './varint.js';
 
-/*
- * The binary envelope every shared tier stores a CacheEntry as. All integers are big-endian.
- *
- *   offset  size  field
- *   0       1     format (ENTRY_FORMAT_VERSION)
- *   1       1     flags: bit 0 = body is brotli-compressed; other bits must be 0
- *   2       2     status (u16)
- *   4       4     entryBytes (u32): the length of this envelope with the body stored raw
- *   8       8     storedAt (f64, epoch ms)
- *   16      8     expiresAt (f64)
- *   24      8     staleUntil (f64)
- *   32      1     scope (0 authorization, 1 session, 2 shared)
- *   33      …     key, upstream, path: varint byte length + UTF-8
- *                 tags: varint count, then each as a string
- *                 headers: varint count, then per header: name, varint n, values
- *                   (n = 0: one string value; n = k + 1: an array of k strings)
- *                 body: the rest of the buffer (raw, or compressed when flag bit 0 is set)
- *
- * `entryBytes` sits at a fixed offset so a store can read an entry's logical size with a
- * ranged read (Redis GETRANGE) without fetching or decompressing the body.
- */
+export { ENTRY_BYTES_OFFSET } from './envelope.js';
 
-const FLAG_BROTLI = 0x01;
-const KNOWN_FLAGS = FLAG_BROTLI;
-const FIXED_HEADER_BYTES = 33;
-/** Offset of the u32 `entryBytes` field (see the layout above). */
-export const ENTRY_BYTES_OFFSET = 4;
-const MAX_U32 = 0xffff_ffff;
-
-const SCOPES: readonly CacheScope[] = ['authorization', 'session', 'shared'];
 // Brotli at quality 4 compresses JSON ~10% smaller than gzip -6 at about the same speed.
 const BROTLI_QUALITY = 4;
 
@@ -43,9 +21,6 @@ export interface EncodeOptions {
   /** Bodies larger than this many bytes are compressed, if that makes them smaller. */
   readonly compressAboveBytes: number;
 }
-
-/** Thrown internally for a malformed buffer; never escapes `decodeEntry`. */
-class MalformedEnvelope extends Error {}
 
 /** Serialises an entry into the binary envelope, compressing a large body when that pays. */
 export async function encodeEntry(entry: CacheEntry, options: EncodeOptions): Promise<Buffer> {
@@ -183,121 +158,6 @@ export function decodeEntryMeta(buf: Buffer): { fields: Omit<CacheEntry, 'body'>
   } catch {
     return undefined;
   }
-}
-
-interface ParsedEnvelope {
-  fields: Omit<CacheEntry, 'body'>;
-  bodyOffset: number;
-  compressed: boolean;
-  rawBodyLength: number;
-}
-
-function parseEnvelope(buf: Buffer): ParsedEnvelope | undefined {
-  if (!Buffer.isBuffer(buf) || buf.length < FIXED_HEADER_BYTES) return undefined;
-  if (buf.readUInt8(0) !== ENTRY_FORMAT_VERSION) return undefined;
-  const flags = buf.readUInt8(1);
-  if ((flags & ~KNOWN_FLAGS) !== 0) return undefined;
-  const status = buf.readUInt16BE(2);
-  const entryBytes = buf.readUInt32BE(ENTRY_BYTES_OFFSET);
-  const storedAt = buf.readDoubleBE(8);
-  const expiresAt = buf.readDoubleBE(16);
-  const staleUntil = buf.readDoubleBE(24);
-  const scope = SCOPES[buf.readUInt8(32)];
-  if (scope === undefined || Number.isNaN(storedAt) || Number.isNaN(expiresAt) || Number.isNaN(staleUntil)) {
-    return undefined;
-  }
-
-  const reader = new Reader(buf, FIXED_HEADER_BYTES);
-  const key = reader.string();
-  const upstream = reader.string();
-  const path = reader.string();
-  const tags: string[] = [];
-  for (let n = reader.count(), i = 0; i < n; i++) tags.push(reader.string());
-  const headers: StoredHeaders = {};
-  for (let n = reader.count(), h = 0; h < n; h++) {
-    const name = reader.string();
-    const kind = reader.count();
-    let value: string | string[];
-    if (kind === 0) {
-      value = reader.string();
-    } else {
-      value = [];
-      for (let i = 0; i < kind - 1; i++) value.push(reader.string());
-    }
-    // defineProperty, so a header literally named "__proto__" is data, not a prototype change.
-    Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
-  }
-  const bodyOffset = reader.offset;
-  const rawBodyLength = entryBytes - bodyOffset;
-  if (rawBodyLength < 0) return undefined;
-  return {
-    fields: { key, upstream, path, status, headers, storedAt, expiresAt, staleUntil, tags, scope },
-    bodyOffset,
-    compressed: (flags & FLAG_BROTLI) !== 0,
-    rawBodyLength,
-  };
-}
-
-/** Bounds-checked sequential reader over the variable part of an envelope. */
-class Reader {
-  readonly #buf: Buffer;
-  offset: number;
-
-  constructor(buf: Buffer, offset: number) {
-    this.#buf = buf;
-    this.offset = offset;
-  }
-
-  /** A varint that counts items; each item takes at least one byte, so a count cannot exceed what is left. */
-  count(): number {
-    const n = this.varint();
-    if (n > this.#buf.length - this.offset) throw new MalformedEnvelope('count exceeds buffer');
-    return n;
-  }
-
-  string(): string {
-    const length = this.varint();
-    const end = this.offset + length;
-    if (end > this.#buf.length) throw new MalformedEnvelope('string exceeds buffer');
-    const s = this.#buf.toString('utf8', this.offset, end);
-    this.offset = end;
-    return s;
-  }
-
-  /** Unsigned LEB128, at most 5 bytes (32 bits). */
-  varint(): number {
-    let result = 0;
-    let multiplier = 1;
-    for (let i = 0; i < 5; i++) {
-      if (this.offset >= this.#buf.length) throw new MalformedEnvelope('truncated varint');
-      const byte = this.#buf[this.offset++]!;
-      result += (byte & 0x7f) * multiplier;
-      if ((byte & 0x80) === 0) {
-        if (result > MAX_U32) throw new MalformedEnvelope('varint too large');
-        return result;
-      }
-      multiplier *= 128;
-    }
-    throw new MalformedEnvelope('varint too long');
-  }
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, offset: number, n: number): number {
-  while (n >= 128) {
-    buf[offset++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[offset++] = n;
-  return offset;
 }
 
 /** A body the upstream already compressed (gzip, br, …) would only waste CPU being compressed again. */

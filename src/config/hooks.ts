@@ -1,6 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { DEFAULTS, HooksSchema } from './schema.js';
+import type { HooksSchema } from './schema/hooks.js';
 import type { HooksConfig, SalesforcePubSubConfig } from './types.js';
 import { parseSize } from './units.js';
 
@@ -11,19 +10,16 @@ export const HOOKS_PREFIX = '/hooks';
  * Normalises `hooks:`. An enabled feed must name a configured upstream (whose write rules say
  * what a change invalidates); a feed without a secret is off, whatever else it sets.
  */
-export function normaliseHooks(section: unknown, upstreamNames: readonly string[], problems: string[]): HooksConfig {
-  // A section that failed the schema was reported with the rest: read it as all defaults.
-  const raw: Static<typeof HooksSchema> = Value.Check(HooksSchema, section ?? {}) ? ((section ?? {}) as Static<typeof HooksSchema>) : {};
-  const d = DEFAULTS.hooks;
+export function normaliseHooks(raw: Static<typeof HooksSchema>, upstreamNames: readonly string[], problems: string[]): HooksConfig {
   const hooks: HooksConfig = {
-    maxBodyBytes: parseSize(raw.maxBodyBytes ?? d.maxBodyBytes),
-    jira: { secret: emptyToNull(raw.jira?.secret), upstream: raw.jira?.upstream ?? d.jiraUpstream },
+    maxBodyBytes: parseSize(raw.maxBodyBytes),
+    jira: { secret: emptyToNull(raw.jira.secret), upstream: raw.jira.upstream },
     salesforce: {
-      secret: emptyToNull(raw.salesforce?.secret),
-      organizationId: emptyToNull(raw.salesforce?.organizationId),
-      upstream: raw.salesforce?.upstream ?? d.salesforceUpstream,
+      secret: emptyToNull(raw.salesforce.secret),
+      organizationId: emptyToNull(raw.salesforce.organizationId),
+      upstream: raw.salesforce.upstream,
     },
-    generic: { secret: emptyToNull(raw.generic?.secret) },
+    generic: { secret: emptyToNull(raw.generic.secret) },
     salesforcePubSub: normalisePubSub(raw.salesforcePubSub, upstreamNames, problems),
   };
   for (const source of ['jira', 'salesforce'] as const) {
@@ -49,18 +45,15 @@ export function reservedPrefixProblems(upstreams: readonly unknown[]): string[] 
 
 /** `hooks.salesforcePubSub`: off without a clientId; otherwise exactly one sign-in flow, a known upstream, TLS unless on this host. */
 function normalisePubSub(raw: Static<typeof HooksSchema>['salesforcePubSub'], upstreamNames: readonly string[], problems: string[]): SalesforcePubSubConfig | null {
-  const clientId = emptyToNull(raw?.clientId);
-  if (raw === undefined || clientId === null) return null;
-  const d = DEFAULTS.salesforcePubSub;
+  const clientId = emptyToNull(raw.clientId);
+  if (clientId === null) return null;
   const at = 'hooks.salesforcePubSub';
   const clientSecret = emptyToNull(raw.clientSecret);
   const username = emptyToNull(raw.username);
   const privateKey = emptyToNull(raw.privateKey);
   const privateKeyFile = emptyToNull(raw.privateKeyFile);
-  const loginUrl = (raw.loginUrl ?? d.loginUrl).replace(/\/+$/, '');
-  const endpoint = raw.endpoint ?? d.endpoint;
-  const insecure = raw.insecure ?? d.insecure;
-  const upstream = raw.upstream ?? DEFAULTS.hooks.salesforceUpstream;
+  const loginUrl = raw.loginUrl.replace(/\/+$/, '');
+  const { endpoint, insecure, upstream } = raw;
   const jwt = username !== null || privateKey !== null || privateKeyFile !== null;
   if (clientSecret !== null && jwt) problems.push(`${at}: set clientSecret (client credentials) or username with privateKey or privateKeyFile (JWT bearer), not both`);
   else if (clientSecret === null && !jwt) problems.push(`${at}.clientSecret: missing; set it (client credentials) or username with privateKey or privateKeyFile (JWT bearer)`);
@@ -82,10 +75,10 @@ function normalisePubSub(raw: Static<typeof HooksSchema>['salesforcePubSub'], up
     loginUrl,
     endpoint,
     insecure,
-    topic: raw.topic ?? d.topic,
+    topic: raw.topic,
     upstream,
-    batchSize: raw.batchSize ?? d.batchSize,
-    replayPreset: raw.replayPreset ?? d.replayPreset,
+    batchSize: raw.batchSize,
+    replayPreset: raw.replayPreset,
   };
 }
 

@@ -1,8 +1,16 @@
 /**
-^ * The normalised configuration the resilience modules read (milliseconds, counts), proposed as
- * `UpstreamConfig.protection` and `UpstreamConfig.rateLimit`, with the defaults the loader fills in
- * (the schema's `default` annotations of `protection` are read from here).
+ * `protection:` and `rateLimit:` normalised into what the resilience modules read (milliseconds,
+ * a concurrency limit fitted to the pool). `PROTECTION_DEFAULTS` and `RATE_LIMIT_DEFAULTS` are
+ * the schema's defaults run through the same normalisers.
  */
+import type { Static } from '@sinclair/typebox';
+import { defaultsOf } from './defaults.js';
+import { deepFreeze } from './deep-freeze.js';
+import { BUILT_IN_DEFAULTS } from './schema.js';
+import { CONCURRENCY_START, ConcurrencySchema, RateLimitSchema, type OwnProtectionSchema, type ProtectionSchema } from './schema/protection.js';
+import { QuotaSaverSchema } from './schema/upstream.js';
+import type { QuotaSaverConfig } from './types.js';
+import { parseDuration } from './units.js';
 
 /** Failure-rate breaker of one upstream (see `UpstreamBreaker`). */
 export interface UpstreamBreakerConfig {
@@ -20,16 +28,12 @@ export interface UpstreamBreakerConfig {
   readonly halfOpenProbes: number;
 }
 
-/** `upstreams[].protection.concurrency`: the adaptive limit on calls in flight (see `AdaptiveLimit`). */
-export interface ConcurrencyLimitConfig {
-  /** The limit at start, before the upstream's latency has been seen. */
-  readonly initial: number;
-  readonly min: number;
-  /** At most `pool.connections`, or undici queues the excess out of sight (the loader checks). */
-  readonly max: number;
-  /** A mean round trip above this multiple of the baseline shrinks the limit. */
-  readonly latencyTolerance: number;
-}
+/**
+ * `upstreams[].protection.concurrency`: the adaptive limit on calls in flight (see `AdaptiveLimit`).
+ * `max` is at most `pool.connections`, or undici queues the excess out of sight (the loader checks);
+ * a round trip above `latencyTolerance` times the baseline shrinks the limit.
+ */
+export type ConcurrencyLimitConfig = Readonly<Required<Static<typeof ConcurrencySchema>>>;
 
 /** `upstreams[].protection`: how sidecache spares one upstream. */
 export interface UpstreamProtectionConfig {
@@ -50,8 +54,10 @@ export interface UpstreamProtectionConfig {
   readonly retryJitterMs: number;
 }
 
+type RawRateLimit = Static<typeof RateLimitSchema>;
+
 /** Which request identity a caller's bucket belongs to. */
-export type RateLimitSubjectKind = 'session' | 'user' | 'ip';
+export type RateLimitSubjectKind = RawRateLimit['by'];
 
 /** `upstreams[].rateLimit` (absent = no caller rate limit for this upstream). */
 export interface RateLimitConfig {
@@ -69,35 +75,99 @@ export interface RateLimitConfig {
   readonly redisTimeoutMs: number;
 }
 
-export const PROTECTION_DEFAULTS: UpstreamProtectionConfig = Object.freeze({
-  concurrency: Object.freeze({ initial: 32, min: 4, max: 256, latencyTolerance: 2 }),
-  maxQueue: 10_000,
-  queueTimeoutMs: 10_000,
-  breaker: Object.freeze({ windowMs: 10_000, bucketMs: 1_000, minimumCalls: 20, failureRate: 0.5, openMs: 15_000, halfOpenProbes: 3 }),
-  retryAfterMaxMs: 600_000,
-  retryAfterDefaultMs: 30_000,
-  retryOnReset: true,
-  retryJitterMs: 100,
-});
+type OwnProtection = Static<typeof OwnProtectionSchema>;
+/** A `protection:` section with the deprecated `maxConcurrent` read (`legacy` set when it was). */
+type ReadProtection<P extends OwnProtection> = Omit<P, 'concurrency' | 'maxConcurrent'> & {
+  readonly concurrency?: OwnProtection['concurrency'];
+  readonly legacy?: true;
+};
 
-/** Defaults of the keys a `rateLimit:` section leaves out (`capacity` and `refillPerSecond` included). */
-export const RATE_LIMIT_DEFAULTS: RateLimitConfig = Object.freeze({
-  by: 'session',
-  capacity: 120,
-  refillPerSecond: 2,
-  exemptHits: true,
-  maxSubjects: 100_000,
-  redisTimeoutMs: 50,
-});
-
-/**
- * `upstreams[].quotaSaver`: above `threshold` of the reported API quota (or when the upstream
- * says it is near its limit) reads are answered from stale entries and refreshes stop.
- */
-export interface QuotaSaverConfig {
-  readonly enabled: boolean;
-  /** Share of the reported limit, in (0, 1], at which quota-saver mode turns on. */
-  readonly threshold: number;
+interface Notes {
+  readonly problems: string[];
+  readonly warnings: string[];
 }
 
-export const QUOTA_SAVER_DEFAULTS: QuotaSaverConfig = Object.freeze({ enabled: true, threshold: 0.9 });
+/**
+ * A `protection:` section with the deprecated `maxConcurrent: N` read as what it means now, a
+ * fixed limit (`concurrency: { initial: N, min: N, max: N }`), with a warning; `legacy` is set then.
+ */
+export function legacyLimit<P extends OwnProtection>(raw: P, at: string, notes: Notes): ReadProtection<P> {
+  if (raw.maxConcurrent === undefined) return raw;
+  const { maxConcurrent: n, ...others } = raw;
+  const rest = others as ReadProtection<P>;
+  if (raw.concurrency !== undefined) {
+    notes.problems.push(`${at}.maxConcurrent: cannot be set with concurrency (it is the old spelling of concurrency: { initial: ${n}, min: ${n}, max: ${n} })`);
+    return rest;
+  }
+  const warning = `${at}.maxConcurrent is deprecated: read as a fixed limit, concurrency: { initial: ${n}, min: ${n}, max: ${n} }; remove it to let the limit adapt`;
+  if (!notes.warnings.includes(warning)) notes.warnings.push(warning);
+  return { ...rest, concurrency: { initial: n, min: n, max: n }, legacy: true };
+}
+
+const CONCURRENCY_DEFAULTS = defaultsOf(ConcurrencySchema);
+
+/**
+ * The upstream's `protection:` over the `defaults:` one, key by key. Unset concurrency keys fit
+ * the pool: max defaults to the smaller of its start and `pool.connections`, min and initial to
+ * at most max; a max above the pool's connections is refused (undici would queue out of sight).
+ */
+export function normaliseProtection(
+  sources: { defaults: ReadProtection<Static<typeof ProtectionSchema>>; own: ReadProtection<OwnProtection> },
+  where: { at: string; connections: number },
+  problems: string[],
+): UpstreamProtectionConfig {
+  const { defaults, own } = sources;
+  const { at, connections } = where;
+  const raw = { ...defaults, ...own };
+  const breaker = { ...defaults.breaker, ...own.breaker };
+  const c = { ...CONCURRENCY_DEFAULTS, ...defaults.concurrency, ...own.concurrency };
+  const max = c.max ?? Math.min(CONCURRENCY_START.max, connections);
+  const min = c.min ?? Math.min(CONCURRENCY_START.min, max);
+  const initial = c.initial ?? Math.min(Math.max(CONCURRENCY_START.initial, min), max);
+  const legacy = own.legacy ?? (own.concurrency?.max === undefined && defaults.legacy);
+  if (max > connections) {
+    problems.push(`${at}.${legacy === true ? 'maxConcurrent' : 'concurrency.max'}: must be at most pool.connections (${connections}), or undici queues the excess out of sight`);
+  }
+  if (min > max) problems.push(`${at}.concurrency.min: must be at most concurrency.max (${max})`);
+  else if (initial < min || initial > max) problems.push(`${at}.concurrency.initial: must be from concurrency.min (${min}) to concurrency.max (${max})`);
+  const protection: UpstreamProtectionConfig = {
+    concurrency: { initial, min, max, latencyTolerance: c.latencyTolerance },
+    maxQueue: raw.maxQueue,
+    queueTimeoutMs: parseDuration(raw.queueTimeout),
+    breaker: {
+      windowMs: parseDuration(breaker.window),
+      bucketMs: parseDuration(breaker.bucket),
+      minimumCalls: breaker.minimumCalls,
+      failureRate: breaker.failureRate,
+      openMs: parseDuration(breaker.openFor),
+      halfOpenProbes: breaker.halfOpenProbes,
+    },
+    retryAfterMaxMs: parseDuration(raw.retryAfterMax),
+    retryAfterDefaultMs: parseDuration(raw.retryAfterDefault),
+    retryOnReset: raw.retryOnReset,
+    retryJitterMs: parseDuration(raw.retryJitter),
+  };
+  if (protection.breaker.bucketMs <= 0 || protection.breaker.bucketMs > protection.breaker.windowMs) {
+    problems.push(`${at}.breaker.bucket: must be above 0 and at most breaker.window`);
+  }
+  if (protection.breaker.openMs <= 0) problems.push(`${at}.breaker.openFor: must be above 0`);
+  if (protection.queueTimeoutMs <= 0) problems.push(`${at}.queueTimeout: must be above 0`);
+  return protection;
+}
+
+/** `rateLimit:` with its duration in milliseconds. */
+export function normaliseRateLimit(raw: RawRateLimit): RateLimitConfig {
+  const { by, capacity, refillPerSecond, exemptHits, maxSubjects } = raw;
+  return { by, capacity, refillPerSecond, exemptHits, maxSubjects, redisTimeoutMs: parseDuration(raw.redisTimeout) };
+}
+
+/** What an upstream gets when neither it nor `defaults:` sets `protection:`. */
+export const PROTECTION_DEFAULTS: UpstreamProtectionConfig = deepFreeze(
+  normaliseProtection({ defaults: BUILT_IN_DEFAULTS.protection, own: {} }, { at: 'defaults.protection', connections: BUILT_IN_DEFAULTS.pool.connections }, []),
+);
+
+/** What a `rateLimit:` section that sets nothing means. */
+export const RATE_LIMIT_DEFAULTS: RateLimitConfig = deepFreeze(normaliseRateLimit(defaultsOf(RateLimitSchema)));
+
+/** What an upstream's `quotaSaver:` that sets nothing means (on at 90 % of the reported limit). */
+export const QUOTA_SAVER_DEFAULTS: QuotaSaverConfig = defaultsOf(QuotaSaverSchema);

@@ -2,8 +2,8 @@
  * Checks one schema-valid cache rule beyond its shape (path pattern, templates, method/body
  * consistency) and normalises it into a `CacheRuleConfig` (milliseconds, bytes, upper-case methods).
  */
-import { DEFAULTS, type RawRule, type RawRuleDefaults } from './schema.js';
-import type { CacheRuleConfig, CacheScope } from './types.js';
+import type { RawDefaults, RawRule } from './schema.js';
+import type { CacheRuleConfig } from './types.js';
 import { DURATION_EXPECTED, parseDuration, parseSize } from './units.js';
 
 export interface RuleContext {
@@ -11,8 +11,8 @@ export interface RuleContext {
   readonly at: string;
   /** Name used when the rule has none: `<upstream>.rule<index in the effective list>`. */
   readonly defaultName: string;
-  /** The file's `defaults.rule` section, if any. */
-  readonly defaults: RawRuleDefaults | undefined;
+  /** The `defaults.rule` section (built-in values where the file sets none): what the rule leaves out. */
+  readonly defaults: RawDefaults['rule'];
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -24,12 +24,9 @@ const POSITIVE_DURATION = DURATION_EXPECTED.replace('a duration', 'a duration gr
 /** Returns the normalised rule; every problem found is appended to `problems` as one line. */
 export function normaliseRule(raw: RawRule, ctx: RuleContext, problems: string[]): CacheRuleConfig {
   const { at, defaults } = ctx;
-  const methods = unique((typeof raw.methods === 'string' ? [raw.methods] : (raw.methods ?? DEFAULTS.rule.methods)).map((m) => m.toUpperCase()));
+  const methods = unique((typeof raw.methods === 'string' ? [raw.methods] : raw.methods).map((m) => m.toUpperCase()));
   const params = pathParams(raw.path, `${at}.path`, problems);
-  const cache = raw.cache ?? DEFAULTS.rule.cache;
-  const bodyKey = raw.bodyKey ?? DEFAULTS.rule.bodyKey;
-  const tags = raw.tags ?? [];
-  const invalidates = raw.invalidates ?? [];
+  const { cache, bodyKey, tags, invalidates } = raw;
   checkTemplates(tags, `${at}.tags`, params, problems);
   checkTemplates(invalidates, `${at}.invalidates`, params, problems);
   const auditTemplates = { action: raw.action, resourceType: raw.resourceType, resourceId: raw.resourceId };
@@ -52,7 +49,6 @@ export function normaliseRule(raw: RawRule, ctx: RuleContext, problems: string[]
     problems.push(`${at}.invalidates: only a write rule (POST/PUT/PATCH/DELETE with cache: false) can invalidate`);
   }
 
-  const ttl = pick(raw.ttl, defaults?.ttl, DEFAULTS.rule.ttl);
   const negativeTtl = raw.negativeTtl;
   return {
     name: raw.name ?? ctx.defaultName,
@@ -60,18 +56,19 @@ export function normaliseRule(raw: RawRule, ctx: RuleContext, problems: string[]
     path: raw.path,
     query: { ...raw.query },
     cache,
-    ttlMs: positiveDuration(ttl, raw.ttl !== undefined || defaults?.ttl === undefined ? `${at}.ttl` : 'defaults.rule.ttl', problems),
-    scope: pick(raw.scope, defaults?.scope, DEFAULTS.rule.scope) as CacheScope,
-    vary: unique((raw.vary ?? []).map((h) => h.toLowerCase())),
+    // A key the rule leaves out is inherited from defaults.rule.
+    ttlMs: positiveDuration(raw.ttl ?? defaults.ttl, raw.ttl !== undefined ? `${at}.ttl` : 'defaults.rule.ttl', problems),
+    scope: raw.scope ?? defaults.scope,
+    vary: unique(raw.vary.map((h) => h.toLowerCase())),
     tags: [...tags],
-    statuses: unique(pick<readonly number[]>(raw.statuses, defaults?.statuses, DEFAULTS.rule.statuses)),
+    statuses: unique(raw.statuses ?? defaults.statuses),
     negativeTtlMs: negativeTtl === undefined ? null : positiveDuration(negativeTtl, `${at}.negativeTtl`, problems),
-    maxBodyBytes: parseSize(pick(raw.maxBodyBytes, defaults?.maxBodyBytes, DEFAULTS.rule.maxBodyBytes)),
+    maxBodyBytes: parseSize(raw.maxBodyBytes ?? defaults.maxBodyBytes),
     bodyKey,
-    respectCacheControl: raw.respectCacheControl ?? DEFAULTS.rule.respectCacheControl,
-    staleWhileRevalidateMs: parseDuration(pick(raw.staleWhileRevalidate, defaults?.staleWhileRevalidate, DEFAULTS.rule.staleWhileRevalidate)),
-    staleIfErrorMs: parseDuration(pick(raw.staleIfError, defaults?.staleIfError, DEFAULTS.rule.staleIfError)),
-    refreshAhead: raw.refreshAhead ?? DEFAULTS.rule.refreshAhead,
+    respectCacheControl: raw.respectCacheControl,
+    staleWhileRevalidateMs: parseDuration(raw.staleWhileRevalidate ?? defaults.staleWhileRevalidate),
+    staleIfErrorMs: parseDuration(raw.staleIfError ?? defaults.staleIfError),
+    refreshAhead: raw.refreshAhead,
     invalidates: [...invalidates],
     action: raw.action ?? null,
     resourceType: raw.resourceType ?? null,
@@ -129,10 +126,6 @@ function positiveDuration(value: number | string, at: string, problems: string[]
   const ms = parseDuration(value);
   if (ms <= 0) problems.push(`${at}: ${POSITIVE_DURATION}`);
   return ms;
-}
-
-function pick<T>(own: T | undefined, fallback: T | undefined, builtIn: T): T {
-  return own ?? fallback ?? builtIn;
 }
 
 function unique<T>(values: readonly T[]): T[] {

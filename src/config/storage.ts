@@ -1,7 +1,9 @@
 import type { Static } from '@sinclair/typebox';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { DEFAULTS, type AdminSchema, type AuditSchema, type CacheSchema, type DatabaseSchema, type SessionsSchema } from './schema.js';
+import type { CacheSchema } from './schema/cache.js';
+import type { AdminSchema } from './schema/server.js';
+import type { AuditSchema, DatabaseSchema, SessionsSchema } from './schema/services.js';
 import type { AdminConfig, AuditConfig, CacheConfig, DatabaseConfig, SessionsConfig } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 
@@ -10,41 +12,27 @@ const POSTGRES_SCHEMES = ['postgres:', 'postgresql:'];
 
 /** Normalises `cache:` (memory, Redis and Postgres tiers, breaker) after it passed the schema. */
 export function normaliseCache(raw: Static<typeof CacheSchema>, problems: string[]): CacheConfig {
-  const memory = raw.memory ?? {};
-  const redis = raw.redis ?? {};
-  const postgres = raw.postgres ?? {};
-  const breaker = raw.breaker ?? {};
+  const { memory, redis, postgres, breaker } = raw;
   return {
     keySecret: emptyToNull(raw.keySecret),
-    namespace: raw.namespace ?? DEFAULTS.namespace,
-    memory: {
-      enabled: memory.enabled ?? DEFAULTS.memory.enabled,
-      maxBytes: parseSize(memory.maxBytes ?? DEFAULTS.memory.maxBytes),
-      maxEntries: memory.maxEntries ?? DEFAULTS.memory.maxEntries,
-    },
+    namespace: raw.namespace,
+    memory: { enabled: memory.enabled, maxBytes: parseSize(memory.maxBytes), maxEntries: memory.maxEntries },
     redis: {
       url: checkedUrl(emptyToNull(redis.url), REDIS_SCHEMES, 'cache.redis.url', problems),
-      readTimeoutMs: parseDuration(redis.readTimeout ?? DEFAULTS.redis.readTimeout),
-      compressAboveBytes: parseSize(redis.compressAbove ?? DEFAULTS.redis.compressAbove),
-      writeQueueSize: redis.writeQueue ?? DEFAULTS.redis.writeQueue,
+      readTimeoutMs: parseDuration(redis.readTimeout),
+      compressAboveBytes: parseSize(redis.compressAbove),
+      writeQueueSize: redis.writeQueue,
     },
     postgres: {
-      enabled: postgres.enabled ?? DEFAULTS.postgres.enabled,
-      readTimeoutMs: parseDuration(postgres.readTimeout ?? DEFAULTS.postgres.readTimeout),
-      writeQueueSize: postgres.writeQueue ?? DEFAULTS.postgres.writeQueue,
-      sweepIntervalMs: parseDuration(postgres.sweepInterval ?? DEFAULTS.postgres.sweepInterval),
-      sweepBatchSize: postgres.sweepBatch ?? DEFAULTS.postgres.sweepBatch,
-      hitFlushIntervalMs: parseDuration(postgres.hitFlushInterval ?? DEFAULTS.postgres.hitFlushInterval),
+      enabled: postgres.enabled,
+      readTimeoutMs: parseDuration(postgres.readTimeout),
+      writeQueueSize: postgres.writeQueue,
+      sweepIntervalMs: parseDuration(postgres.sweepInterval),
+      sweepBatchSize: postgres.sweepBatch,
+      hitFlushIntervalMs: parseDuration(postgres.hitFlushInterval),
     },
-    breaker: {
-      failureThreshold: breaker.failureThreshold ?? DEFAULTS.breaker.failureThreshold,
-      cooldownMs: parseDuration(breaker.cooldown ?? DEFAULTS.breaker.cooldown),
-    },
-    refreshAhead: {
-      budgetPerMinute: raw.refreshAhead?.budgetPerMinute ?? DEFAULTS.refreshAhead.budgetPerMinute,
-      lead: raw.refreshAhead?.lead ?? DEFAULTS.refreshAhead.lead,
-      maxTracked: raw.refreshAhead?.maxTracked ?? DEFAULTS.refreshAhead.maxTracked,
-    },
+    breaker: { failureThreshold: breaker.failureThreshold, cooldownMs: parseDuration(breaker.cooldown) },
+    refreshAhead: { ...raw.refreshAhead },
   };
 }
 
@@ -52,33 +40,30 @@ export function normaliseCache(raw: Static<typeof CacheSchema>, problems: string
 export function normaliseDatabase(raw: Static<typeof DatabaseSchema>, problems: string[]): DatabaseConfig {
   return {
     url: checkedUrl(emptyToNull(raw.url), POSTGRES_SCHEMES, 'database.url', problems),
-    dataDir: raw.dataDir ?? DEFAULTS.database.dataDir,
-    poolSize: raw.poolSize ?? DEFAULTS.database.poolSize,
-    statementTimeoutMs: parseDuration(raw.statementTimeout ?? DEFAULTS.database.statementTimeout),
-    connectTimeoutMs: parseDuration(raw.connectTimeout ?? DEFAULTS.database.connectTimeout),
+    dataDir: raw.dataDir,
+    poolSize: raw.poolSize,
+    statementTimeoutMs: parseDuration(raw.statementTimeout),
+    connectTimeoutMs: parseDuration(raw.connectTimeout),
   };
 }
 
 /** Normalises `sessions:`. */
 export function normaliseSessions(raw: Static<typeof SessionsSchema>): SessionsConfig {
-  const d = DEFAULTS.sessions;
   return {
-    header: (raw.header ?? d.header).toLowerCase(),
+    header: raw.header.toLowerCase(),
     cookie: emptyToNull(raw.cookie),
-    userHeader: (raw.userHeader ?? d.userHeader).toLowerCase(),
-    mint: raw.mint ?? d.mint,
-    ttlMs: parseDuration(raw.ttl ?? d.ttl),
-    touchIntervalMs: parseDuration(raw.touchInterval ?? d.touchInterval),
-    cleanupIntervalMs: parseDuration(raw.cleanupInterval ?? d.cleanupInterval),
-    forwardIdentityHeaders: raw.forwardIdentityHeaders ?? d.forwardIdentityHeaders,
+    userHeader: raw.userHeader.toLowerCase(),
+    mint: raw.mint,
+    ttlMs: parseDuration(raw.ttl),
+    touchIntervalMs: parseDuration(raw.touchInterval),
+    cleanupIntervalMs: parseDuration(raw.cleanupInterval),
+    forwardIdentityHeaders: raw.forwardIdentityHeaders,
   };
 }
 
 /** Normalises `audit:`; the spool lives under the data directory unless configured. */
 export function normaliseAudit(raw: Static<typeof AuditSchema>, dataDir: string, problems: string[]): AuditConfig {
-  const d = DEFAULTS.audit;
-  const trustedProxies = raw.trustedProxies ?? [];
-  trustedProxies.forEach((entry, i) => {
+  raw.trustedProxies.forEach((entry, i) => {
     const [address, bits, extra] = entry.split('/');
     const family = isIP(address ?? '');
     const maxBits = family === 6 ? 128 : 32;
@@ -88,25 +73,21 @@ export function normaliseAudit(raw: Static<typeof AuditSchema>, dataDir: string,
     }
   });
   return {
-    enabled: raw.enabled ?? d.enabled,
-    flushIntervalMs: parseDuration(raw.flushInterval ?? d.flushInterval),
-    batchSize: raw.batchSize ?? d.batchSize,
-    bufferMax: raw.bufferMax ?? d.bufferMax,
+    enabled: raw.enabled,
+    flushIntervalMs: parseDuration(raw.flushInterval),
+    batchSize: raw.batchSize,
+    bufferMax: raw.bufferMax,
     spoolDir: raw.spoolDir ?? join(dataDir, 'audit-spool'),
-    retentionDays: raw.retentionDays ?? d.retentionDays,
-    partitionsAheadMonths: raw.partitionsAhead ?? d.partitionsAhead,
-    trustedProxies: [...trustedProxies],
-    failClosed: raw.failClosed ?? d.failClosed,
+    retentionDays: raw.retentionDays,
+    partitionsAheadMonths: raw.partitionsAhead,
+    trustedProxies: [...raw.trustedProxies],
+    failClosed: raw.failClosed,
   };
 }
 
 /** Normalises `admin:`; an empty token disables the `/admin/*` routes. */
 export function normaliseAdmin(raw: Static<typeof AdminSchema>): AdminConfig {
-  return {
-    host: raw.host ?? DEFAULTS.admin.host,
-    port: raw.port ?? DEFAULTS.admin.port,
-    token: emptyToNull(raw.token),
-  };
+  return { host: raw.host, port: raw.port, token: emptyToNull(raw.token) };
 }
 
 function emptyToNull(value: string | undefined): string | null {

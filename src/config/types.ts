@@ -1,15 +1,21 @@
 /**
  * The validated, normalised configuration the rest of sidecache reads.
  * Durations are milliseconds, sizes are bytes; `load.ts` turns the YAML file into this shape.
+ * A section whose normaliser converts no unit is the schema's own type (`Static`, defaults filled
+ * in); the interfaces below are the sections with converted (or derived) keys.
  */
+import type { Static } from '@sinclair/typebox';
+import type { RawRule, RawUpstream } from './schema.js';
+import type { RefreshAheadSchema } from './schema/cache.js';
+import type { SCOPES } from './schema/kit.js';
 
-export type CacheScope = 'authorization' | 'session' | 'shared';
+export type CacheScope = (typeof SCOPES)[number];
 
 /** What a client `Cache-Control: no-cache` (or `Pragma: no-cache`) does for an upstream. */
-export type ClientNoCacheMode = 'refresh' | 'ignore';
+export type ClientNoCacheMode = RawUpstream['clientNoCache'];
 
 /** Query-parameter condition of a rule: a required value, or presence (true) / absence (false). */
-export type QueryCondition = string | boolean;
+export type QueryCondition = RawRule['query'][string];
 
 export interface CacheRuleConfig {
   /** Stable name used in logs, audit action types and metrics; defaults to `<upstream>.rule<N>`. */
@@ -57,15 +63,14 @@ export interface PoolConfig {
   readonly keepAliveTimeoutMs: number;
 }
 
-export interface HeaderRewriteConfig {
-  /** Headers set on every forwarded request (overriding the client's value). */
-  readonly add: Readonly<Record<string, string>>;
-  /** Lower-case header names removed from every forwarded request. */
-  readonly remove: readonly string[];
-}
+/** `add`: headers set on every forwarded request (overriding the client's value); `remove`: lower-case names removed from it. */
+export type HeaderRewriteConfig = Readonly<RawUpstream['requestHeaders']>;
 
-export type { ConcurrencyLimitConfig, QuotaSaverConfig, RateLimitConfig, RateLimitSubjectKind, UpstreamBreakerConfig, UpstreamProtectionConfig } from './protection.js';
-import type { QuotaSaverConfig, RateLimitConfig, UpstreamProtectionConfig } from './protection.js';
+export type { ConcurrencyLimitConfig, RateLimitConfig, RateLimitSubjectKind, UpstreamBreakerConfig, UpstreamProtectionConfig } from './protection.js';
+import type { RateLimitConfig, UpstreamProtectionConfig } from './protection.js';
+
+/** `upstreams[].quotaSaver`: `threshold` is the share of the reported limit, in (0, 1], at which the mode turns on. */
+export type QuotaSaverConfig = Readonly<RawUpstream['quotaSaver']>;
 
 export interface UpstreamConfig {
   readonly name: string;
@@ -207,14 +212,7 @@ export interface CacheConfig {
 }
 
 /** Refresh-ahead of hot entries for rules with `refreshAhead: true` (`cache.refreshAhead:`). */
-export interface RefreshAheadConfig {
-  /** Upstream calls refresh-ahead may make per minute, across all upstreams (0 = off). */
-  readonly budgetPerMinute: number;
-  /** An entry hit within its last `lead` fraction of ttl… is refreshed in that window. */
-  readonly lead: number;
-  /** Hot entries remembered at most (least recently hit are forgotten first). */
-  readonly maxTracked: number;
-}
+export type RefreshAheadConfig = Readonly<Static<typeof RefreshAheadSchema>>;
 
 /** Postgres for the cache tier, audit and sessions; embedded PGlite in `dataDir` when `url` is null. */
 export interface DatabaseConfig {

@@ -53,6 +53,26 @@ export class DeliveryDedupe {
     await this.#redis((client) => client.del(key), 0, 0);
   }
 
+  /**
+   * Runs `apply` with a `claim` for delivery ids of `source` (true the first time, false for a
+   * repeat). When `apply` throws (the invalidation failed), every id it claimed is released before
+   * the error goes on, so the sender's retry, or the redelivery after a reconnect, is applied.
+   */
+  async applyOnce<T>(source: string, apply: (claim: (id: string) => Promise<boolean>) => Promise<T>): Promise<T> {
+    const claimed: string[] = [];
+    const claim = async (id: string): Promise<boolean> => {
+      if (!(await this.claim(source, id))) return false;
+      claimed.push(id);
+      return true;
+    };
+    try {
+      return await apply(claim);
+    } catch (err) {
+      await Promise.all(claimed.map((id) => this.release(source, id)));
+      throw err;
+    }
+  }
+
   #key(source: string, id: string): string {
     // Hashed: ids come from the sender, so their length and bytes are not ours to choose.
     return `sidecache:${this.#options.namespace}:hook:${source}:${createHash('sha256').update(id).digest('base64url')}`;

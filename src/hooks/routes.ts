@@ -164,30 +164,23 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
  * Drops parts already applied (their delivery id was claimed before), then invalidates the rest
  * at once. A failed invalidation gives its claims back, so the sender's retry is applied.
  */
-async function apply(
+function apply(
   source: HookSource,
   delivery: Delivery,
   options: { dedupe: DeliveryDedupe; invalidator: HookRoutesOptions['invalidator'] },
 ): Promise<{ outcome: HookOutcome; body: object }> {
-  const fresh: InvalidationTarget[] = [];
-  const claimed: string[] = [];
-  for (const part of delivery.parts) {
-    if (part.id !== null) {
-      if (!(await options.dedupe.claim(source, part.id))) continue;
-      claimed.push(part.id);
+  return options.dedupe.applyOnce(source, async (claim) => {
+    const fresh: InvalidationTarget[] = [];
+    for (const part of delivery.parts) {
+      if (part.id !== null && !(await claim(part.id))) continue;
+      fresh.push(part.target);
     }
-    fresh.push(part.target);
-  }
-  if (fresh.length === 0) return { outcome: 'duplicate', body: { duplicate: true } };
-  const target = merge(fresh);
-  if (isEmpty(target)) return { outcome: 'ignored', body: { ignored: true } };
-  try {
+    if (fresh.length === 0) return { outcome: 'duplicate', body: { duplicate: true } };
+    const target = merge(fresh);
+    if (isEmpty(target)) return { outcome: 'ignored', body: { ignored: true } };
     const result = await options.invalidator.invalidate(target, 'hook');
     return { outcome: 'invalidated', body: { invalidated: { epochs: result.epochs, keysDeleted: result.keysDeleted, propagated: result.propagated } } };
-  } catch (err) {
-    await Promise.all(claimed.map((id) => options.dedupe.release(source, id)));
-    throw err;
-  }
+  });
 }
 
 /** One target for the new parts. Deliveries of several parts (change events, notifications) name tags alone. */

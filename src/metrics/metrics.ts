@@ -82,8 +82,8 @@ export class SidecacheMetrics implements ProxyEvents {
     registerSourceMetrics(this.registry, sources);
   }
 
-  requestCompleted(upstream: string | null, method: string, status: number, cache: string | null, seconds: number): void {
-    this.#requests.record(upstreamLabel(upstream), methodLabel(method), statusClass(status), cacheLabel(cache), seconds);
+  requestCompleted(upstream: string | null, method: string, status: number, cache: string | null, seconds: number, tier: string | null = null): void {
+    this.#requests.record(upstreamLabel(upstream), methodLabel(method), statusClass(status), cacheLabel(cache), tier ?? 'none', seconds);
   }
 
   upstreamStarted(upstream: string): void {

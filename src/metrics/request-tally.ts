@@ -3,6 +3,8 @@ import type { MetricObjectWithValues, MetricValue, MetricValueWithName, Registry
 /** One label set's running figures. */
 interface Slot {
   readonly labels: { upstream: string; method: string; status_class: string; cache: string };
+  /** The tier that answered (memory, redis, postgres), or none: a label of the histogram only. */
+  readonly tier: string;
   count: number;
   sum: number;
   /** Observations per bucket (not cumulative); the last is +Inf. */
@@ -27,7 +29,7 @@ export class RequestTally {
     registry.registerMetric(
       exported(
         'sidecache_request_duration_seconds',
-        'Time from request arrival to the response being finished, by upstream and cache outcome.',
+        'Time from request arrival to the response being finished, by upstream, cache outcome and the tier that answered.',
         'histogram',
         () => histogramValues('sidecache_request_duration_seconds', bounds, this.#slots.values()),
       ) as never,
@@ -36,16 +38,22 @@ export class RequestTally {
 
   /** Requests since start per (upstream, method, status class, cache) label set. */
   counts(): MetricValue<'upstream' | 'method' | 'status_class' | 'cache'>[] {
-    const values: MetricValue<'upstream' | 'method' | 'status_class' | 'cache'>[] = [];
-    for (const slot of this.#slots.values()) values.push({ labels: slot.labels, value: slot.count });
-    return values;
+    const merged = new Map<string, MetricValue<'upstream' | 'method' | 'status_class' | 'cache'>>();
+    for (const slot of this.#slots.values()) {
+      const { upstream, method, status_class, cache } = slot.labels;
+      const id = `${upstream}\0${method}\0${status_class}\0${cache}`;
+      const found = merged.get(id);
+      if (found === undefined) merged.set(id, { labels: slot.labels, value: slot.count });
+      else found.value += slot.count;
+    }
+    return [...merged.values()];
   }
 
-  record(upstream: string, method: string, statusClass: string, cache: string, seconds: number): void {
-    const id = `${upstream}\0${method}\0${statusClass}\0${cache}`;
+  record(upstream: string, method: string, statusClass: string, cache: string, tier: string, seconds: number): void {
+    const id = `${upstream}\0${method}\0${statusClass}\0${cache}\0${tier}`;
     let slot = this.#slots.get(id);
     if (slot === undefined) {
-      slot = { labels: { upstream, method, status_class: statusClass, cache }, count: 0, sum: 0, buckets: new Float64Array(this.#bounds.length + 1) };
+      slot = { labels: { upstream, method, status_class: statusClass, cache }, tier, count: 0, sum: 0, buckets: new Float64Array(this.#bounds.length + 1) };
       this.#slots.set(id, slot);
     }
     slot.count += 1;
@@ -73,14 +81,14 @@ function exported(name: string, help: string, type: 'counter' | 'histogram', val
   };
 }
 
-/** Cumulative `_bucket` values per (upstream, cache), then `_sum` and `_count`, as prom-client's Histogram exports. */
+/** Cumulative `_bucket` values per (upstream, cache, tier), then `_sum` and `_count`, as prom-client's Histogram exports. */
 function histogramValues(name: string, bounds: readonly number[], slots: Iterable<Slot>): MetricValueWithName<string>[] {
-  const merged = new Map<string, { labels: { upstream: string; cache: string }; buckets: Float64Array; sum: number; count: number }>();
+  const merged = new Map<string, { labels: { upstream: string; cache: string; tier: string }; buckets: Float64Array; sum: number; count: number }>();
   for (const slot of slots) {
-    const id = `${slot.labels.upstream}\0${slot.labels.cache}`;
+    const id = `${slot.labels.upstream}\0${slot.labels.cache}\0${slot.tier}`;
     let series = merged.get(id);
     if (series === undefined) {
-      series = { labels: { upstream: slot.labels.upstream, cache: slot.labels.cache }, buckets: new Float64Array(bounds.length + 1), sum: 0, count: 0 };
+      series = { labels: { upstream: slot.labels.upstream, cache: slot.labels.cache, tier: slot.tier }, buckets: new Float64Array(bounds.length + 1), sum: 0, count: 0 };
       merged.set(id, series);
     }
     for (let i = 0; i < slot.buckets.length; i++) series.buckets[i]! += slot.buckets[i]!;

@@ -30,7 +30,7 @@ export interface MetricSources {
   readonly tiers?: () => readonly TierReading[];
   readonly invalidations?: () => Readonly<Record<string, number>>;
   readonly audit?: () => AuditReading | null;
-  readonly pgPool?: () => { total: number; idle: number; waiting: number } | null;
+  readonly pgPool?: () => { total: number; idle: number; waiting: number; max: number } | null;
   readonly upstreamGuards?: () => ReadonlyMap<string, UpstreamGuardReading>;
 }
 
@@ -211,7 +211,7 @@ export function registerSourceMetrics(registry: Registry, sources: MetricSources
   const pgPool = sources.pgPool;
   new Gauge({
     name: 'sidecache_pg_pool_connections',
-    help: 'Database pool connections by state (total, idle, waiting clients).',
+    help: 'Database pool connections by state (total open, idle, waiting clients, and max: the pool size).',
     labelNames: ['state'],
     registers,
     collect() {
@@ -220,6 +220,7 @@ export function registerSourceMetrics(registry: Registry, sources: MetricSources
       this.set({ state: 'total' }, pool.total);
       this.set({ state: 'idle' }, pool.idle);
       this.set({ state: 'waiting' }, pool.waiting);
+      this.set({ state: 'max' }, pool.max);
     },
   });
 }

@@ -6,8 +6,11 @@ export type StaleReason = 'revalidating' | 'error' | 'timeout' | 'rate_limited' 
  * cheap and synchronous: these are called on the hot path.
  */
 export interface ProxyEvents {
-  /** A proxied request's response has finished (`cache` null when it never reached the cache). */
-  requestCompleted(upstream: string | null, method: string, status: number, cache: string | null, seconds: number): void;
+  /**
+   * A proxied request's response has finished (`cache` null when it never reached the cache;
+   * `tier` the tier that answered a hit or stale response, else null).
+   */
+  requestCompleted(upstream: string | null, method: string, status: number, cache: string | null, seconds: number, tier?: string | null): void;
   upstreamStarted(upstream: string): void;
   /** The upstream's response headers arrived (`status`), or the call failed (`status` null). */
   upstreamFinished(upstream: string, status: number | null, seconds: number): void;

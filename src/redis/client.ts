@@ -1,4 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { backoffDelay } from '../backoff.js';
 import { LogThrottle } from '../log-throttle.js';
 import type { BreakerGate, CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { parseRedisUrl, redactRedisUrl, type RedisNode } from './url.js';
@@ -37,7 +38,8 @@ export interface RedisClientOptions {
   readonly errorLogIntervalMs?: number;
 }
 
-const MAX_RECONNECT_DELAY_MS = 2_000;
+/** From 50 ms up to 2 s, each delay at least 80% of its step. */
+const RECONNECT_BACKOFF = { initialMs: 50, maxMs: 2_000, jitter: 0.2 };
 const DEFAULT_ERROR_LOG_INTERVAL_MS = 10_000;
 /**
  * A fail-fast ioredis client for the URL: no offline queue (a command on a dead connection
@@ -143,10 +145,9 @@ export function waitForReady(client: Redis | Cluster, timeoutMs: number, waitThr
   });
 }
 
-/** Capped exponential back-off with a little jitter; never gives up. */
+/** ioredis counts attempts from 1; capped, a little jitter, never gives up. */
 function reconnectDelay(attempt: number): number {
-  const base = Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** Math.min(attempt - 1, 10));
-  return Math.min(MAX_RECONNECT_DELAY_MS, Math.round(base * (0.8 + Math.random() * 0.4)));
+  return backoffDelay(attempt - 1, RECONNECT_BACKOFF);
 }
 
 function attachErrorLogger(client: Redis | Cluster, options: RedisClientOptions, url: string): void {

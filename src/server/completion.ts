@@ -29,7 +29,7 @@ export function requestCompletion(sinks: CompletionSinks): CompleteRequest {
   return (finished, record) => {
     if (record.audited) {
       audit?.record(auditEventFor(finished, record, redactQueryParams));
-      events?.requestCompleted(record.upstream, finished.method, finished.status, record.cache, finished.elapsedMs / 1000);
+      events?.requestCompleted(record.upstream, finished.method, finished.status, record.cache, finished.elapsedMs / 1000, record.tier);
       if ((record.cache === 'HIT' || record.staleReason === 'quota') && record.upstream !== null) callSaved?.(record.upstream);
     }
     if (!accessLog) return;

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 import { pino, type DestinationStream, type LoggerOptions as PinoOptions } from 'pino';
-import { DEFAULTS } from '../config/schema.js';
+import { REDACT_QUERY_PARAMS } from '../config/schema.js';
 import { redactUrl } from '../policy/redaction.js';
 
 interface SerializableRequest {
@@ -17,7 +17,7 @@ interface SerializableRequest {
  * pino options: credentials are redacted wherever a serializer might pick them up, and a
  * request's URL is logged with its secret query values redacted (see policy/redaction.ts).
  */
-export function loggerOptions(level: string, redactQueryParams: readonly string[] = DEFAULTS.redactQueryParams): NonNullable<FastifyServerOptions['logger']> {
+export function loggerOptions(level: string, redactQueryParams: readonly string[] = REDACT_QUERY_PARAMS): NonNullable<FastifyServerOptions['logger']> {
   const secretNames = new Set(redactQueryParams.map((name) => name.toLowerCase()));
   return {
     level,

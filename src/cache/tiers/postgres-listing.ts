@@ -1,9 +1,9 @@
 // The Postgres tier's admin listing and inspection; never the body (see migrations/0006_api_cache_listing.sql).
-import type { CacheScope } from '../../config/types.js';
 import type { SqlDatabase } from '../../db/sql.js';
 import { msFromTimestamp, timestampFromMs } from '../../db/sql-time.js';
 import { ENTRY_FORMAT_VERSION, type StoredHeaders } from '../entry.js';
 import { listPosition, type EntryDescription, type EntryMeta, type ListOptions, type ListPage } from '../store.js';
+import { entryFields, type EntryRowBase } from './postgres-rows.js';
 
 /** The listing order, as indexed by api_cache_listing_idx: byte order, whatever the locale. */
 const LIST_ORDER = 'data_source COLLATE "C", path COLLATE "C", cache_key COLLATE "C"';
@@ -19,18 +19,9 @@ const LIVE_KEYS = `
   SELECT cache_key FROM api_cache
   WHERE cache_key = ANY($1::text[]) AND format = $2 AND stale_until > ${timestampFromMs('$3')}`;
 
-interface MetaRow {
-  cache_key: string;
-  data_source: string;
-  path: string;
-  scope: string;
-  status: number;
-  tags: string[];
+interface MetaRow extends EntryRowBase {
   size_bytes: number;
   body_bytes: number;
-  stored_at: number;
-  expires_at: number;
-  stale_until: number;
 }
 
 /**
@@ -76,19 +67,7 @@ export async function liveKeys(db: SqlDatabase, now: number, keys: readonly stri
 }
 
 function toMeta(row: MetaRow): EntryMeta {
-  return {
-    key: row.cache_key,
-    upstream: row.data_source,
-    path: row.path,
-    status: row.status,
-    storedAt: Math.round(row.stored_at),
-    expiresAt: Math.round(row.expires_at),
-    staleUntil: Math.round(row.stale_until),
-    tags: row.tags,
-    scope: row.scope as CacheScope,
-    bodyBytes: Number(row.body_bytes),
-    sizeBytes: Number(row.size_bytes),
-  };
+  return { ...entryFields(row), bodyBytes: Number(row.body_bytes), sizeBytes: Number(row.size_bytes) };
 }
 
 /** A LIKE pattern matching `text` literally (backslash is the default escape). */

@@ -1,9 +1,9 @@
-import type { CacheScope } from '../../config/types.js';
 import type { SqlDatabase } from '../../db/sql.js';
 import { msFromTimestamp, timestampFromMs } from '../../db/sql-time.js';
 import { ENTRY_FORMAT_VERSION, entrySize, type CacheEntry, type StoredHeaders } from '../entry.js';
 import type { CacheTier, EntryDescription, ListableTier, ListOptions, ListPage, TierStats } from '../store.js';
 import { describeEntry, listEntries, liveKeys } from './postgres-listing.js';
+import { entryFields, type EntryRowBase } from './postgres-rows.js';
 
 export interface PostgresTierOptions {
   /** Owned by the caller, who also closes it (after closing the tier). */
@@ -40,18 +40,9 @@ const STATS = `
   SELECT count(*)::int8 AS entries, coalesce(sum(size_bytes), 0)::int8 AS bytes
   FROM api_cache WHERE format = $1 AND stale_until > ${timestampFromMs('$2')}`;
 
-interface EntryRow {
-  cache_key: string;
-  data_source: string;
-  path: string;
-  scope: string;
-  status: number;
+interface EntryRow extends EntryRowBase {
   headers: StoredHeaders;
   body: Buffer;
-  tags: string[];
-  stored_at: number;
-  expires_at: number;
-  stale_until: number;
 }
 
 /**
@@ -130,17 +121,5 @@ export class PostgresTier implements CacheTier, ListableTier {
 }
 
 function toEntry(row: EntryRow): CacheEntry {
-  return {
-    key: row.cache_key,
-    upstream: row.data_source,
-    path: row.path,
-    status: row.status,
-    headers: row.headers,
-    body: row.body,
-    storedAt: Math.round(row.stored_at),
-    expiresAt: Math.round(row.expires_at),
-    staleUntil: Math.round(row.stale_until),
-    tags: row.tags,
-    scope: row.scope as CacheScope,
-  };
+  return { ...entryFields(row), headers: row.headers, body: row.body };
 }

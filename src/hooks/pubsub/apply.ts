@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEventFields } from '../../audit/events.js';
-import type { InvalidationTarget, Invalidator } from '../../invalidation/invalidator.js';
+import type { Invalidator } from '../../invalidation/invalidator.js';
 import type { DeliveryDedupe } from '../dedupe.js';
 import { changeEventsTarget, parseChangeEvents, type ChangeEvent } from '../salesforce-cdc.js';
 import type { WriteEquivalent } from '../write-equivalent.js';
@@ -33,48 +33,41 @@ export interface AppliedBatch {
  * ChangeEventHeader is read from its Avro payload and mapped by the relay's own mapping
  * (parseChangeEvents, changeEventsTarget); an event already applied (its EventUuid, else its
  * transaction key and sequence number, remembered 24 h in Redis) is a duplicate; the rest are
- * invalidated at once. A failed invalidation gives its claims back and throws, so the batch is
- * delivered again after the reconnect.
+ * invalidated at once. A failed invalidation (or schema fetch) gives the batch's claims back
+ * and throws, so the batch is delivered again after the reconnect.
  */
-export async function applyBatch(events: readonly ConsumerEvent[], deps: BatchDeps): Promise<AppliedBatch> {
-  const outcomes: EventOutcome[] = [];
-  const fresh: Array<{ index: number; target: InvalidationTarget }> = [];
-  const claimed: string[] = [];
-  const entities = new Set<string>();
-  const recordIds = new Set<string>();
-  let lastCommitAt: number | null = null;
-  for (const delivered of events) {
-    const change = await read(delivered, deps.decoder);
-    if (change === 'malformed' || change === null) {
-      outcomes.push(change === null ? 'ignored' : 'malformed');
-      continue;
+export function applyBatch(events: readonly ConsumerEvent[], deps: BatchDeps): Promise<AppliedBatch> {
+  return deps.dedupe.applyOnce(PUBSUB_SOURCE, async (claim) => {
+    const outcomes: EventOutcome[] = [];
+    const tags = new Set<string>();
+    const entities = new Set<string>();
+    const recordIds = new Set<string>();
+    let lastCommitAt: number | null = null;
+    for (const delivered of events) {
+      const change = await read(delivered, deps.decoder);
+      if (change === 'malformed' || change === null) {
+        outcomes.push(change === null ? 'ignored' : 'malformed');
+        continue;
+      }
+      const id = delivered.event?.id ? `event:${delivered.event.id}` : (change.event.deliveryId ?? `replay:${delivered.replay_id.toString('hex')}`);
+      if (!(await claim(id))) {
+        outcomes.push('duplicate');
+        continue;
+      }
+      const target = changeEventsTarget([change.event], deps.equivalent);
+      if ((target.tags ?? []).length === 0) {
+        outcomes.push('ignored');
+        continue;
+      }
+      for (const tag of target.tags ?? []) tags.add(tag);
+      outcomes.push('invalidated');
+      entities.add(change.event.entity);
+      for (const recordId of change.event.wholeEntity ? ['*'] : change.event.recordIds) recordIds.add(recordId);
+      lastCommitAt = Math.max(lastCommitAt ?? 0, change.commitTimestamp);
     }
-    const id = delivered.event?.id ? `event:${delivered.event.id}` : (change.event.deliveryId ?? `replay:${delivered.replay_id.toString('hex')}`);
-    if (!(await deps.dedupe.claim(PUBSUB_SOURCE, id))) {
-      outcomes.push('duplicate');
-      continue;
-    }
-    claimed.push(id);
-    const target = changeEventsTarget([change.event], deps.equivalent);
-    if ((target.tags ?? []).length === 0) {
-      outcomes.push('ignored');
-      continue;
-    }
-    fresh.push({ index: outcomes.length, target });
-    outcomes.push('invalidated');
-    entities.add(change.event.entity);
-    for (const recordId of change.event.wholeEntity ? ['*'] : change.event.recordIds) recordIds.add(recordId);
-    lastCommitAt = Math.max(lastCommitAt ?? 0, change.commitTimestamp);
-  }
-  if (fresh.length > 0) {
-    try {
-      await deps.invalidator.invalidate({ tags: [...new Set(fresh.flatMap((f) => f.target.tags ?? []))] }, 'hook');
-    } catch (err) {
-      await Promise.all(claimed.map((id) => deps.dedupe.release(PUBSUB_SOURCE, id)));
-      throw err;
-    }
-  }
-  return { outcomes, lastCommitAt, entities: [...entities], recordIds: [...recordIds] };
+    if (tags.size > 0) await deps.invalidator.invalidate({ tags: [...tags] }, 'hook');
+    return { outcomes, lastCommitAt, entities: [...entities], recordIds: [...recordIds] };
+  });
 }
 
 /** The change event in a delivered event; null without a ChangeEventHeader (not a change event); 'malformed' when unreadable. */

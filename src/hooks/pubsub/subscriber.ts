@@ -9,7 +9,7 @@ import { applyBatch, batchAuditEvent, PUBSUB_SOURCE, type AppliedBatch } from '.
 import { SalesforceAuth } from './auth.js';
 import { ChangeEventDecoder } from './avro.js';
 import { sleep, systemClock } from '../../resilience/clock.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay, type BackoffOptions } from '../../backoff.js';
 import { CursorStore } from './cursor.js';
 import { FeedLeadership, type LeaseDatabase } from './leadership.js';
 import { describe, errorCode, isUnauthenticated, metadataOf, unary } from './calls.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULTS } from '../../../src/config/schema.js';
+import { BUILT_IN_DEFAULTS } from '../../../src/config/schema.js';
 import { PROTECTION_DEFAULTS } from '../../../src/config/protection.js';
 import { startProxy } from '../../helpers/app.js';
 import { testConfig, upstream as upstreamConfig } from '../../helpers/config.js';
@@ -30,7 +30,7 @@ t.test('a cold burst of 1,000 URLs at concurrency 200: no errors, every URL stor
     res.end(JSON.stringify({ path: req.url }));
   });
   t.teardown(() => upstream.close());
-  const pool = { ...upstreamConfig({ target: null }).pool, connections: DEFAULTS.pool.connections };
+  const pool = { ...upstreamConfig({ target: null }).pool, connections: BUILT_IN_DEFAULTS.pool.connections };
   const proxy = await startProxy(
     t,
     testConfig([{ target: upstream.url, pool, protection: PROTECTION_DEFAULTS, rules: [{ path: '/items/:id', scope: 'shared', ttlMs: 600_000 }] }]),

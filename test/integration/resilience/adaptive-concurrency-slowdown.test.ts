@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULTS } from '../../../src/config/schema.js';
+import { BUILT_IN_DEFAULTS } from '../../../src/config/schema.js';
 import { PROTECTION_DEFAULTS } from '../../../src/config/protection.js';
 import { startProxy } from '../../helpers/app.js';
 import { testConfig, upstream as upstreamConfig } from '../../helpers/config.js';
@@ -43,7 +43,7 @@ t.test('a tenfold slowdown: the limit and the calls in flight fall, cached data 
     res.end(JSON.stringify({ path: req.url }));
   });
   t.teardown(() => upstream.close());
-  const pool = { ...upstreamConfig({ target: null }).pool, connections: DEFAULTS.pool.connections };
+  const pool = { ...upstreamConfig({ target: null }).pool, connections: BUILT_IN_DEFAULTS.pool.connections };
   const rules = [
     { path: '/cached/:id', scope: 'shared' as const, ttlMs: 1_000, staleWhileRevalidateMs: 0, staleIfErrorMs: 3_600_000 },
     { path: '/items/:id', scope: 'shared' as const, ttlMs: 600_000 },

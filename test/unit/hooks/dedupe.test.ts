@@ -20,6 +20,20 @@ t.test('a released claim (its delivery failed) can be claimed again', async (t) 
   t.equal(await dedupe.claim('jira', 'a'), true);
 });
 
+t.test('applyOnce: what a failed apply claimed is released; what a finished one claimed is kept', async (t) => {
+  const dedupe = new DeliveryDedupe({ ...options, redis: null });
+  await dedupe.claim('jira', 'seen');
+  const failed = dedupe.applyOnce('jira', async (claim) => {
+    t.same([await claim('a'), await claim('seen')], [true, false]);
+    throw new Error('invalidation failed');
+  });
+  await t.rejects(failed, /invalidation failed/);
+  t.equal(await dedupe.claim('jira', 'a'), true, 'released, so the retry is applied');
+  t.equal(await dedupe.claim('jira', 'seen'), false, 'a claim it did not make is not released');
+  t.equal(await dedupe.applyOnce('jira', async (claim) => claim('b')), true);
+  t.equal(await dedupe.claim('jira', 'b'), false, 'kept after success');
+});
+
 t.test('ids are forgotten after the window', async (t) => {
   const dedupe = new DeliveryDedupe({ ...options, redis: null, windowMs: 30 });
   await dedupe.claim('jira', 'a');

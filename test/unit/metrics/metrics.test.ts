@@ -74,7 +74,7 @@ t.test('scrape-time sources: tiers, invalidations, audit, pool', async (t) => {
       ],
       invalidations: () => ({ write: 3, admin: 1 }),
       audit: () => ({ written: 100, spooled: 5, replayed: 5, dropped: 0, queueDepth: 12 }),
-      pgPool: () => ({ total: 4, idle: 3, waiting: 0 }),
+      pgPool: () => ({ total: 4, idle: 3, waiting: 0, max: 20 }),
     },
     { processMetrics: false },
   );
@@ -91,6 +91,7 @@ t.test('scrape-time sources: tiers, invalidations, audit, pool', async (t) => {
   t.equal(value(families.get('sidecache_audit_events_total'), { outcome: 'spooled' }), 5);
   t.equal(value(families.get('sidecache_audit_queue_depth'), {}), 12);
   t.equal(value(families.get('sidecache_pg_pool_connections'), { state: 'idle' }), 3);
+  t.equal(value(families.get('sidecache_pg_pool_connections'), { state: 'max' }), 20, 'the pool size, so a dashboard can show how busy it is');
 
   hits = 9;
   families = await scrape(metrics);
@@ -137,4 +138,22 @@ t.test('every metric follows the naming rules', async (t) => {
     if (family.type === 'COUNTER') t.match(name, /_total$/, `${name} is a counter ending in _total`);
     if (family.type === 'HISTOGRAM' && !name.startsWith('sidecache_nodejs_')) t.match(name, /_seconds$/, `${name} is in seconds`);
   }
+});
+
+t.test('request latency is labelled by the tier that answered; the request counter is not split by it', async (t) => {
+  const metrics = new SidecacheMetrics({}, { processMetrics: false });
+  metrics.requestCompleted('sf', 'GET', 200, 'HIT', 0.0004, 'memory');
+  metrics.requestCompleted('sf', 'GET', 200, 'HIT', 0.004, 'redis');
+  metrics.requestCompleted('sf', 'GET', 200, 'HIT', 0.003, 'redis');
+  metrics.requestCompleted('sf', 'GET', 200, 'MISS', 0.3);
+
+  const families = await scrape(metrics);
+  const requests = families.get('sidecache_requests_total');
+  t.equal(value(requests, { upstream: 'sf', method: 'GET', status_class: '2xx', cache: 'hit' }), 3, 'one series for hits from any tier');
+  t.equal(requests?.metrics.filter((m) => m.labels?.['tier'] !== undefined).length, 0, 'no tier label on the counter');
+  const duration = await histogram(metrics, 'sidecache_request_duration_seconds');
+  const count = (tier: string, cache: string) => duration.find((v) => v.metricName?.endsWith('_count') && v.labels['tier'] === tier && v.labels['cache'] === cache)?.value;
+  t.equal(count('memory', 'hit'), 1);
+  t.equal(count('redis', 'hit'), 2);
+  t.equal(count('none', 'miss'), 1, 'a miss has no tier');
 });

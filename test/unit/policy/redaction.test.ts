@@ -1,8 +1,8 @@
 import t from 'tap';
-import { DEFAULTS } from '../../../src/config/schema.js';
+import { REDACT_QUERY_PARAMS } from '../../../src/config/schema.js';
 import { isSecretParam, redactQuery, redactUrl } from '../../../src/policy/redaction.js';
 
-const configured = new Set<string>(DEFAULTS.redactQueryParams);
+const configured = new Set<string>(REDACT_QUERY_PARAMS);
 const none = new Set<string>();
 
 t.test('the issue 11 list is redacted by pattern, whatever the configured list says', async (t) => {

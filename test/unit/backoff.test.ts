@@ -1,5 +1,5 @@
 import t from 'tap';
-import { backoffDelay } from '../../../../src/hooks/pubsub/backoff.js';
+import { backoffDelay } from '../../src/backoff.js';
 
 t.test('doubles from the initial delay up to the cap, each delay in the upper half of its step', async (t) => {
   const at = (random: number) => (attempt: number) => backoffDelay(attempt, { initialMs: 1_000, maxMs: 60_000, random: () => random });
