@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config/types.js';
+import { FILL_LEASE_MS, FILL_POLL_MS, FillLeases } from './cache/fill-lease.js';
+import { openKeySecret, type KeySecret } from './cache/key-secret.js';
 import { openCacheStorage, type CacheStorage } from './cache/open-stack.js';
 import { openManagedDatabase, type ManagedDatabase } from './db/lifecycle.js';
 import { AuditWriter } from './audit/writer.js';
@@ -7,6 +10,7 @@ import { identityHeadersToStrip } from './sessions/identity.js';
 import { SessionStore } from './sessions/sessions.js';
 import { EpochTable } from './invalidation/epochs.js';
 import { MAX_RESPECTED_TTL_MS } from './policy/storability.js';
+import { openInvalidationBus } from './invalidation/bus.js';
 import { Invalidator } from './invalidation/invalidator.js';
 import { CallerLimits } from './proxy/caller-limits.js';
 import { Forwarder } from './proxy/forwarder.js';
@@ -44,6 +48,8 @@ import type { PubSubSubscriber } from './hooks/pubsub/subscriber.js';
 export interface Sidecache {
   readonly app: FastifyInstance;
   readonly storage: CacheStorage;
+  /** The secret credentials are hashed under (configured, or persisted in the database). */
+  readonly keySecret: KeySecret;
   readonly stack: CacheStorage['stack'];
   readonly flights: SingleFlight<Fetched>;
   readonly router: UpstreamRouter;
@@ -85,8 +91,9 @@ const REFRESH_AHEAD_TICK_MS = 1_000;
 
 /**
  * Builds one instance without listening (tests `inject()` or listen on port 0), in boot order:
- * the logger; shared infrastructure (the database, the one Redis connection and its breaker,
- * cache storage over them, the key secret); invalidation; sessions and audit; upstream guards
+ * the logger; shared infrastructure (the database, the one Redis connection and its breaker, the
+ * key secret, the invalidation bus on that connection); cache storage and fill leases over them;
+ * invalidation; sessions and audit; upstream guards
  * and metrics; the router and the Pub/Sub change feed; the proxy pipeline; then the listener,
  * its hit lane and its routes. Each step takes what the steps
  * before it returned.
@@ -102,12 +109,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const needsDatabase = config.cache.postgres.enabled || config.audit.enabled || config.hooks.salesforcePubSub !== null;
   const database = needsDatabase ? await openManagedDatabase(config.database, log) : null;
   const redis = config.cache.redis.url === null ? null : openRedis(config.cache.redis.url, config, log, now);
+  const keySecret = await openKeySecret(config.cache.keySecret, database, log);
+  const bus = redis === null ? null : await openInvalidationBus(redis, { namespace: config.cache.namespace, instanceId: randomUUID(), log });
   const epochs = new EpochTable();
-  const storage = await openCacheStorage(config, { log, now, database, redis, isCurrent: (entry) => epochs.isCurrent(entry) });
+  const storage = openCacheStorage(config, { log, now, database, redis, bus, isCurrent: (entry) => epochs.isCurrent(entry) });
   const { stack } = storage;
+  const fillLeases = redis === null ? null : new FillLeases({
+          client: redis.client,
+          breaker: redis.breaker,
+          bus,
+          namespace: config.cache.namespace,
+          timeoutMs: config.cache.redis.readTimeoutMs,
+          leaseMs: FILL_LEASE_MS,
+          pollMs: FILL_POLL_MS,
+        });
 
   // Invalidation: epochs loaded now, again once a late database is ready, and pruned as they age.
-  const invalidator = new Invalidator({ epochs, stack, bus: storage.bus, database, now, log });
+  const invalidator = new Invalidator({ epochs, stack, bus, database, now, log });
   const epochHorizonMs = longestLifetimeMs(config) + 60_000;
   await invalidator.load(now() - epochHorizonMs).catch((err: Error) => log.warn({ err: err.message }, 'could not load invalidation epochs'));
   void database?.whenReady.then(() => invalidator.load(now() - epochHorizonMs)).catch(() => undefined);
@@ -115,9 +133,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   epochPruning.unref();
 
   // Sessions and the audit trail.
-  const sessions = new SessionStore({ db: database?.db ?? null, secret: storage.keySecret(), config: config.sessions, now, log: (obj, msg) => log.warn(obj, msg) });
+  const sessions = new SessionStore({ db: database?.db ?? null, secret: keySecret.current(), config: config.sessions, now, log: (obj, msg) => log.warn(obj, msg) });
   sessions.start();
-  storage.onKeySecretChange((secret) => sessions.setSecret(secret));
+  keySecret.onChange((secret) => sessions.setSecret(secret));
   const audit = config.audit.enabled ? new AuditWriter({ db: database?.db ?? null, config: config.audit, log, now, dbReady: database?.ready }) : null;
   await audit?.start();
   const accepting = () => audit?.accepting() ?? true;
@@ -166,9 +184,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const readThrough = new ReadThrough({
     stack,
     forwarder,
-    filler: new CacheFiller({ stack, forwarder, redactQueryParams, now, leases: storage.fillLeases }),
+    filler: new CacheFiller({ stack, forwarder, redactQueryParams, now, leases: fillLeases }),
     flights,
-    keySecret: storage.keySecret,
+    keySecret: keySecret.current,
     server: config.server,
     now,
     onHit: storage.countHit,
@@ -198,7 +216,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     readThrough,
     sessions: sessionDeps,
     callerLimits,
-    keySecret: storage.keySecret,
+    keySecret: keySecret.current,
     now,
     accepting,
     isDraining,
@@ -256,6 +274,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await audit?.close(config.server.shutdownGraceMs);
     await sessions.close();
     await storage.close();
+    await bus?.close();
     redis?.close();
     await database?.close();
   });
@@ -263,6 +282,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   return {
     app,
     storage,
+    keySecret,
     stack,
     flights,
     router,

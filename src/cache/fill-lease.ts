@@ -7,6 +7,11 @@ import { withTimeout } from '../resilience/timeout.js';
 /** What `acquire` found: this instance fills the key, another does, or Redis could not say. */
 export type LeaseOutcome = { readonly kind: 'acquired'; readonly token: string } | { readonly kind: 'held' } | { readonly kind: 'unavailable' };
 
+/** A fill lease outlives a slow upstream call; a crashed holder delays the others this long at most. */
+export const FILL_LEASE_MS = 10_000;
+/** How often a waiter looks for the fill when no bus message has woken it. */
+export const FILL_POLL_MS = 50;
+
 export interface FillLeaseOptions {
   readonly client: Redis | Cluster;
   readonly namespace: string;

@@ -1,13 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/types.js';
 import type { ManagedDatabase } from '../db/lifecycle.js';
 import type { SqlDatabase } from '../db/sql.js';
 import { Coherence } from '../invalidation/coherence.js';
-import { InvalidationBus } from '../invalidation/bus.js';
+import type { InvalidationBus } from '../invalidation/bus.js';
 import type { OwnedRedis } from '../redis/client.js';
 import { CircuitBreaker } from '../resilience/circuit-breaker.js';
-import { FillLeases } from './fill-lease.js';
 import type { CacheEntry } from './entry.js';
 import { GuardedTier, type TierHealth } from './guarded-tier.js';
 import { TierStack } from './stack.js';
@@ -26,37 +24,31 @@ export interface CacheStorage {
   /** The database (Postgres or embedded PGlite) once migrated; shared with audit and sessions. */
   readonly db: SqlDatabase | null;
   readonly coherence: Coherence | null;
-  /** The Redis bus, when Redis is configured. */
-  readonly bus: InvalidationBus | null;
-  /** Cross-instance single flight, when Redis is configured. */
-  readonly fillLeases: FillLeases | null;
-  readonly instanceId: string;
-  /** Secret for hashing credentials into keys: configured, else persisted in the database. */
-  keySecret(): string;
-  /** Called when the secret changes: the persisted one was read after a late database start. */
-  onKeySecretChange(listener: (secret: string) => void): void;
   countHit(key: string): void;
   health(): Record<string, TierHealth>;
   close(): Promise<void>;
 }
 
 const WRITE_CONCURRENCY = 8;
-/** A fill lease outlives a slow upstream call; a crashed holder delays the others this long at most. */
-const FILL_LEASE_MS = 10_000;
-const FILL_POLL_MS = 50;
 
 /**
  * Builds the memory tier and, over the database and the Redis connection the app opened, the
- * Postgres and Redis tiers, the invalidation bus and fill leases; a dead Redis or Postgres is never fatal.
+ * Postgres and Redis tiers, and the coherence that keeps other instances' memory tiers current
+ * over the app's bus; a dead Redis or Postgres is never fatal.
  */
-export async function openCacheStorage(
+export function openCacheStorage(
   config: Config,
-  options: { log: FastifyBaseLogger; now: () => number; database: ManagedDatabase | null; redis: OwnedRedis | null; isCurrent?: (entry: CacheEntry) => boolean },
-): Promise<CacheStorage> {
-  const { log, now, database } = options;
+  options: {
+    log: FastifyBaseLogger;
+    now: () => number;
+    database: ManagedDatabase | null;
+    redis: OwnedRedis | null;
+    bus: InvalidationBus | null;
+    isCurrent?: (entry: CacheEntry) => boolean;
+  },
+): CacheStorage {
+  const { log, now, database, bus } = options;
   const { cache } = config;
-  const instanceId = randomUUID();
-  const closers: Array<() => Promise<void>> = [];
   const memory = cache.memory.enabled ? new MemoryTier(cache.memory, now) : null;
 
   // Postgres (or PGlite), usable once the database's migrations are applied.
@@ -83,13 +75,10 @@ export async function openCacheStorage(
     });
   }
 
-  // The Redis tier on the app's one connection and breaker, and the bus that keeps other instances' memory tiers coherent.
+  // The Redis tier on the app's one connection and breaker.
   let redis: GuardedTier | null = null;
-  let coherence: Coherence | null = null;
-  let busRef: InvalidationBus | null = null;
-  let fillLeases: FillLeases | null = null;
   if (options.redis !== null) {
-    const { client, breaker, subscriber } = options.redis;
+    const { client, breaker } = options.redis;
     redis = new GuardedTier(new RedisTier({ client, namespace: cache.namespace, compressAboveBytes: cache.redis.compressAboveBytes, now }), {
       readTimeoutMs: cache.redis.readTimeoutMs,
       breaker,
@@ -97,46 +86,15 @@ export async function openCacheStorage(
       log,
       now,
     });
-    const bus = new InvalidationBus({ publisher: client, subscriber, namespace: cache.namespace, instanceId, log: (obj, msg) => log.warn(obj, msg) });
-    coherence = new Coherence(bus, memory);
-    busRef = bus;
-    fillLeases = new FillLeases({
-      client,
-      namespace: cache.namespace,
-      leaseMs: FILL_LEASE_MS,
-      timeoutMs: cache.redis.readTimeoutMs,
-      pollMs: FILL_POLL_MS,
-      bus,
-      breaker,
-    });
-    await bus.start().catch((err: Error) => log.warn({ err: err.message }, 'redis bus not subscribed yet; will subscribe when Redis is reachable'));
-    const coherenceRef = coherence;
-    closers.unshift(async () => {
-      await coherenceRef.close();
-      await bus.close();
-    });
   }
+  const coherence = bus === null ? null : new Coherence(bus, memory);
 
-  // Without a configured secret the database keeps one. If the database is not ready yet, a
-  // random secret serves until it is; then every instance switches to the shared one.
-  let keySecret = cache.keySecret ?? (await persistedKeySecret(db, database?.ready() ?? false, log));
-  const secretListeners: Array<(secret: string) => void> = [];
-  if (cache.keySecret === null && database !== null && !database.ready()) {
-    void database.whenReady.then(async () => {
-      const persisted = await persistedKeySecret(db, true, log);
-      if (persisted === keySecret) return;
-      keySecret = persisted;
-      log.info('database is reachable: switched to the persisted key secret');
-      for (const listener of secretListeners) listener(persisted);
-    });
-  }
   const lower = [redis, postgres].filter((tier): tier is GuardedTier => tier !== null);
-  const coherenceRef = coherence;
   const stack = new TierStack({
     memory,
     lower,
     now,
-    onStored: coherenceRef === null ? undefined : (entry) => coherenceRef.stored(entry.key),
+    onStored: coherence === null ? undefined : (entry) => coherence.stored(entry.key),
     isCurrent: options.isCurrent,
   });
 
@@ -147,11 +105,6 @@ export async function openCacheStorage(
     postgres,
     db,
     coherence,
-    bus: busRef,
-    fillLeases,
-    instanceId,
-    keySecret: () => keySecret,
-    onKeySecretChange: (listener) => secretListeners.push(listener),
     countHit: (key) => postgresUpkeep?.countHit(key),
     health: () => {
       const health: Record<string, TierHealth> = {};
@@ -163,27 +116,7 @@ export async function openCacheStorage(
     async close() {
       await postgresUpkeep?.close();
       await stack.close();
-      for (const close of closers) await close().catch(() => undefined);
+      await coherence?.close().catch(() => undefined);
     },
   };
-}
-
-/**
- * The key secret stored in `sidecache_meta`, created on first start, so keys survive restarts and
- * match across instances sharing the database. Without a database: random per process.
- */
-async function persistedKeySecret(db: SqlDatabase | null, migrated: boolean, log: FastifyBaseLogger): Promise<string> {
-  if (db !== null && migrated) {
-    try {
-      await db.query(`INSERT INTO sidecache_meta (name, value) VALUES ('key_secret', $1) ON CONFLICT (name) DO NOTHING`, [
-        randomBytes(32).toString('hex'),
-      ]);
-      const { rows } = await db.query<{ value: string }>(`SELECT value FROM sidecache_meta WHERE name = 'key_secret'`);
-      if (rows[0] !== undefined) return rows[0].value;
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'could not read the persisted key secret');
-    }
-  }
-  log.warn('cache.keySecret (CACHE_KEY_SECRET) is not set and no database holds one: using a random per-process secret, so cache keys change on restart and differ between instances');
-  return randomBytes(32).toString('hex');
 }

@@ -166,3 +166,17 @@ export class InvalidationBus {
     if (this.#logThrottle.admit(kind) !== null) this.#log(obj, msg);
   }
 }
+
+/**
+ * The bus on the app's one Redis connection (and its subscriber), subscribed now if Redis answers,
+ * else as soon as it does: a dead Redis is never fatal.
+ */
+export async function openInvalidationBus(
+  redis: { readonly client: Redis | Cluster; readonly subscriber: Redis | Cluster },
+  options: { readonly namespace: string; readonly instanceId: string; readonly log: { warn(obj: object, msg: string): void } },
+): Promise<InvalidationBus> {
+  const { log } = options;
+  const bus = new InvalidationBus({ publisher: redis.client, subscriber: redis.subscriber, namespace: options.namespace, instanceId: options.instanceId, log: (obj, msg) => log.warn(obj, msg) });
+  await bus.start().catch((err: Error) => log.warn({ err: err.message }, 'redis bus not subscribed yet; will subscribe when Redis is reachable'));
+  return bus;
+}

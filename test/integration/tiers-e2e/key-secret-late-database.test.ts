@@ -48,14 +48,14 @@ t.test('an instance started while Postgres was down shares entries once it is up
   const y = await startProxy(t, config(db.url!));
   const persisted = (await db.query<{ value: string }>(`SELECT value FROM sidecache_meta WHERE name = 'key_secret'`)).rows[0]?.value;
   t.ok(persisted, 'a key secret is persisted');
-  t.equal(y.storage.keySecret(), persisted, 'Y uses the persisted secret');
+  t.equal(y.keySecret.current(), persisted, 'Y uses the persisted secret');
 
   const miss = await x.fetch(PATH, { headers: AUTH });
   t.equal(miss.headers['x-cache'], 'MISS');
   await waitFor('X to store the entry in Postgres', async () => (await db.query('SELECT 1 FROM api_cache')).rowCount === 1);
   const fromY = await y.fetch(PATH, { headers: AUTH });
-  t.comment(`X keySecret is the persisted one: ${x.storage.keySecret() === persisted}; Y answered ${fromY.headers['x-cache']} ${fromY.headers['x-cache-tier'] ?? ''}`);
-  t.equal(x.storage.keySecret(), persisted, 'X uses the persisted secret once the database is up');
+  t.comment(`X keySecret is the persisted one: ${x.keySecret.current() === persisted}; Y answered ${fromY.headers['x-cache']} ${fromY.headers['x-cache-tier'] ?? ''}`);
+  t.equal(x.keySecret.current(), persisted, 'X uses the persisted secret once the database is up');
   t.equal(fromY.headers['x-cache'], 'HIT', "Y hits X's entry (same credential, same key)");
   t.equal(fromY.headers['x-cache-tier'], 'postgres');
   t.equal(upstream.calls('/items/1'), 1, 'one upstream call for both instances');
