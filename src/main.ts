@@ -1,9 +1,11 @@
 import { buildInstanceAdminApp } from './admin/instance.js';
 import { buildApp } from './app.js';
 import { ConfigError, formatConfigError, loadConfig } from './config/load.js';
+import { keepNextTickShapes } from './server/tick-shapes.js';
 
 /** Entry point: load config → build → listen; SIGTERM/SIGINT drain in-flight requests, then exit. */
 async function main(): Promise<void> {
+  void keepNextTickShapes();
   const configPath = process.env['PROXY_CONFIG'] ?? './proxy.config.yaml';
   let loaded;
   try {
