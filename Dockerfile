@@ -1,13 +1,16 @@
 # syntax=docker/dockerfile:1
 # sidecache image: compile TypeScript in a build stage, ship dist/ + production deps only.
 
-# ---- build: full dependencies, tsc -> dist/ (entry dist/src/main.js)
+# ---- build: full dependencies, tsc -> dist/ (entry dist/src/main.js), esbuild -> dist/console/
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The operations console (served at /console/ by the admin listener), bundled by npm run build.
+COPY console ./console
+COPY scripts/build-console.ts ./scripts/build-console.ts
 RUN npm run build
 
 # ---- runtime: production dependencies, non-root

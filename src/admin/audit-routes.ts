@@ -104,6 +104,8 @@ const ReportResponse = Type.Object({
   byUpstream: Type.Array(Type.Object({ upstream: Nullable('string'), ...Counts, hitRatio: Nullable('number'), latency: Latency })),
   byAction: Type.Array(Type.Object({ action: Nullable('string'), ...Counts })),
   byCacheOutcome: Type.Record(Type.String(), Type.Integer()),
+  byUser: Type.Array(Type.Object({ user: Nullable('string'), ...Counts })),
+  topResources: Type.Array(Type.Object({ resourceType: Type.String(), resourceId: Nullable('string'), ...Counts })),
 });
 const SessionResponse = Type.Object({
   session: Type.Object({

@@ -15,7 +15,7 @@ import { statsRoutes } from './stats-routes.js';
 export function buildInstanceAdminApp(
   sidecache: Sidecache,
   config: Config,
-  options: { logger?: FastifyServerOptions['logger']; shareLogger?: boolean } = {},
+  options: { logger?: FastifyServerOptions['logger']; shareLogger?: boolean; consoleDir?: string | null } = {},
 ): FastifyInstance {
   const { app, storage } = sidecache;
   const digest = configDigest(config);
@@ -26,8 +26,10 @@ export function buildInstanceAdminApp(
     // Cache listing/inspection and warming (through the proxy app's own read path).
     cache: storage,
     warm: { proxy: app, upstreams: config.upstreams, saving: (upstream: string) => sidecache.quotas.get(upstream)?.saving === true },
+    upstreams: config.upstreams,
     ...(options.shareLogger === false ? { logger: options.logger ?? false } : { loggerInstance: app.log }),
     requestIdHeader: config.server.requestIdHeader,
+    ...(options.consoleDir === undefined ? {} : { consoleDir: options.consoleDir }),
     redactQueryParams: config.redactQueryParams,
     adminRoutes: async (admin) => {
       await admin.register(statsRoutes, {

@@ -8,10 +8,13 @@ import { auditRoutes } from './audit-routes.js';
 import { requireAdminToken } from './auth.js';
 import type { InspectedCache } from './cache-inspector.js';
 import { cacheRoutes } from './cache-routes.js';
+import { defaultConsoleDir } from './console-assets.js';
+import { consoleRoutes } from './console-routes.js';
 import { invalidationRoutes, type InvalidationRoutesOptions } from './invalidation-routes.js';
 import { AdminError, adminErrorHandler, sendAdminError } from './errors.js';
 import { markTokenProtected, openApiRoute, registerOpenApi } from './openapi.js';
 import { adminSchemaCompiler } from './validation.js';
+import { upstreamsRoutes, type UpstreamsRoutesOptions } from './upstreams-routes.js';
 import { warmRoutes, type WarmRoutesOptions } from './warm-routes.js';
 
 /** What the admin listener is built from. */
@@ -26,6 +29,13 @@ export interface AdminAppOptions {
   readonly cache?: InspectedCache;
   /** The proxy app and upstreams for `POST /admin/warm` (absent: not registered). */
   readonly warm?: Omit<WarmRoutesOptions, 'requestIdHeader'>;
+  /** Configured upstreams for `GET /admin/upstreams` (rules and per-rule traffic; absent: not registered). */
+  readonly upstreams?: UpstreamsRoutesOptions['upstreams'];
+  /**
+   * Where the built console is (default: `dist/console/`, see `defaultConsoleDir`); null: no
+   * `/console/`. Served only when the token is set, since every figure it shows needs it.
+   */
+  readonly consoleDir?: string | null;
   /** pino options (default: level info, credentials redacted); ignored when `loggerInstance` is set. */
   readonly logger?: FastifyServerOptions['logger'];
   /** A ready logger to share with the proxy listener (e.g. `sidecache.app.log`). */
@@ -102,11 +112,15 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
       if (options.warm !== undefined) {
         await admin.register(warmRoutes, { prefix: '/admin', ...options.warm, requestIdHeader: options.requestIdHeader ?? 'x-request-id' });
       }
+      if (options.upstreams !== undefined) await admin.register(upstreamsRoutes, { prefix: '/admin', upstreams: options.upstreams, db: options.db, ...now });
       const more = options.adminRoutes;
       if (more !== undefined) await admin.register(async (scope) => more(scope), { prefix: '/admin' });
       // The description of the admin API is itself behind the token, like everything under /admin.
       await admin.register(openApiRoute, { prefix: '/admin' });
     });
+    // Outside the token scope: a browser navigating to /console/ cannot send a bearer token.
+    const consoleDir = options.consoleDir === undefined ? defaultConsoleDir() : options.consoleDir;
+    if (consoleDir !== null) void app.register(consoleRoutes, { prefix: '/console', dir: consoleDir });
   }
   options.extraRoutes?.(app);
   return app;

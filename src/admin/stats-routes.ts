@@ -3,6 +3,7 @@ import type { AuditWriterStats } from '../audit/writer.js';
 import type { GuardedTier } from '../cache/guarded-tier.js';
 import type { SidecacheMetrics } from '../metrics/metrics.js';
 import type { TierReading } from '../metrics/source-metrics.js';
+import type { UpstreamSummary } from '../metrics/metrics.js';
 import type { QuotaState } from '../resilience/quota.js';
 
 /** What `GET /admin/stats` reads; all in memory, so the route never waits on Redis or Postgres. */
@@ -47,7 +48,7 @@ export async function statsRoutes(app: FastifyInstance, sources: StatsSources): 
     const now = sources.now ?? Date.now;
     const summaries = await sources.metrics.upstreamSummaries();
     const upstreams: Record<string, object> = Object.fromEntries(summaries);
-    for (const [name, quota] of sources.quotas?.() ?? []) upstreams[name] = { ...summaries.get(name), quota: quotaStats(quota) };
+    for (const [name, quota] of sources.quotas?.() ?? []) upstreams[name] = { ...(summaries.get(name) ?? emptySummary()), quota: quotaStats(quota) };
     let coalesced = 0;
     const staleServed: Record<string, number> = {};
     for (const summary of summaries.values()) {
@@ -91,6 +92,11 @@ function tierStats(sources: StatsSources): Record<string, TierStatsBody> {
     }
   }
   return out;
+}
+
+/** What an upstream that has had no traffic yet reports: the same fields, all zero. */
+function emptySummary(): UpstreamSummary {
+  return { requests: 0, errors: 0, inFlight: 0, upstreamLatencyMs: { p50: null, p95: null }, coalesced: 0, staleServed: {} };
 }
 
 function quotaStats(q: QuotaState) {

@@ -34,7 +34,14 @@ export interface Report {
   byUpstream: Array<{ upstream: string | null; hitRatio: number | null; latency: LatencySummary } & FacetCount>;
   byAction: Array<{ action: string | null } & FacetCount>;
   byCacheOutcome: Record<CacheFilter, number>;
+  /** The busiest users (at most TOP_N); `user` is null for requests without a user identifier. */
+  byUser: Array<{ user: string | null } & FacetCount>;
+  /** The most requested resources with a type (at most TOP_N), busiest first. */
+  topResources: Array<{ resourceType: string; resourceId: string | null } & FacetCount>;
 }
+
+/** How many users and resources the report lists. */
+export const TOP_N = 20;
 
 const WINDOW = 'ts >= $1::timestamptz AND ts < $2::timestamptz';
 const COUNTS = `count(*)::int8 AS requests, count(*) FILTER (WHERE status >= 500 OR error_code IS NOT NULL)::int8 AS errors`;
@@ -53,6 +60,10 @@ export const REPORT_QUERIES = {
     GROUP BY upstream ORDER BY count(*) DESC, upstream NULLS LAST`,
   byAction: `SELECT action, ${COUNTS} FROM audit_logs WHERE ${WINDOW} GROUP BY action ORDER BY count(*) DESC, action NULLS LAST`,
   byCacheOutcome: `SELECT cache_outcome, count(*)::int8 AS requests FROM audit_logs WHERE ${WINDOW} GROUP BY cache_outcome`,
+  byUser: `SELECT user_identifier, ${COUNTS} FROM audit_logs WHERE ${WINDOW}
+    GROUP BY user_identifier ORDER BY count(*) DESC, user_identifier NULLS LAST LIMIT ${TOP_N}`,
+  topResources: `SELECT resource_type, resource_id, ${COUNTS} FROM audit_logs WHERE ${WINDOW} AND resource_type IS NOT NULL
+    GROUP BY resource_type, resource_id ORDER BY count(*) DESC, resource_type, resource_id NULLS LAST LIMIT ${TOP_N}`,
 } as const;
 
 interface CountsRow {
@@ -82,6 +93,8 @@ export async function auditReport(db: SqlDatabase, window: { from: Date; to: Dat
     const upstreams = await run<CountsRow & RatioRow & LatencyRow & { upstream: string | null }>(REPORT_QUERIES.byUpstream);
     const actions = await run<CountsRow & { action: string | null }>(REPORT_QUERIES.byAction);
     const outcomes = await run<{ cache_outcome: string | null; requests: string }>(REPORT_QUERIES.byCacheOutcome);
+    const users = await run<CountsRow & { user_identifier: string | null }>(REPORT_QUERIES.byUser);
+    const resources = await run<CountsRow & { resource_type: string; resource_id: string | null }>(REPORT_QUERIES.topResources);
     await client.query('COMMIT');
 
     const byCacheOutcome: Record<CacheFilter, number> = { HIT: 0, MISS: 0, STALE: 0, REVALIDATED: 0, BYPASS: 0, NONE: 0 };
@@ -98,6 +111,8 @@ export async function auditReport(db: SqlDatabase, window: { from: Date; to: Dat
       byUpstream: upstreams.map((row) => ({ upstream: row.upstream, ...counts(row), hitRatio: hitRatio(row), latency: latency(row) })),
       byAction: actions.map((row) => ({ action: row.action, ...counts(row) })),
       byCacheOutcome,
+      byUser: users.map((row) => ({ user: row.user_identifier, ...counts(row) })),
+      topResources: resources.map((row) => ({ resourceType: row.resource_type, resourceId: row.resource_id, ...counts(row) })),
     };
   });
 }

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { buildAdminApp } from '../../../src/admin/server.js';
-import { auditReport, REPORT_QUERIES, type LatencySummary, type Report } from '../../../src/audit/queries.js';
+import { auditReport, REPORT_QUERIES, TOP_N, type LatencySummary, type Report } from '../../../src/audit/queries.js';
 import { databases } from '../../helpers/database.js';
 import { BASE_MS, DAY_MS, fixtureDatabase, fixtureRows, percentileCont, tsText, type FixtureRow } from './fixtures.js';
 import { adminInject, TEST_ADMIN_TOKEN } from '../../helpers/admin.js';
@@ -55,6 +55,12 @@ function expectedReport(rows: readonly FixtureRow[]): Omit<Report, 'from' | 'to'
       BYPASS: rows.filter((r) => r.cache_outcome === 'BYPASS').length,
       NONE: rows.filter((r) => r.cache_outcome === null).length,
     },
+    byUser: [...groups((r) => r.user_identifier)].map(([user, subset]) => ({ user, ...facet(subset) })).sort(byCount('user')).slice(0, TOP_N),
+    topResources: [...groups((r) => (r.resource_type === null ? null : `${r.resource_type}\u0000${r.resource_id}`))]
+      .flatMap(([key, subset]) => (key === null ? [] : [{ resourceType: subset[0]!.resource_type!, resourceId: subset[0]!.resource_id, resource: key, ...facet(subset) }]))
+      .sort(byCount('resource'))
+      .slice(0, TOP_N)
+      .map(({ resource: _, ...rest }) => rest),
   };
 }
 
@@ -113,6 +119,8 @@ for (const target of await databases(t)) {
         byUpstream: [],
         byAction: [],
         byCacheOutcome: { HIT: 0, MISS: 0, STALE: 0, REVALIDATED: 0, BYPASS: 0, NONE: 0 },
+        byUser: [],
+        topResources: [],
       });
     });
 

@@ -33,6 +33,7 @@ async function setup(t: Test) {
     invalidation: { invalidator: proxy.invalidator, upstreams: config.upstreams },
     cache: proxy.storage,
     warm: { proxy: proxy.app, upstreams: config.upstreams },
+    upstreams: config.upstreams,
     adminRoutes: (admin) => {
       admin.get('/ping', { schema: { querystring: { type: 'object', properties: {}, additionalProperties: false } } }, async () => ({ pong: true }));
     },
@@ -70,6 +71,7 @@ t.test('GET /admin/openapi.json describes every admin route, generated from the 
     'GET /admin/cache/entries',
     'GET /admin/cache/entry',
     'POST /admin/warm',
+    'GET /admin/upstreams',
     'GET /admin/openapi.json',
     'GET /admin/ping',
   ];

@@ -56,7 +56,9 @@ async function setup(t: Test) {
 }
 
 t.test('quota gauges and calls saved, in /metrics and /admin/stats', async (t) => {
-  const { proxy, gauges, stats, usage } = await setup(t);
+  const { proxy, admin, gauges, stats, usage } = await setup(t);
+  const before = (await adminInject(admin, '/admin/stats')).json() as { upstreams: Record<string, Record<string, unknown>> };
+  t.match(before.upstreams['salesforce'], { requests: 0, errors: 0, coalesced: 0, staleServed: {}, quota: { callsSaved: 0 } }, 'an upstream with no traffic yet has its full summary and its quota');
   usage.used = 18_022;
   t.equal((await proxy.fetch('/salesforce/items/1')).headers['x-cache'], 'MISS');
   t.equal((await proxy.fetch('/salesforce/items/1')).headers['x-cache'], 'HIT');
