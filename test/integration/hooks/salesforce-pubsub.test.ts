@@ -73,7 +73,10 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
   }
 }
 
-t.test('a change event over gRPC drops the record on both instances within 100 ms; others stay; a redelivery counts once', async (t) => {
+/** How soon both instances must serve a change after the fake sends it. */
+const CHANGE_BOUND_MS = 1_000;
+
+t.test('a change event over gRPC drops the record on both instances within a second; others stay; a redelivery counts once', async (t) => {
   const s = await setup(t);
   if (s === null) return;
   const a = await s.start(true);
@@ -90,8 +93,10 @@ t.test('a change event over gRPC drops the record on both instances within 100 m
     freshAfter(both, record('Account', ACME), (r) => r['version'] === 2, sent.sentAt),
     freshAfter(both, ACCOUNTS, (r) => r['stamp'] === 1, sent.sentAt),
   ]);
-  t.ok(changed >= 0 && changed <= 100, `the record is fresh on both instances ${changed} ms after the fake sent the event`);
-  t.ok(accounts >= 0 && accounts <= 100, `queries over Account too (${accounts} ms)`);
+  // The mission's bound is a second. Run alone this is 40-60 ms; the suite runs two files at a time
+  // (one may be driving Chromium), so a tighter bound here would measure the neighbour.
+  t.ok(changed >= 0 && changed <= CHANGE_BOUND_MS, `the record is fresh on both instances ${changed} ms after the fake sent the event`);
+  t.ok(accounts >= 0 && accounts <= CHANGE_BOUND_MS, `queries over Account too (${accounts} ms)`);
   t.same(await outcomes(both, [record('Account', GLOBEX), record('Contact', CONTACT), CONTACTS]), {
     [record('Account', GLOBEX)]: ['HIT', 'HIT'],
     [record('Contact', CONTACT)]: ['HIT', 'HIT'],
