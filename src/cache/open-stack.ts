@@ -8,6 +8,9 @@ import { InvalidationBus } from '../invalidation/bus.js';
 import type { OwnedRedis } from '../redis/client.js';
 import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { FillLeases } from './fill-lease.js';
+import { KeyRing } from './seal.js';
+import { EntryCodec, SealFailures } from './sealed-codec.js';
+import { reportSealedWithoutKey } from './sealed-startup.js';
 import type { CacheEntry } from './entry.js';
 import { GuardedTier, type TierHealth } from './guarded-tier.js';
 import { TierStack } from './stack.js';
@@ -31,6 +34,8 @@ export interface CacheStorage {
   /** Cross-instance single flight, when Redis is configured. */
   readonly fillLeases: FillLeases | null;
   readonly instanceId: string;
+  /** Envelopes that did not open (wrong or missing key, tampered), per tier and reason. */
+  readonly sealFailures: SealFailures;
   /** Secret for hashing credentials into keys: configured, else persisted in the database. */
   keySecret(): string;
   /** Called when the secret changes: the persisted one was read after a late database start. */
@@ -58,6 +63,10 @@ export async function openCacheStorage(
   const instanceId = randomUUID();
   const closers: Array<() => Promise<void>> = [];
   const memory = cache.memory.enabled ? new MemoryTier(cache.memory, now) : null;
+  // The config checked the keys parse (config/encryption-keys.ts); only key ids are ever logged.
+  const ring = cache.encryption.key === null ? null : KeyRing.parse(cache.encryption.key, cache.encryption.keys);
+  const sealFailures = new SealFailures((fields, msg) => log.warn(fields, msg));
+  if (ring !== null) log.info({ keyId: ring.currentId, readableKeyIds: ring.ids }, 'encryption at rest: Redis and Postgres entries are sealed with AES-256-GCM');
 
   // Postgres (or PGlite), usable once the database's migrations are applied.
   const db: SqlDatabase | null = database?.db ?? null;
@@ -73,7 +82,7 @@ export async function openCacheStorage(
       sweepBatchSize: cache.postgres.sweepBatchSize,
       log: (obj, msg) => log.warn(obj, msg),
     });
-    postgres = new GuardedTier(new PostgresTier({ db: opened, now }), {
+    postgres = new GuardedTier(new PostgresTier({ db: opened, now, codec: new EntryCodec('postgres', ring, sealFailures.sink) }), {
       readTimeoutMs: cache.postgres.readTimeoutMs,
       breaker: new CircuitBreaker(cache.breaker, now),
       queue: new WriteQueue({ capacity: cache.postgres.writeQueueSize, concurrency: WRITE_CONCURRENCY }),
@@ -90,7 +99,8 @@ export async function openCacheStorage(
   let fillLeases: FillLeases | null = null;
   if (options.redis !== null) {
     const { client, breaker, subscriber } = options.redis;
-    redis = new GuardedTier(new RedisTier({ client, namespace: cache.namespace, compressAboveBytes: cache.redis.compressAboveBytes, now }), {
+    const codec = new EntryCodec('redis', ring, sealFailures.sink);
+    redis = new GuardedTier(new RedisTier({ client, namespace: cache.namespace, compressAboveBytes: cache.redis.compressAboveBytes, now, codec }), {
       readTimeoutMs: cache.redis.readTimeoutMs,
       breaker,
       queue: new WriteQueue({ capacity: cache.redis.writeQueueSize, concurrency: WRITE_CONCURRENCY }),
@@ -130,6 +140,7 @@ export async function openCacheStorage(
       for (const listener of secretListeners) listener(persisted);
     });
   }
+  if (ring === null) void reportSealedWithoutKey({ redis: options.redis?.client ?? null, namespace: cache.namespace, database, log });
   const lower = [redis, postgres].filter((tier): tier is GuardedTier => tier !== null);
   const coherenceRef = coherence;
   const stack = new TierStack({
@@ -150,6 +161,7 @@ export async function openCacheStorage(
     bus: busRef,
     fillLeases,
     instanceId,
+    sealFailures,
     keySecret: () => keySecret,
     onKeySecretChange: (listener) => secretListeners.push(listener),
     countHit: (key) => postgresUpkeep?.countHit(key),

@@ -202,6 +202,8 @@ export interface PostgresTierConfig {
 export interface CacheConfig {
   /** Secret for hashing credentials into cache keys; null = persisted in the database (or random per process without one). */
   readonly keySecret: string | null;
+  /** Encryption at rest of the shared tiers: the current key and older ones, as written (secrets; parsed by config/encryption-keys.ts). */
+  readonly encryption: { readonly key: string | null; readonly keys: string | null };
   /** Separates deployments sharing one Redis: keys are `sidecache:<namespace>:…`. */
   readonly namespace: string;
   readonly memory: MemoryTierConfig;
