@@ -84,6 +84,8 @@ export function normaliseAudit(raw: Static<typeof AuditSchema>, dataDir: string,
     partitionsAheadMonths: raw.partitionsAhead,
     trustedProxies: [...raw.trustedProxies],
     failClosed: raw.failClosed,
+    ipAddress: raw.ipAddress,
+    userAgent: raw.userAgent,
   };
 }
 

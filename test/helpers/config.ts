@@ -108,6 +108,8 @@ export function testConfig(upstreams: UpstreamInput[], overrides: {
       partitionsAheadMonths: 2,
       trustedProxies: [],
       failClosed: false,
+      ipAddress: 'full',
+      userAgent: 'full',
       ...overrides.audit,
     },
     admin: { host: '127.0.0.1', port: 0, token: null, ...overrides.admin },

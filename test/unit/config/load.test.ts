@@ -39,6 +39,8 @@ t.test('a minimal config gets every documented default', async (t) => {
     partitionsAheadMonths: 2,
     trustedProxies: [],
     failClosed: false,
+    ipAddress: 'full',
+    userAgent: 'full',
   });
   t.strictSame(config.admin, { host: '127.0.0.1', port: 9090, token: null });
   t.strictSame(config.cache, {
