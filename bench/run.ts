@@ -46,6 +46,7 @@ import { audit } from './scenarios/audit.js';
 import { invalidation } from './scenarios/invalidation.js';
 import { outage } from './scenarios/outage.js';
 import { hitCosts } from './scenarios/hit-costs.js';
+import { sealCosts } from './scenarios/seal-costs.js';
 import { changeFeeds } from './scenarios/change-feeds.js';
 import { runPendingCleanups } from './lib/services.js';
 
@@ -66,7 +67,7 @@ function gitCommit(): string | null {
   }
 }
 
-const SCENARIOS = 12;
+const SCENARIOS = 13;
 
 const only = parseOnly(process.env['BENCH_ONLY'], SCENARIOS);
 const selected = (n: number): boolean => only.has(n);
@@ -168,6 +169,13 @@ async function runScenarios(rows: Row[], results: Record<string, unknown>): Prom
       const s12 = await changeFeeds(parts(12), log);
       rows.push(...s12.rows);
       results['changeFeeds'] = s12.result;
+    }
+
+    if (selected(13)) {
+      log(`13/${SCENARIOS} encryption at rest: seal and open of a 2 KB entry (in-process, µs per operation)`);
+      const s13 = await sealCosts();
+      rows.push(...s13.rows);
+      results['sealCosts'] = s13.result;
     }
   } finally {
     await stopChild(upstream.child);

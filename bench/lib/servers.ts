@@ -115,11 +115,11 @@ export async function runInvalidationProbe(env: Record<string, string>, timeoutM
   }
 }
 
-/** Runs bench/servers/hit-costs.ts against the build under test on the server core; returns its JSON result. */
-export async function runHitCostProbe(timeoutMs: number): Promise<Record<string, unknown>> {
+/** Runs an in-process probe (bench/servers/<file>: hit-costs.ts, seal-costs.ts) against the build under test on the server core; returns its JSON result. */
+export async function runInProcessProbe(file: string, timeoutMs: number): Promise<Record<string, unknown>> {
   const child = spawnNode({
-    name: 'hit-cost-probe',
-    args: [...SIDECACHE_NODE_FLAGS, '--import', 'tsx', join(SERVERS, 'hit-costs.ts')],
+    name: file.replace(/\.ts$/, ''),
+    args: [...SIDECACHE_NODE_FLAGS, '--import', 'tsx', join(SERVERS, file)],
     env: { SIDECACHE_SRC: builtSrcDir() },
     cwd: ROOT,
     announceTimeoutMs: timeoutMs,

@@ -1,4 +1,4 @@
-import { runHitCostProbe } from '../lib/servers.js';
+import { runInProcessProbe } from '../lib/servers.js';
 import type { Row } from '../lib/table.js';
 
 /** What bench/servers/hit-costs.ts prints. */
@@ -17,7 +17,7 @@ const us = (ns: number) => `${(ns / 1000).toFixed(2)} µs`;
  * writer spends per row when it flushes (normalise + COPY-encode), off the response path.
  */
 export async function hitCosts(): Promise<{ rows: Row[]; result: HitCostsResult }> {
-  const result = (await runHitCostProbe(180_000)) as unknown as HitCostsResult;
+  const result = (await runInProcessProbe('hit-costs.ts', 180_000)) as unknown as HitCostsResult;
   const s = '11 hit costs';
   const rows: Row[] = [];
   let previous: number | null = null;

@@ -6,6 +6,7 @@ import { metricsRoute } from '../metrics/route.js';
 import { healthRoutes } from '../server/routes/health.js';
 import { VERSION } from '../version.js';
 import { buildAdminApp } from './server.js';
+import { privacyRoutes } from './privacy-routes.js';
 import { statsRoutes } from './stats-routes.js';
 
 /**
@@ -43,6 +44,7 @@ export function buildInstanceAdminApp(
         configDigest: digest,
         quotas: () => new Map([...sidecache.quotas].map(([name, quota]) => [name, quota.state()])),
       });
+      await admin.register(privacyRoutes, { db: sidecache.database?.db ?? null, secret: sidecache.keySecret.current, audit: sidecache.audit });
     },
     extraRoutes: (adminApp) => {
       void adminApp.register(healthRoutes, sidecache.health);

@@ -3,6 +3,7 @@ import type { SqlDatabase } from '../db/sql.js';
 import { BatchSink } from './batch-sink.js';
 import { DatabaseWrites } from './database-writes.js';
 import { auditEvent, type AuditEvent, type AuditEventFields } from './events.js';
+import { withPrivacy } from './privacy.js';
 import { describe, LoudLog, type AuditLogger } from './log.js';
 import { PartitionUpkeep } from './maintenance.js';
 import { Replayer } from './replayer.js';
@@ -239,7 +240,7 @@ export class AuditWriter {
   /** Writes one batch: to the database, else spooled, else put back. False when it had to be put back. */
   async #flushOnce(): Promise<boolean> {
     const viaSpool = this.#sink.viaSpool();
-    const batch = this.#buffer.splice(0, viaSpool ? Math.max(this.#config.batchSize, SPOOL_CHUNK) : this.#config.batchSize).map(auditEvent);
+    const batch = this.#buffer.splice(0, viaSpool ? Math.max(this.#config.batchSize, SPOOL_CHUNK) : this.#config.batchSize).map((fields) => withPrivacy(auditEvent(fields), this.#config));
     if (await this.#sink.deliver(batch, viaSpool)) return true;
     this.#buffer = (batch as Array<AuditEventFields | AuditEvent>).concat(this.#buffer);
     const excess = this.#buffer.length - this.#config.bufferMax;

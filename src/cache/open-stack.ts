@@ -6,6 +6,9 @@ import { Coherence } from '../invalidation/coherence.js';
 import type { InvalidationBus } from '../invalidation/bus.js';
 import type { OwnedRedis } from '../redis/client.js';
 import { CircuitBreaker } from '../resilience/circuit-breaker.js';
+import { KeyRing } from './seal.js';
+import { EntryCodec, SealFailures } from './sealed-codec.js';
+import { reportSealedWithoutKey } from './sealed-startup.js';
 import type { CacheEntry } from './entry.js';
 import { GuardedTier, type TierHealth } from './guarded-tier.js';
 import { TierStack } from './stack.js';
@@ -24,6 +27,8 @@ export interface CacheStorage {
   /** The database (Postgres or embedded PGlite) once migrated; shared with audit and sessions. */
   readonly db: SqlDatabase | null;
   readonly coherence: Coherence | null;
+  /** Envelopes that did not open (wrong or missing key, tampered), per tier and reason. */
+  readonly sealFailures: SealFailures;
   countHit(key: string): void;
   health(): Record<string, TierHealth>;
   close(): Promise<void>;
@@ -50,6 +55,10 @@ export function openCacheStorage(
   const { log, now, database, bus } = options;
   const { cache } = config;
   const memory = cache.memory.enabled ? new MemoryTier(cache.memory, now) : null;
+  // The config checked the keys parse (config/encryption-keys.ts); only key ids are ever logged.
+  const ring = cache.encryption.key === null ? null : KeyRing.parse(cache.encryption.key, cache.encryption.keys);
+  const sealFailures = new SealFailures((fields, msg) => log.warn(fields, msg));
+  if (ring !== null) log.info({ keyId: ring.currentId, readableKeyIds: ring.ids }, 'encryption at rest: Redis and Postgres entries are sealed with AES-256-GCM');
 
   // Postgres (or PGlite), usable once the database's migrations are applied.
   const db: SqlDatabase | null = database?.db ?? null;
@@ -65,7 +74,7 @@ export function openCacheStorage(
       sweepBatchSize: cache.postgres.sweepBatchSize,
       log: (obj, msg) => log.warn(obj, msg),
     });
-    postgres = new GuardedTier(new PostgresTier({ db: opened, now }), {
+    postgres = new GuardedTier(new PostgresTier({ db: opened, now, codec: new EntryCodec('postgres', ring, sealFailures.sink) }), {
       readTimeoutMs: cache.postgres.readTimeoutMs,
       breaker: new CircuitBreaker(cache.breaker, now),
       queue: new WriteQueue({ capacity: cache.postgres.writeQueueSize, concurrency: WRITE_CONCURRENCY }),
@@ -79,7 +88,8 @@ export function openCacheStorage(
   let redis: GuardedTier | null = null;
   if (options.redis !== null) {
     const { client, breaker } = options.redis;
-    redis = new GuardedTier(new RedisTier({ client, namespace: cache.namespace, compressAboveBytes: cache.redis.compressAboveBytes, now }), {
+    const codec = new EntryCodec('redis', ring, sealFailures.sink);
+    redis = new GuardedTier(new RedisTier({ client, namespace: cache.namespace, compressAboveBytes: cache.redis.compressAboveBytes, now, codec }), {
       readTimeoutMs: cache.redis.readTimeoutMs,
       breaker,
       queue: new WriteQueue({ capacity: cache.redis.writeQueueSize, concurrency: WRITE_CONCURRENCY }),
@@ -89,6 +99,7 @@ export function openCacheStorage(
   }
   const coherence = bus === null ? null : new Coherence(bus, memory);
 
+  if (ring === null) void reportSealedWithoutKey({ redis: options.redis?.client ?? null, namespace: cache.namespace, database, log });
   const lower = [redis, postgres].filter((tier): tier is GuardedTier => tier !== null);
   const stack = new TierStack({
     memory,
@@ -105,6 +116,7 @@ export function openCacheStorage(
     postgres,
     db,
     coherence,
+    sealFailures,
     countHit: (key) => postgresUpkeep?.countHit(key),
     health: () => {
       const health: Record<string, TierHealth> = {};

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from './types.js';
 
 /** Config fields that hold secrets (or URLs that may embed credentials). */
-const SECRET_FIELDS = new Set(['token', 'keySecret', 'url', 'add']);
+const SECRET_FIELDS = new Set(['token', 'keySecret', 'url', 'add', 'encryption']);
 
 /**
  * A short digest of the effective config, so ops can tell whether instances run the same one.

@@ -5,6 +5,7 @@ import type { CacheSchema } from './schema/cache.js';
 import type { AdminSchema } from './schema/server.js';
 import type { AuditSchema, DatabaseSchema, SessionsSchema } from './schema/services.js';
 import type { AdminConfig, AuditConfig, CacheConfig, DatabaseConfig, SessionsConfig } from './types.js';
+import { KeyRingError, parseEncryptionKeys } from './encryption-keys.js';
 import { parseDuration, parseSize } from './units.js';
 
 const REDIS_SCHEMES = ['redis:', 'rediss:', 'redis+sentinel:', 'redis+cluster:'];
@@ -15,6 +16,7 @@ export function normaliseCache(raw: Static<typeof CacheSchema>, problems: string
   const { memory, redis, postgres, breaker } = raw;
   return {
     keySecret: emptyToNull(raw.keySecret),
+    encryption: checkedEncryption(emptyToNull(raw.encryption.key), emptyToNull(raw.encryption.keys), problems),
     namespace: raw.namespace,
     memory: { enabled: memory.enabled, maxBytes: parseSize(memory.maxBytes), maxEntries: memory.maxEntries },
     redis: {
@@ -82,12 +84,28 @@ export function normaliseAudit(raw: Static<typeof AuditSchema>, dataDir: string,
     partitionsAheadMonths: raw.partitionsAhead,
     trustedProxies: [...raw.trustedProxies],
     failClosed: raw.failClosed,
+    ipAddress: raw.ipAddress,
+    userAgent: raw.userAgent,
   };
 }
 
 /** Normalises `admin:`; an empty token disables the `/admin/*` routes. */
 export function normaliseAdmin(raw: Static<typeof AdminSchema>): AdminConfig {
   return { host: raw.host, port: raw.port, token: emptyToNull(raw.token) };
+}
+
+/** The encryption keys as written, after checking they parse (a problem names the setting, never the key). */
+function checkedEncryption(key: string | null, keys: string | null, problems: string[]): CacheConfig['encryption'] {
+  if (key === null && keys !== null) problems.push('cache.encryption.keys: older keys (CACHE_ENCRYPTION_KEYS) need a current key (CACHE_ENCRYPTION_KEY)');
+  if (key !== null) {
+    try {
+      parseEncryptionKeys(key, keys);
+    } catch (err) {
+      if (!(err instanceof KeyRingError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  return { key, keys };
 }
 
 function emptyToNull(value: string | undefined): string | null {

@@ -7,6 +7,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { RawRule, RawUpstream } from './schema.js';
 import type { RefreshAheadSchema } from './schema/cache.js';
+import type { AuditSchema } from './schema/services.js';
 import type { SCOPES } from './schema/kit.js';
 
 export type CacheScope = (typeof SCOPES)[number];
@@ -164,6 +165,10 @@ export interface AuditConfig {
   readonly trustedProxies: readonly string[];
   /** When the audit trail can be neither written nor spooled: true = refuse requests (503). */
   readonly failClosed: boolean;
+  /** What of the caller's address a row keeps (`audit.ipAddress`). */
+  readonly ipAddress: Static<typeof AuditSchema>['ipAddress'];
+  /** Whether a row keeps the User-Agent (`audit.userAgent`). */
+  readonly userAgent: Static<typeof AuditSchema>['userAgent'];
 }
 
 /** The admin listener (`admin:`). */
@@ -202,6 +207,8 @@ export interface PostgresTierConfig {
 export interface CacheConfig {
   /** Secret for hashing credentials into cache keys; null = persisted in the database (or random per process without one). */
   readonly keySecret: string | null;
+  /** Encryption at rest of the shared tiers: the current key and older ones, as written (secrets; parsed by config/encryption-keys.ts). */
+  readonly encryption: { readonly key: string | null; readonly keys: string | null };
   /** Separates deployments sharing one Redis: keys are `sidecache:<namespace>:…`. */
   readonly namespace: string;
   readonly memory: MemoryTierConfig;

@@ -32,6 +32,8 @@ export interface MetricSources {
   readonly audit?: () => AuditReading | null;
   readonly pgPool?: () => { total: number; idle: number; waiting: number; max: number } | null;
   readonly upstreamGuards?: () => ReadonlyMap<string, UpstreamGuardReading>;
+  /** Sealed entries that did not open, as [tier, reason, count]. */
+  readonly unopenable?: () => ReadonlyArray<readonly [string, string, number]>;
 }
 
 /** An upstream's protection state at scrape time. */
@@ -207,6 +209,18 @@ export function registerSourceMetrics(registry: Registry, sources: MetricSources
   });
 
   registerQuotaMetrics(registry, () => new Map([...(guards?.() ?? [])].map(([upstream, g]) => [upstream, g.quota])));
+
+  const unopenable = sources.unopenable;
+  new Counter({
+    name: 'sidecache_cache_unopenable_total',
+    help: 'Stored entries that did not open and were treated as misses, by tier and reason (unauthentic, unknown-key, malformed, sealed-without-key).',
+    labelNames: ['tier', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [tier, reason, count] of unopenable?.() ?? []) this.inc({ tier, reason }, count);
+    },
+  });
 
   const pgPool = sources.pgPool;
   new Gauge({

@@ -58,6 +58,7 @@ export function metricSources(parts: {
             };
           },
     pgPool: db === null ? undefined : () => db.poolStats(),
+    unopenable: () => storage.sealFailures.counts(),
     close: () => sampler.close(),
   };
 }

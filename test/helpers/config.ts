@@ -87,6 +87,7 @@ export function testConfig(upstreams: UpstreamInput[], overrides: {
     },
     cache: {
       keySecret: 'test-secret',
+      encryption: { key: null, keys: null },
       namespace: 'test',
       memory: { enabled: true, maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 },
       redis: { url: null, readTimeoutMs: 50, compressAboveBytes: 8192, writeQueueSize: 1000 },
@@ -107,6 +108,8 @@ export function testConfig(upstreams: UpstreamInput[], overrides: {
       partitionsAheadMonths: 2,
       trustedProxies: [],
       failClosed: false,
+      ipAddress: 'full',
+      userAgent: 'full',
       ...overrides.audit,
     },
     admin: { host: '127.0.0.1', port: 0, token: null, ...overrides.admin },

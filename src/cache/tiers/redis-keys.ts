@@ -10,6 +10,10 @@ const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  *
  *   sidecache:<ns>:v<format>:e:<cacheKey>   the envelope, PX = staleUntil - now
  *   sidecache:<ns>:v<format>:idx            ZSET cacheKey -> staleUntil
+ *
+ * `<format>` is the entry format, with an `s` after it for sealed envelopes (sealed-codec.ts):
+ * sealed and plain entries live apart, so turning encryption on or off starts from an empty
+ * keyspace and the other one expires by itself.
  */
 export class RedisKeys {
   readonly client: Redis | Cluster;
@@ -18,14 +22,14 @@ export class RedisKeys {
   readonly indexKey: string;
   readonly #prefix: string;
 
-  constructor(client: Redis | Cluster, namespace: string) {
+  constructor(client: Redis | Cluster, namespace: string, sealed = false) {
     if (!NAMESPACE_PATTERN.test(namespace)) {
       throw new TypeError(`RedisTier: namespace must be 1-64 letters, digits, "_" or "-", got ${JSON.stringify(namespace)}`);
     }
     this.client = client;
     this.namespace = namespace;
-    this.#prefix = `sidecache:${namespace}:v${ENTRY_FORMAT_VERSION}:e:`;
-    this.indexKey = `sidecache:${namespace}:v${ENTRY_FORMAT_VERSION}:idx`;
+    this.#prefix = `${formatPrefix(namespace, sealed)}:e:`;
+    this.indexKey = redisIndexKey(namespace, sealed);
   }
 
   /** The Redis key an entry is stored under. */
@@ -67,4 +71,13 @@ export class RedisKeys {
     if (client instanceof Cluster) await Promise.all(keys.map((key) => client.unlink(key)));
     else await client.unlink(...keys);
   }
+}
+
+function formatPrefix(namespace: string, sealed: boolean): string {
+  return `sidecache:${namespace}:v${ENTRY_FORMAT_VERSION}${sealed ? 's' : ''}`;
+}
+
+/** The index of a namespace's plain or sealed entries (also read at start-up to spot sealed entries without a key). */
+export function redisIndexKey(namespace: string, sealed: boolean): string {
+  return `${formatPrefix(namespace, sealed)}:idx`;
 }

@@ -1,4 +1,5 @@
-import { decodeEntryMeta } from '../codec.js';
+import type { decodeEntryMeta } from '../codec.js';
+import type { EntryCodec } from '../sealed-codec.js';
 import { describeOf, listPosition, metaOf, type EntryDescription, type EntryMeta, type ListOptions, type ListPage } from '../store.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -14,14 +15,20 @@ const LIST_SCAN_BUDGET = 5_000;
 /** Index members fetched (and their envelope heads read) per round trip while listing, at most. */
 const LIST_BATCH = 500;
 
-/** The Redis tier's admin listing and inspection, from envelope heads: never a body. */
+/**
+ * The Redis tier's admin listing and inspection, from envelope heads: never a body. Sealed
+ * envelopes cannot be read in part: each is fetched whole and opened (bounded by the page), and
+ * one that does not open is left out, as a miss would be.
+ */
 export class RedisListing {
   readonly #keys: RedisKeys;
+  readonly #codec: EntryCodec;
   readonly #now: () => number;
   readonly #listScanBudget: number;
 
-  constructor(keys: RedisKeys, now: () => number, listScanBudget = LIST_SCAN_BUDGET) {
+  constructor(keys: RedisKeys, codec: EntryCodec, now: () => number, listScanBudget = LIST_SCAN_BUDGET) {
     this.#keys = keys;
+    this.#codec = codec;
     this.#now = now;
     this.#listScanBudget = listScanBudget;
   }
@@ -71,7 +78,7 @@ export class RedisListing {
   }
 
   async describeEntry(key: string): Promise<EntryDescription | undefined> {
-    const [head] = await this.#keys.heads([key], META_PREFIX_BYTES);
+    const [head] = await this.#keys.heads([key], this.#headBytes);
     const meta = await this.#decodeHead(key, head!, this.#now());
     return meta === undefined ? undefined : describeOf(meta.fields, meta.bodyBytes);
   }
@@ -107,7 +114,7 @@ export class RedisListing {
   /** Metadata of each key's live entry (undefined where gone), from envelope heads only. */
   async #metas(keys: readonly string[], now: number): Promise<Array<EntryMeta | undefined>> {
     if (keys.length === 0) return [];
-    const heads = await this.#keys.heads(keys, META_PREFIX_BYTES);
+    const heads = await this.#keys.heads(keys, this.#headBytes);
     return Promise.all(
       keys.map(async (key, i) => {
         const meta = await this.#decodeHead(key, heads[i]!, now);
@@ -116,16 +123,21 @@ export class RedisListing {
     );
   }
 
+  /** Bytes read per envelope: a head of a plain one; a sealed one whole (GETRANGE to the end). */
+  get #headBytes(): number {
+    return this.#codec.ring === null ? META_PREFIX_BYTES : 0;
+  }
+
   /** Decodes an envelope head, reading a longer one when the first was cut before the body. */
   async #decodeHead(key: string, head: Buffer, now: number): Promise<ReturnType<typeof decodeEntryMeta>> {
-    let meta = decodeEntryMeta(head);
-    if (meta === undefined && head.length === META_PREFIX_BYTES) {
+    let meta = this.#codec.decodeMeta(head, key);
+    if (meta === undefined && head.length === META_PREFIX_BYTES && this.#codec.ring === null) {
       const longer = (await this.#keys.heads([key], META_PREFIX_RETRY_BYTES))[0]!;
-      meta = decodeEntryMeta(longer);
+      meta = this.#codec.decodeMeta(longer, key);
       if (meta === undefined && longer.length === META_PREFIX_RETRY_BYTES) {
         // More than 64 KB before the body: the whole value, once (rare: enormous header sets).
         const whole = await this.#keys.client.getBuffer(this.#keys.entryKey(key));
-        meta = whole === null ? undefined : decodeEntryMeta(whole);
+        meta = whole === null ? undefined : this.#codec.decodeMeta(whole, key);
       }
     }
     if (meta === undefined || meta.fields.key !== key || meta.fields.staleUntil <= now) return undefined;

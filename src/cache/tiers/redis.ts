@@ -1,6 +1,7 @@
 import { Cluster, type Redis } from 'ioredis';
-import { decodeEntry, encodeEntry, envelopeEntryBytes, ENTRY_BYTES_OFFSET } from '../codec.js';
+import { envelopeEntryBytes, ENTRY_BYTES_OFFSET } from '../codec.js';
 import type { CacheEntry } from '../entry.js';
+import { EntryCodec } from '../sealed-codec.js';
 import type { CacheTier, EntryDescription, ListableTier, ListOptions, ListPage, TierStats } from '../store.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisListing } from './redis-listing.js';
@@ -15,6 +16,8 @@ export interface RedisTierOptions {
   readonly now?: () => number;
   /** Index members one listing page examines at most (default: redis-listing.ts LIST_SCAN_BUDGET). */
   readonly listScanBudget?: number;
+  /** Plain or sealed envelopes (default: plain). */
+  readonly codec?: EntryCodec;
 }
 
 /** Entries sampled by `stats()` to estimate bytes. */
@@ -40,15 +43,17 @@ export class RedisTier implements CacheTier, ListableTier {
   readonly #compressAboveBytes: number;
   readonly #now: () => number;
   readonly #listing: RedisListing;
+  readonly #codec: EntryCodec;
   #lastPruneAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: RedisTierOptions) {
-    this.#keys = new RedisKeys(options.client, options.namespace);
+    this.#codec = options.codec ?? new EntryCodec('redis', null);
+    this.#keys = new RedisKeys(options.client, options.namespace, this.#codec.ring !== null);
     this.#client = options.client;
     this.#indexKey = this.#keys.indexKey;
     this.#compressAboveBytes = options.compressAboveBytes;
     this.#now = options.now ?? Date.now;
-    this.#listing = new RedisListing(this.#keys, this.#now, options.listScanBudget);
+    this.#listing = new RedisListing(this.#keys, this.#codec, this.#now, options.listScanBudget);
   }
 
   /** The Redis key an entry is stored under. */
@@ -64,10 +69,19 @@ export class RedisTier implements CacheTier, ListableTier {
   async get(key: string): Promise<CacheEntry | undefined> {
     const raw = await this.#client.getBuffer(this.entryKey(key));
     if (raw === null) return undefined;
-    const entry = await decodeEntry(raw);
-    // An undecodable value (corrupt, or written by something else) reads as a miss.
-    if (entry === undefined || entry.key !== key || entry.staleUntil <= this.#now()) return undefined;
-    return entry;
+    // An undecodable value (corrupt, unauthentic, or written by something else) reads as a miss.
+    const decoded = await this.#codec.decode(raw, key);
+    if (decoded === undefined || decoded.entry.staleUntil <= this.#now()) return undefined;
+    if (decoded.oldKey) await this.#reseal(decoded.entry);
+    return decoded.entry;
+  }
+
+  /** Re-seals an entry read under an older key, unless it went away meanwhile (XX); best effort. */
+  async #reseal(entry: CacheEntry): Promise<void> {
+    const ttlMs = Math.ceil(entry.staleUntil - this.#now());
+    if (!(ttlMs > 0)) return;
+    const envelope = await this.#codec.encode(entry, this.#compressAboveBytes);
+    await this.#client.set(this.entryKey(entry.key), envelope, 'PX', ttlMs, 'XX').catch(() => undefined);
   }
 
   async set(entry: CacheEntry): Promise<void> {
@@ -80,7 +94,7 @@ export class RedisTier implements CacheTier, ListableTier {
       ]);
       return;
     }
-    const envelope = await encodeEntry(entry, { compressAboveBytes: this.#compressAboveBytes });
+    const envelope = await this.#codec.encode(entry, this.#compressAboveBytes);
     await this.#keys.together([
       ['set', this.entryKey(entry.key), envelope, 'PX', ttlMs],
       ['zadd', this.#indexKey, entry.staleUntil, entry.key],
@@ -114,7 +128,7 @@ export class RedisTier implements CacheTier, ListableTier {
     await this.#client.unlink(this.#indexKey);
 
     // Entries whose index member was lost (a set racing this clear, another format version).
-    const pattern = `sidecache:${this.#keys.namespace}:v*:e:*`;
+    const pattern = `sidecache:${this.#keys.namespace}:v*:e:*`; // plain and sealed
     const nodes = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
     for (const node of nodes) {
       let scanCursor = '0';
@@ -143,6 +157,11 @@ export class RedisTier implements CacheTier, ListableTier {
       : await this.#client.zrandmember(this.#indexKey, BYTES_SAMPLE);
     const sizes = await Promise.all(
       sample.map(async (member) => {
+        // A sealed envelope's size field is inside the ciphertext: the sample is read whole and opened.
+        if (this.#codec.ring !== null) {
+          const stored = await this.#client.getBuffer(this.entryKey(member));
+          return stored === null ? undefined : this.#codec.entryBytes(stored, member);
+        }
         const prefix = await this.#client.getrangeBuffer(this.entryKey(member), 0, ENTRY_BYTES_OFFSET + 3);
         return envelopeEntryBytes(prefix);
       }),

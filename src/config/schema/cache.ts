@@ -15,6 +15,13 @@ export const RefreshAheadSchema = Section({
 export const CacheSchema = Section({
   // Empty string or absent: null, i.e. persisted in the database (random per process without one).
   keySecret: Unset('must be a string'),
+  // Encryption at rest of the Redis and Postgres tiers (README, "Encryption at rest"). Empty or absent: off.
+  encryption: Section({
+    // The current key: 32 bytes as base64 or hex, optionally "id:" before it.
+    key: Unset('must be a string: 32 bytes as base64 or hex'),
+    // Older keys still read, comma-separated, each optionally "id:" before it.
+    keys: Unset('must be a string: comma-separated keys'),
+  }),
   namespace: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', errorMessage: 'must be 1-32 letters, digits, "_" or "-"', default: 'default' }),
   redis: Section({
     // Empty or absent: the Redis tier (and the cross-instance bus) is off.

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Bool, DirPath, Duration, HeaderName, Opt, PositiveInt, Section, Unset } from './kit.js';
+import { Bool, DirPath, Duration, Enum, HeaderName, Opt, PositiveInt, Section, Unset } from './kit.js';
 
 /** `database:`, Postgres for the cache tier, audit and sessions. */
 export const DatabaseSchema = Section({
@@ -39,4 +39,8 @@ export const AuditSchema = Section({
     default: [],
   }),
   failClosed: Bool(false),
+  // What of the caller's address a row keeps: full, truncated (/24 IPv4, /48 IPv6) or none.
+  ipAddress: Enum(['full', 'truncated', 'none'] as const, 'full'),
+  // Whether a row keeps the User-Agent: full or none.
+  userAgent: Enum(['full', 'none'] as const, 'full'),
 });

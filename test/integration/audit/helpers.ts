@@ -26,6 +26,8 @@ export function auditConfig(overrides: Partial<AuditConfig> = {}): AuditConfig {
     partitionsAheadMonths: 2,
     trustedProxies: [],
     failClosed: false,
+    ipAddress: 'full',
+    userAgent: 'full',
     ...overrides,
   };
 }

@@ -39,10 +39,13 @@ t.test('a minimal config gets every documented default', async (t) => {
     partitionsAheadMonths: 2,
     trustedProxies: [],
     failClosed: false,
+    ipAddress: 'full',
+    userAgent: 'full',
   });
   t.strictSame(config.admin, { host: '127.0.0.1', port: 9090, token: null });
   t.strictSame(config.cache, {
     keySecret: null,
+    encryption: { key: null, keys: null },
     namespace: 'default',
     memory: { enabled: true, maxBytes: 256 * 1024 ** 2, maxEntries: 100_000 },
     redis: { url: null, readTimeoutMs: 50, compressAboveBytes: 8192, writeQueueSize: 10_000 },
