@@ -15,6 +15,7 @@ const LAYERS = [
   ['proxy'],
   ['server', 'metrics'],
   ['hooks', 'admin'],
+  ['boot'],
   ['app.ts'],
   ['main.ts'],
 ];

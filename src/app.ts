@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config/types.js';
-import { FILL_LEASE_MS, FILL_POLL_MS, FillLeases } from './cache/fill-lease.js';
+import { longestLifetimeMs } from './boot/epoch-horizon.js';
+import { openFillLeases, openRedis } from './boot/redis.js';
+import { foreignInstanceLogger, logSaverChange } from './boot/upstream-logs.js';
 import { openKeySecret, type KeySecret } from './cache/key-secret.js';
 import { openCacheStorage, type CacheStorage } from './cache/open-stack.js';
 import { openManagedDatabase, type ManagedDatabase } from './db/lifecycle.js';
@@ -9,7 +11,6 @@ import { AuditWriter } from './audit/writer.js';
 import { identityHeadersToStrip } from './sessions/identity.js';
 import { SessionStore } from './sessions/sessions.js';
 import { EpochTable } from './invalidation/epochs.js';
-import { MAX_RESPECTED_TTL_MS } from './policy/storability.js';
 import { openInvalidationBus } from './invalidation/bus.js';
 import { Invalidator } from './invalidation/invalidator.js';
 import { CallerLimits } from './proxy/caller-limits.js';
@@ -20,10 +21,8 @@ import { ReadThrough } from './proxy/read-through.js';
 import type { RefreshAhead } from './proxy/refresh-ahead.js';
 import { SingleFlight } from './proxy/single-flight.js';
 import { UpstreamRouter } from './proxy/upstreams.js';
-import { createRedisClient, type OwnedRedis } from './redis/client.js';
-import { CircuitBreaker } from './resilience/circuit-breaker.js';
 import type { Clock } from './resilience/clock.js';
-import type { SaverChange, UpstreamQuota } from './resilience/quota.js';
+import type { UpstreamQuota } from './resilience/quota.js';
 import { upstreamGuards } from './resilience/upstream-guard.js';
 import { listenerOptions } from './server/listener-options.js';
 import { processLogger } from './server/logger.js';
@@ -114,15 +113,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const epochs = new EpochTable();
   const storage = openCacheStorage(config, { log, now, database, redis, bus, isCurrent: (entry) => epochs.isCurrent(entry) });
   const { stack } = storage;
-  const fillLeases = redis === null ? null : new FillLeases({
-          client: redis.client,
-          breaker: redis.breaker,
-          bus,
-          namespace: config.cache.namespace,
-          timeoutMs: config.cache.redis.readTimeoutMs,
-          leaseMs: FILL_LEASE_MS,
-          pollMs: FILL_POLL_MS,
-        });
+  const fillLeases = redis === null ? null : openFillLeases(redis, bus, config);
 
   // Invalidation: epochs loaded now, again once a late database is ready, and pruned as they age.
   const invalidator = new Invalidator({ epochs, stack, bus, database, now, log });
@@ -196,15 +187,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const callerLimits = new CallerLimits({ upstreams: config.upstreams, redis, namespace: config.cache.namespace, log });
   const sessionDeps = { config: config.sessions, store: sessions };
-  const foreign = new Set<string>();
-  const onForeignInstance = (upstream: string, origin: string): void => {
-    if (foreign.has(`${upstream} ${origin}`) || foreign.size >= 100) return;
-    foreign.add(`${upstream} ${origin}`);
-    log.warn(
-      { upstream, instanceOrigin: origin },
-      `upstream "${upstream}": an OAuth answer named instance_url ${origin}, not the configured target; it was rewritten to the proxy and calls still go to the target (README "Salesforce logins"; logged once per origin)`,
-    );
-  };
+  const onForeignInstance = foreignInstanceLogger(log);
   const handler = createProxyHandler({ router, forwarder, readThrough, server: config.server, sessions: sessionDeps, accepting, invalidator, callerLimits, onForeignInstance });
 
   // Every request's one audit row, metrics and log line; then the lane that answers fresh memory hits.
@@ -302,41 +285,4 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       draining = true;
     },
   };
-}
-
-/**
- * The process's one Redis connection (and its pub/sub twin) with its one breaker: the tier, fill
- * leases, the invalidation bus, caller rate limits and hook dedupe all use these. Fail-fast and
- * reconnecting by itself, so a dead Redis at start is not fatal.
- */
-function openRedis(url: string, config: Config, log: FastifyBaseLogger, now: () => number): OwnedRedis {
-  const client = createRedisClient(url, { connectTimeoutMs: 2_000, name: 'sidecache', log });
-  const subscriber = client.duplicate();
-  return {
-    client,
-    subscriber,
-    breaker: new CircuitBreaker(config.cache.breaker, now),
-    close: () => {
-      client.disconnect();
-      subscriber.disconnect();
-    },
-  };
-}
-
-/** Quota-saver mode, logged once as it turns on (warn) and once as it turns off (info); never a token, only figures. */
-function logSaverChange(log: FastifyBaseLogger, upstream: string, change: SaverChange): void {
-  const { last } = change;
-  const usage = last?.used != null && last.limit != null ? `${last.used}/${last.limit}` : 'unknown';
-  const fields = { upstream, reason: change.reason, used: last?.used ?? null, limit: last?.limit ?? null, nearLimit: last?.nearLimit ?? false };
-  if (change.saving) log.warn(fields, `upstream "${upstream}" quota saver on (${change.reason}, usage ${usage}): reads are served from stale entries, refreshes stop`);
-  else log.info(fields, `upstream "${upstream}" quota saver off (${change.reason}, usage ${usage})`);
-}
-
-/** The longest any entry can live: invalidation epochs older than this cannot matter. */
-function longestLifetimeMs(config: Config): number {
-  let longest = MAX_RESPECTED_TTL_MS;
-  for (const upstream of config.upstreams) {
-    for (const rule of upstream.rules) longest = Math.max(longest, rule.ttlMs, rule.negativeTtlMs ?? 0);
-  }
-  return longest;
 }
