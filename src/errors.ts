@@ -20,6 +20,7 @@ export const errorCatalogue = {
   request_body_too_large: { status: 413, message: 'request body exceeds the configured limit' },
   invalidation_matches_nothing: { status: 422, message: 'this invalidation target cannot match any cache entry' },
   audit_unavailable: { status: 503, message: 'the audit trail is unavailable' },
+  audit_spool_pending: { status: 503, message: 'audit rows spooled during a database outage are still being replayed; retry once they are in (an erase must reach them too)' },
   cache_unavailable: { status: 503, message: 'the cache tier this needs is unavailable' },
   unauthorized: { status: 401, message: 'an admin token is required: Authorization: Bearer <ADMIN_TOKEN>' },
   forbidden: { status: 403, message: 'the admin token is wrong' },

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { AuditQueryError } from '../audit/queries.js';
+import { retryAfterHeader } from '../http/fields.js';
 import { SidecacheError as AdminError } from '../errors.js';
 
 /** Admin errors come from the one catalogue in src/errors.ts. */
@@ -20,6 +21,7 @@ export function adminErrorHandler(err: FastifyError, request: FastifyRequest, re
 }
 
 export function sendAdminError(reply: FastifyReply, request: FastifyRequest, error: AdminError): FastifyReply {
+  if (error.retryAfterMs !== null) reply.header('retry-after', retryAfterHeader(error.retryAfterMs));
   return reply
     .code(error.status)
     .header('x-request-id', request.id)

@@ -34,13 +34,9 @@ export { insertAuditEvents } from './insert.js';
  * dropped and counted. sidecache keeps serving then, unless `failClosed` is set: `accepting()`
  * turns false and the app refuses requests.
  *
- * Loss bound for kill -9: the events not yet in a committed write or an fsynced spool append —
- * those recorded since the last flush (at most `flushIntervalMs` ago) plus the batch in flight
- * (normally a few ms of writing; at most `insertTimeoutMs` when Postgres is slow), never more
- * than `bufferMax`.
- *
- * With `db: null` every batch is spooled, to be replayed by a later run that has a database.
- * The writer also keeps the monthly partitions (maintenance.ts) every `maintenanceIntervalMs`.
+ * Loss bound for kill -9: events recorded since the last flush (at most `flushIntervalMs` ago)
+ * plus the batch in flight (at most `insertTimeoutMs`), never more than `bufferMax`. With `db: null`
+ * every batch is spooled for a later run. Partitions are kept by maintenance.ts.
  */
 
 /** After a flush that could neither write nor spool, the next try waits this long. */
@@ -177,6 +173,13 @@ export class AuditWriter {
     } finally {
       this.#drainAll = false;
     }
+  }
+
+  /** Whether rows spooled during an outage still wait to be replayed; if so, starts a replay turn. */
+  replayPending(): boolean {
+    if (!this.#spool.hasSegments()) return false;
+    this.#replayer.kick();
+    return true;
   }
 
   stats(): AuditWriterStats {

@@ -6,7 +6,7 @@ import { insertAuditEvents } from '../../../src/audit/insert.js';
 import { ensurePartitions } from '../../../src/audit/partitions.js';
 import { erasedUser } from '../../../src/audit/pseudonym.js';
 import { auditEvent } from '../../../src/audit/events.js';
-import { databases } from '../../helpers/database.js';
+import { databases, pglite } from '../../helpers/database.js';
 import { adminInject, TEST_ADMIN_TOKEN } from '../../helpers/admin.js';
 
 const SECRET = 'privacy-test-secret';
@@ -45,13 +45,16 @@ for (const target of await databases(t)) {
 
     const recorded: AuditEventFields[] = [];
     let flushed = 0;
+    // The spool holds rows for two replay checks, then is empty.
+    let spooledTurns = 2;
+    let replayChecks = 0;
     const app = buildAdminApp({
       db,
       token: TEST_ADMIN_TOKEN,
       logger: false,
       now: () => Date.UTC(2026, 3, 1),
       adminRoutes: async (admin) => {
-        await admin.register(privacyRoutes, { db, secret: () => SECRET, audit: { record: (e) => recorded.push(e), flush: async () => void flushed++ } });
+        await admin.register(privacyRoutes, { db, secret: () => SECRET, audit: { record: (e) => recorded.push(e), flush: async () => void flushed++, replayPending: () => (replayChecks++, spooledTurns-- > 0) } });
       },
     });
     t.teardown(() => app.close());
@@ -93,13 +96,23 @@ for (const target of await databases(t)) {
       const body = res.json();
       t.same(body, { pseudonym: erasedUser(SECRET, ALICE), sessionsDeleted: 1, auditRowsPseudonymised: 16 });
       t.equal(flushed, 1, 'the audit buffer was flushed first');
+      t.equal(replayChecks, 3, 'and the spool replayed before the erase ran');
       const left = await db.query(`SELECT 1 FROM audit_logs WHERE user_identifier = $1 OR client_ip = $2 OR session_id = $3::uuid`, [ALICE, ALICE_IP, ALICE_SESSION]);
       t.equal(left.rowCount, 0, 'no row carries her id, IP or session');
       t.equal((await db.query(`SELECT 1 FROM user_sessions WHERE user_identifier = $1`, [ALICE])).rowCount, 0, 'her sessions are gone');
       t.equal((await db.query(`SELECT 1 FROM user_sessions WHERE user_identifier = $1`, [BOB])).rowCount, 1, "Bob's stays");
       t.equal((await db.query(`SELECT 1 FROM audit_logs WHERE user_identifier = $1 AND client_ip IS NOT NULL`, [BOB])).rowCount, 12, "Bob's rows untouched");
       t.same(await counts(), before, 'counts per facet, distinct sessions and distinct users unchanged');
-      t.same(await report(), reportBefore, 'the audit report is unchanged');
+      // The report is unchanged but for her name in the top users, which is now the stand-in.
+      type ByUser = { user: string | null }[];
+      const byName = (rows: ByUser) => [...rows].sort((a, b) => String(a.user).localeCompare(String(b.user)));
+      const reportAfter = await report();
+      t.same({ ...reportAfter, byUser: null }, { ...reportBefore, byUser: null }, 'the audit report is unchanged');
+      t.same(
+        byName(reportAfter.byUser as ByUser),
+        byName((reportBefore.byUser as ByUser).map((row) => (row.user === ALICE ? { ...row, user: body.pseudonym } : row))),
+        'top users: the same counts, hers under the stand-in',
+      );
       const sessions = await db.query<{ s: string }>(`SELECT DISTINCT session_id::text AS s FROM audit_logs WHERE user_identifier = $1`, [body.pseudonym]);
       t.equal(sessions.rowCount, 1, 'her rows still share one (hashed) session link');
       t.match(recorded, [{ action: 'admin.privacy.erase', resourceId: body.pseudonym }]);
@@ -120,4 +133,18 @@ t.test('without a database: 503 audit_unavailable', async (t) => {
   const res = await adminInject(app, { method: 'POST', url: '/admin/privacy/erase', payload: { user: ALICE } });
   t.equal(res.statusCode, 503);
   t.equal(res.json().error, 'audit_unavailable');
+});
+
+t.test('an erase waits for spooled audit rows, and refuses (503, Retry-After) while they are still being replayed', async (t) => {
+  const db = await pglite.open(t, { migrate: true });
+  await db.query(`INSERT INTO user_sessions (id, token_hash, user_identifier, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')`, [ALICE_SESSION, 'hash-a', ALICE]);
+  const app = buildAdminApp({ db, token: TEST_ADMIN_TOKEN, logger: false, adminRoutes: async (admin) => {
+    await admin.register(privacyRoutes, { db, secret: () => SECRET, audit: { record: () => undefined, flush: async () => undefined, replayPending: () => true } });
+  } });
+  t.teardown(() => app.close());
+  const res = await adminInject(app, { method: 'POST', url: '/admin/privacy/erase', payload: { user: ALICE } });
+  t.equal(res.statusCode, 503);
+  t.equal(res.json().error, 'audit_spool_pending');
+  t.equal(res.headers['retry-after'], '5');
+  t.equal((await db.query(`SELECT 1 FROM user_sessions WHERE user_identifier = $1`, [ALICE])).rowCount, 1, 'nothing was erased: a replay after it would bring her id back');
 });
