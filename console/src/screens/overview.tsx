@@ -4,10 +4,12 @@ import { Chart } from '../components/chart.js';
 import { Badge, ErrorBox, Loading, Stat } from '../components/status.js';
 import { bytes, count, ms, percent, rate, seconds } from '../format.js';
 import { parseMetrics, type Sample } from '../metrics-text.js';
-import type { Readiness, Stats, UpstreamStats } from '../types.js';
+import type { AuditReport, Readiness, Stats, UpstreamStats } from '../types.js';
 import { callsSaved, hitRatio, latencyByTier, OUTCOMES, quotas, rates, snapshot, type Snapshot } from './overview-model.js';
 
 export const POLL_MS = 3000;
+/** The last hour's hit ratio comes from the audit trail (`/admin/audit/report?window=1h`), asked this often. */
+const REPORT_POLL_MS = 30_000;
 const HOUR_MS = 3_600_000;
 const CHART_POINTS = 100;
 const COLORS: Record<string, string> = { hit: '#2e9e5b', stale: '#8bc34a', miss: '#e0a030', revalidated: '#4aa3df', bypass: '#8a94a6', none: '#b0b7c3', error: '#d64545' };
@@ -25,6 +27,27 @@ export function Overview() {
   const [error, setError] = useState<unknown>(undefined);
   const history = useRef<Snapshot[]>([]);
   const [series, setSeries] = useState<{ x: number[]; values: (number | null)[][] }>({ x: [], values: [] });
+  // null while the audit trail cannot say (audit off, no cacheable request in the hour, a failed ask).
+  const [hourRatio, setHourRatio] = useState<number | null>(null);
+
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      try {
+        const report = await adminJson<AuditReport>('/admin/audit/report?window=1h');
+        if (!stopped) setHourRatio(report.hitRatio);
+      } catch {
+        if (!stopped) setHourRatio(null);
+      }
+      if (!stopped) timer = setTimeout(poll, REPORT_POLL_MS);
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, []);
 
   useEffect(() => {
     let stopped = false;
@@ -77,7 +100,12 @@ export function Overview() {
       <section class="stats">
         <Stat label="Requests since start" value={count(snap.requests)} testId="overview-requests" />
         <Stat label="Requests / s (now)" value={now === null ? '—' : rate(Object.values(now).reduce((a, b) => a + b, 0) - now.error)} testId="overview-rps" />
-        <Stat label="Hit ratio" value={percent(ratioWindow ?? hitRatio(null, snap))} testId="overview-hit-ratio" note={kept.length >= 2 ? `last ${windowMinutes < 1 ? '<1' : windowMinutes} min seen by this page (at most 1 h)` : 'since start'} />
+        <Stat
+          label="Hit ratio"
+          value={percent(hourRatio ?? ratioWindow ?? hitRatio(null, snap))}
+          testId="overview-hit-ratio"
+          note={hourRatio !== null ? 'last hour (audit trail)' : kept.length >= 2 ? `last ${windowMinutes < 1 ? '<1' : windowMinutes} min seen by this page (at most 1 h)` : 'since start'}
+        />
         <Stat label="Upstream calls saved" value={count(saved.value)} testId="overview-saved" note={`${saved.counted ? 'answered with no upstream call' : 'estimated: hits + stale'}, since start${savedToday === null ? '' : `; ${count(savedToday)} today (UTC)`}`} />
         <Stat label="Errors / s" value={now === null ? '—' : rate(now.error)} testId="overview-errors" />
         <Stat label="Audit queue" value={stats.audit === null ? 'off' : count(stats.audit.buffered + stats.audit.spoolPendingRows)} testId="overview-audit-queue" note={stats.audit === null ? 'audit disabled' : stats.audit.spoolFailing ? 'spool failing!' : `${count(stats.audit.written)} written, ${count(stats.audit.dropped)} dropped`} />

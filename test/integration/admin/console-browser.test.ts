@@ -107,6 +107,11 @@ t.test('the console in a real browser', async (t) => {
 
   await t.test('upstreams: rules with traffic per rule', async (t) => {
     await waitForAudit(t, api, 7);
+    // Opened again, the overview takes the last hour's hit ratio from the audit trail.
+    await page.reload();
+    await page.waitForFunction(() => [...document.querySelectorAll('.stat-note')].some((n) => n.textContent === 'last hour (audit trail)'), undefined, { timeout: 8000 });
+    const hour = await api<{ hitRatio: number }>('/admin/audit/report?window=1h');
+    t.equal(await page.getByTestId('overview-hit-ratio').textContent(), `${(hour.hitRatio * 100).toFixed(1)} %`, 'the hit ratio is the audit report\'s for the last hour');
     await page.click('[data-testid=nav-upstreams]');
     const row = page.locator('tr[data-rule=item]');
     await row.waitFor();
