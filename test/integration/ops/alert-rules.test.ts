@@ -19,6 +19,10 @@ t.test('ops/prometheus/alerts.yml is valid and each rule fires on the series mea
   const unit = spawnSync(promtool, ['test', 'rules', 'alerts.test.yml'], { cwd: RULES_DIR, encoding: 'utf8' });
   t.equal(unit.status, 0, `promtool test rules: ${unit.stdout}${unit.stderr}`);
   t.match(unit.stdout, /SUCCESS/);
+  // The Prometheus config docker-compose.yml's monitoring profile mounts, with its rule file.
+  const config = spawnSync(promtool, ['check', 'config', 'prometheus.yml'], { cwd: RULES_DIR, encoding: 'utf8' });
+  t.equal(config.status, 0, `promtool check config: ${config.stdout}${config.stderr}`);
+  t.match(config.stdout, /SUCCESS: 7 rules found/);
 });
 
 t.test('every alert rule has a summary and a runbook line', async (t) => {
