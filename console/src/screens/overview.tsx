@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { adminJson, publicText } from '../api.js';
 import { Chart } from '../components/chart.js';
+import { usePolling } from '../components/use-polling.js';
 import { Badge, ErrorBox, Loading, Stat } from '../components/status.js';
 import { bytes, count, ms, percent, rate, seconds } from '../format.js';
 import { parseMetrics, type Sample } from '../metrics-text.js';
@@ -30,52 +31,32 @@ export function Overview() {
   // null while the audit trail cannot say (audit off, no cacheable request in the hour, a failed ask).
   const [hourRatio, setHourRatio] = useState<number | null>(null);
 
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        const report = await adminJson<AuditReport>('/admin/audit/report?window=1h');
-        if (!stopped) setHourRatio(report.hitRatio);
-      } catch {
-        if (!stopped) setHourRatio(null);
-      }
-      if (!stopped) timer = setTimeout(poll, REPORT_POLL_MS);
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, []);
+  usePolling(async (stopped) => {
+    try {
+      const report = await adminJson<AuditReport>('/admin/audit/report?window=1h');
+      if (!stopped()) setHourRatio(report.hitRatio);
+    } catch {
+      if (!stopped()) setHourRatio(null);
+    }
+  }, REPORT_POLL_MS);
 
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        const [stats, metrics, ready] = await Promise.all([adminJson<Stats>('/admin/stats'), publicText('/metrics'), publicText('/readyz')]);
-        if (stopped) return;
-        if (metrics.status !== 200) throw new Error(`/metrics answered ${metrics.status}`);
-        const samples = parseMetrics(metrics.text);
-        const snap = snapshot(samples, Date.now());
-        const kept = history.current.filter((s) => snap.at - s.at <= HOUR_MS);
-        kept.push(snap);
-        history.current = kept;
-        setSeries(chartSeries(kept));
-        setReading({ stats, samples, snap, ready: parseReady(ready.text) });
-        setError(undefined);
-      } catch (err) {
-        if (!stopped) setError(err);
-      }
-      if (!stopped) timer = setTimeout(poll, POLL_MS);
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, []);
+  usePolling(async (stopped) => {
+    try {
+      const [stats, metrics, ready] = await Promise.all([adminJson<Stats>('/admin/stats'), publicText('/metrics'), publicText('/readyz')]);
+      if (stopped()) return;
+      if (metrics.status !== 200) throw new Error(`/metrics answered ${metrics.status}`);
+      const samples = parseMetrics(metrics.text);
+      const snap = snapshot(samples, Date.now());
+      const kept = history.current.filter((s) => snap.at - s.at <= HOUR_MS);
+      kept.push(snap);
+      history.current = kept;
+      setSeries(chartSeries(kept));
+      setReading({ stats, samples, snap, ready: parseReady(ready.text) });
+      setError(undefined);
+    } catch (err) {
+      if (!stopped()) setError(err);
+    }
+  }, POLL_MS);
 
   if (reading === null) return error === undefined ? <Loading /> : <ErrorBox error={error} />;
   const { stats, samples, snap, ready } = reading;
