@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { pidsNamed } from './proc.js';
 
 /**
  * CPU pinning: the load (wrk, load-driver children, the bench process itself, the upstream) runs
@@ -60,20 +60,6 @@ export function pinSelfToLoadCpu(): string {
   return reason;
 }
 
-/** PIDs of running processes whose name (/proc/<pid>/comm) is one of `names` (Linux). */
-function pidsNamed(names: readonly string[]): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (names.includes(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) out.push(Number(entry));
-    } catch {
-      // exited in between
-    }
-  }
-  return out;
-}
-
 /**
  * Moves the machine's own services (Postgres, Redis: not started by the bench, not under test)
  * onto the load core while `run` runs, then gives each process back the CPU list it had. In a
@@ -84,7 +70,7 @@ function pidsNamed(names: readonly string[]): number[] {
 export async function withSideProcessesOnLoadCpu<T>(names: readonly string[], run: () => Promise<T>): Promise<{ value: T; note: string }> {
   if (!pinning().enabled) return { value: await run(), note: `not moved: ${pinning().reason}` };
   const previous = new Map<number, string>();
-  for (const pid of pidsNamed(names)) {
+  for (const pid of await pidsNamed(names)) {
     const shown = spawnSync('taskset', ['-c', '-p', String(pid)], { encoding: 'utf8' });
     const list = /:\s*(\S+)\s*$/.exec(shown.stdout ?? '')?.[1];
     if (shown.status !== 0 || list === undefined) continue;
@@ -97,6 +83,6 @@ export async function withSideProcessesOnLoadCpu<T>(names: readonly string[], ru
     for (const [pid, list] of previous) spawnSync('taskset', ['-a', '-c', '-p', list, String(pid)]);
     // Backends forked while pinned exit with their connections; any still here get the postmaster's list back.
     const [first] = previous.values();
-    if (first !== undefined) for (const pid of pidsNamed(names)) if (!previous.has(pid)) spawnSync('taskset', ['-a', '-c', '-p', first, String(pid)]);
+    if (first !== undefined) for (const pid of await pidsNamed(names)) if (!previous.has(pid)) spawnSync('taskset', ['-a', '-c', '-p', first, String(pid)]);
   }
 }

@@ -18,14 +18,25 @@ export async function readCpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
+/** PIDs of the running processes whose name (/proc/<pid>/comm) is one of `names` (Linux only). */
+export async function pidsNamed(names: readonly string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (names.includes((await readFile(`/proc/${entry}/comm`, 'utf8')).trim())) out.push(Number(entry));
+    } catch {
+      // exited in between
+    }
+  }
+  return out;
+}
+
 /** CPU seconds of every process whose name (/proc/<pid>/comm) is `name`, by PID (Linux only). */
 export async function readCpuSecondsByName(name: string): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
+  for (const pid of await pidsNamed([name])) {
     try {
-      if ((await readFile(`/proc/${pid}/comm`, 'utf8')).trim() !== name) continue;
       out.set(pid, await readCpuSeconds(pid));
     } catch {
       // exited in between

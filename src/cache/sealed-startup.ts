@@ -2,7 +2,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
 import type { ManagedDatabase } from '../db/lifecycle.js';
 import { SEALED_ROW_FORMAT } from './tiers/postgres-sealed.js';
+import { waitForReady } from '../redis/client.js';
 import { redisIndexKey } from './tiers/redis-keys.js';
+
+/** How long the check waits for Redis to come up; after that the store is not reported. */
+const STORE_WAIT_MS = 60_000;
 
 /**
  * Started without an encryption key: says once, as soon as each store is reachable, whether it
@@ -17,7 +21,7 @@ export async function reportSealedWithoutKey(parts: { redis: Redis | Cluster | n
   if (redis !== null) {
     checks.push(
       (async () => {
-        if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+        await waitForReady(redis, STORE_WAIT_MS, true);
         if ((await redis.exists(redisIndexKey(namespace, true))) === 1) say('redis');
       })(),
     );

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { Test } from 'tap';
-
-const REQUIRE_SERVICES = process.env['REQUIRE_SERVICES'] === '1';
+import { missingService } from './services.js';
 
 /** Debian's `chromium` package (`.ci/run` installs it); `CHROMIUM_PATH` points elsewhere. */
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] || '/usr/bin/chromium';
@@ -21,15 +20,11 @@ export async function browserOrSkip(t: Test, viewport = { width: 1280, height: 9
   try {
     await access(CHROMIUM_PATH, constants.X_OK);
   } catch {
-    const message = `Chromium is not at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`;
-    if (REQUIRE_SERVICES) {
-      t.fail(`${message} and REQUIRE_SERVICES=1`);
-      return null;
-    }
-    const notice = `!!! ${message}: browser tests SKIPPED. This run has NOT tested the console in a browser. Set REQUIRE_SERVICES=1 to make this a failure.`;
-    console.warn(notice);
-    t.comment(notice);
-    t.pass('browser tests', { skip: message });
+    missingService(t, {
+      message: `Chromium is not at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`,
+      skipped: 'browser tests SKIPPED. This run has NOT tested the console in a browser.',
+      label: 'browser tests',
+    });
     return null;
   }
   const profile = await mkdtemp(join(tmpdir(), 'sidecache-chromium-'));

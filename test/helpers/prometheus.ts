@@ -1,12 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { waitFor } from './drill.js';
-
-const REQUIRE_SERVICES = process.env['REQUIRE_SERVICES'] === '1';
+import { freePort } from './net.js';
+import { missingService } from './services.js';
 
 /**
  * The path of a Prometheus tool (`prometheus`, `promtool`: Debian's `prometheus` package), or
@@ -15,24 +14,8 @@ const REQUIRE_SERVICES = process.env['REQUIRE_SERVICES'] === '1';
 export function prometheusToolOrSkip(t: Test, tool: 'prometheus' | 'promtool'): string | null {
   const found = spawnSync(tool, ['--version'], { encoding: 'utf8' });
   if (found.error === undefined && found.status === 0) return tool;
-  const message = `${tool} is not installed (apt-get install -y prometheus)`;
-  if (REQUIRE_SERVICES) {
-    t.fail(`${message} and REQUIRE_SERVICES=1`);
-    return null;
-  }
-  const notice = `!!! ${message}: the dashboard and alert-rule tests are SKIPPED. Set REQUIRE_SERVICES=1 to make this a failure.`;
-  console.warn(notice);
-  t.comment(notice);
-  t.pass('prometheus tests', { skip: message });
+  missingService(t, { message: `${tool} is not installed (apt-get install -y prometheus)`, skipped: 'the dashboard and alert-rule tests are SKIPPED.', label: 'prometheus tests' });
   return null;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export interface PrometheusServer {

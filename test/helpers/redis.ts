@@ -1,17 +1,17 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { Redis, type Cluster } from 'ioredis';
 import type { SharedRedis } from '../../src/redis/client.js';
 import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
 import type { Test } from 'tap';
+import { freePort } from './net.js';
+import { missingService } from './services.js';
 
 /** The Redis the tests share (DEVELOPERS.md): `REDIS_URL_TEST`, default `redis://127.0.0.1:6379`. */
 export const REDIS_URL = process.env['REDIS_URL_TEST'] || 'redis://127.0.0.1:6379';
-const REQUIRE_SERVICES = process.env['REQUIRE_SERVICES'] === '1';
 
 let reachable: Promise<string | null> | undefined;
-let warned = false;
 
 /** Resolves null when Redis answers PING, else why not. Asked once per test process. */
 function redisProblem(): Promise<string | null> {
@@ -42,16 +42,11 @@ function redisProblem(): Promise<string | null> {
 export async function redisOrSkip(t: Test): Promise<{ url: string; namespace: string } | null> {
   const problem = await redisProblem();
   if (problem !== null) {
-    const message = `Redis at ${REDIS_URL} is unreachable (${problem})`;
-    if (REQUIRE_SERVICES) {
-      t.fail(`${message} and REQUIRE_SERVICES=1`);
-      return null;
-    }
-    const notice = `!!! ${message}: Redis tests SKIPPED. This run has NOT tested the Redis tier. Set REQUIRE_SERVICES=1 to make this a failure.`;
-    if (!warned) console.warn(notice);
-    warned = true;
-    t.comment(notice);
-    t.pass('redis tests', { skip: message });
+    missingService(t, {
+      message: `Redis at ${REDIS_URL} is unreachable (${problem})`,
+      skipped: 'Redis tests SKIPPED. This run has NOT tested the Redis tier.',
+      label: 'redis tests',
+    });
     return null;
   }
   const namespace = `test-${randomBytes(8).toString('hex')}`;
@@ -158,30 +153,12 @@ export async function startRedisServer(t: Test): Promise<RedisServer> {
 /** `startRedisServer`, except that a missing redis-server binary skips (or, with REQUIRE_SERVICES=1, fails) the test. */
 export async function redisServerOrSkip(t: Test): Promise<RedisServer | null> {
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error !== undefined) {
-    const message = 'redis-server is not installed';
-    if (REQUIRE_SERVICES) {
-      t.fail(`${message} and REQUIRE_SERVICES=1`);
-      return null;
-    }
-    const notice = `!!! ${message}: Redis failure tests SKIPPED.`;
-    console.warn(notice);
-    t.comment(notice);
-    t.pass('redis-server tests', { skip: message });
+    missingService(t, { message: 'redis-server is not installed', skipped: 'Redis failure tests SKIPPED.', label: 'redis-server tests' });
     return null;
   }
   return startRedisServer(t);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls with a raw RESP PING until the server answers +PONG. */
 async function waitForPong(port: number, timeoutMs: number): Promise<void> {
