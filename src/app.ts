@@ -175,7 +175,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const readThrough = new ReadThrough({
     stack,
     forwarder,
-    filler: new CacheFiller({ stack, forwarder, redactQueryParams, now, leases: fillLeases }),
+    filler: new CacheFiller({ stack, forwarder, redactQueryParams, now, leases: fillLeases, keySecret: keySecret.current }),
     flights,
     keySecret: keySecret.current,
     server: config.server,

@@ -16,6 +16,7 @@ export const errorCatalogue = {
   client_aborted: { status: 499, message: 'the client closed the connection before the exchange was complete' },
   no_upstream: { status: 404, message: 'no upstream is configured for this path' },
   method_not_supported: { status: 405, message: 'this HTTP method is not supported by sidecache' },
+  only_if_cached: { status: 504, message: 'the request is only-if-cached and no stored response satisfies it (RFC 9111 §5.2.1.7)' },
   not_acceptable: { status: 406, message: 'the response cannot be sent in any content coding the client accepts (Accept-Encoding)' },
   request_body_too_large: { status: 413, message: 'request body exceeds the configured limit' },
   invalidation_matches_nothing: { status: 422, message: 'this invalidation target cannot match any cache entry' },
@@ -79,6 +80,8 @@ const UPSTREAM_FAULTS: ReadonlySet<string> = new Set<ErrorCode>([
 /** The party a catalogued error code blames: 4xx codes the client, upstream failures and refusals the upstream, the rest sidecache. */
 export function failingParty(code: string): FailingParty {
   if (UPSTREAM_FAULTS.has(code)) return 'upstream';
+  // A 504 the client asked for: nothing stored satisfies its only-if-cached.
+  if (code === 'only_if_cached') return 'client';
   const entry = (errorCatalogue as Record<string, { status: number } | undefined>)[code];
   return entry !== undefined && entry.status >= 400 && entry.status < 500 ? 'client' : 'sidecache';
 }

@@ -1,4 +1,5 @@
 import type { CacheScope } from '../config/types.js';
+import { STORED_AGE_FIELD } from '../policy/stored-fields.js';
 
 /** Bumped whenever the stored shape changes, so no tier ever misreads an older entry. */
 export const ENTRY_FORMAT_VERSION = 1;
@@ -36,9 +37,15 @@ export function entrySize(entry: CacheEntry): number {
   return size;
 }
 
-/** Seconds since the entry was stored (RFC 9111 §5.1 `Age`, measured from our own store time). */
+/** The entry's current age in ms: its age when requested plus the time since (RFC 9111 §4.2.3). */
+export function ageMs(entry: CacheEntry, now: number): number {
+  const initial = entry.headers[STORED_AGE_FIELD];
+  return Math.max(0, (typeof initial === 'string' ? Number(initial) * 1000 || 0 : 0) + now - entry.storedAt);
+}
+
+/** Whole seconds of `ageMs`: the `Age` sent with the entry (RFC 9111 §5.1). */
 export function ageSeconds(entry: CacheEntry, now: number): number {
-  return Math.max(0, Math.floor((now - entry.storedAt) / 1000));
+  return Math.floor(ageMs(entry, now) / 1000);
 }
 
 /** Whole seconds the entry stays fresh (the `ttl` of RFC 9211 §2.5 `Cache-Status`). */

@@ -179,3 +179,16 @@ function canonicalise(value: unknown): string {
     .map((name) => `${JSON.stringify(name)}:${canonicalise(record[name])}`);
   return `{${members.join(',')}}`;
 }
+
+/**
+ * Standards mode stores a varying response twice: under its request's key, and under the key of
+ * its variant, `<key>~<digest>`, where the digest is an HMAC of the request's selecting values
+ * (see policy/vary.ts): credentials a response varies on never appear in clear.
+ */
+export function variantDigest(secret: string, selectingValues: string): string {
+  return createHmac('sha256', secret).update(`variant:${selectingValues}`).digest('base64url').slice(0, 22);
+}
+
+export function variantKey(key: string, digest: string): string {
+  return `${key}~${digest}`;
+}

@@ -50,6 +50,10 @@ export function normaliseRule(raw: RawRule, ctx: RuleContext, problems: string[]
   }
 
   const negativeTtl = raw.negativeTtl;
+  const freshness = raw.freshness ?? (raw.respectCacheControl && raw.ttl === undefined ? 'origin' : 'rule');
+  if (freshness === 'origin' && !raw.respectCacheControl) {
+    problems.push(`${at}.freshness: "origin" needs respectCacheControl: true (the upstream's headers decide)`);
+  }
   return {
     name: raw.name ?? ctx.defaultName,
     methods,
@@ -66,6 +70,8 @@ export function normaliseRule(raw: RawRule, ctx: RuleContext, problems: string[]
     maxBodyBytes: parseSize(raw.maxBodyBytes ?? defaults.maxBodyBytes),
     bodyKey,
     respectCacheControl: raw.respectCacheControl,
+    freshness,
+    keepForRevalidationMs: parseDuration(raw.keepForRevalidation ?? defaults.keepForRevalidation),
     staleWhileRevalidateMs: parseDuration(raw.staleWhileRevalidate ?? defaults.staleWhileRevalidate),
     staleIfErrorMs: parseDuration(raw.staleIfError ?? defaults.staleIfError),
     refreshAhead: raw.refreshAhead,

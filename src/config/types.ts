@@ -41,6 +41,13 @@ export interface CacheRuleConfig {
   /** Key includes a hash of the canonicalised request body (cacheable POST reads). */
   readonly bodyKey: boolean;
   readonly respectCacheControl: boolean;
+  /**
+   * `rule`: the rule's ttl and stale windows decide (API mode); `origin`: the upstream's caching
+   * headers decide, as an RFC 9111 shared cache (standards mode, see README).
+   */
+  readonly freshness: 'rule' | 'origin';
+  /** Standards mode: an expired entry with a validator is kept this long for conditional refetches. */
+  readonly keepForRevalidationMs: number;
   /** Past its ttl but within this window an entry is served at once while one background fetch refreshes it. */
   readonly staleWhileRevalidateMs: number;
   /** Past its ttl but within this window an entry is served when the upstream fails (5xx, 429, timeout, …). */

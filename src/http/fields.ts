@@ -47,15 +47,21 @@ export function connectionTokens(value: string | string[] | undefined): Set<stri
 /**
  * Parses `Cache-Control` into lower-case directive names mapped to their values, unquoted.
  * Commas inside quoted strings (`private="set-cookie, x-foo"`) do not split (RFC 9110 §5.6.4).
+ * A repeated directive keeps its last value; `cacheControlList` keeps them all.
  */
 export function parseCacheControl(value: string): Map<string, string> {
-  const directives = new Map<string, string>();
+  return new Map(cacheControlList(value));
+}
+
+/** `Cache-Control` directives in order as [lower-case name, unquoted value] pairs, repeats kept. */
+export function cacheControlList(value: string): Array<[string, string]> {
+  const directives: Array<[string, string]> = [];
   for (const part of splitOutsideQuotes(value)) {
     const eq = part.indexOf('=');
     const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
     if (name === '') continue;
     const raw = eq === -1 ? '' : part.slice(eq + 1).trim();
-    directives.set(name, raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2 ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw);
+    directives.push([name, raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2 ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw]);
   }
   return directives;
 }

@@ -1,4 +1,5 @@
 import type { StoredHeaders } from '../cache/entry.js';
+import { STORED_AGE_FIELD } from './stored-fields.js';
 import { headerValue } from '../http/fields.js';
 
 /** Request header fields that make a request conditional (RFC 9110 §13.1). */
@@ -20,9 +21,13 @@ export function revalidationHeaders(stored: StoredHeaders): string[] {
   return out;
 }
 
-/** The stored headers updated from a 304 (RFC 9111 §3.2), body-describing fields kept. */
+/**
+ * The stored headers updated from a 304 (RFC 9111 §3.2), body-describing fields kept. The stored
+ * age goes: the updated response is as old as the 304 says.
+ */
 export function mergeNotModified(stored: StoredHeaders, notModified: StoredHeaders): StoredHeaders {
   const merged: StoredHeaders = { ...stored };
+  delete merged[STORED_AGE_FIELD];
   for (const name in notModified) {
     if (!KEEP_ON_UPDATE.has(name)) merged[name] = notModified[name]!;
   }

@@ -2,10 +2,17 @@ import type { CacheEntry, StoredHeaders } from '../cache/entry.js';
 import type { FillLeases } from '../cache/fill-lease.js';
 import type { TierHit, TierStack } from '../cache/stack.js';
 import { CONDITIONAL_REQUEST_HEADERS, mergeNotModified, revalidationHeaders } from '../policy/conditional.js';
-import { freshness, staleWindowMs } from '../policy/freshness.js';
+import { freshness } from '../policy/freshness.js';
+import { initialAgeMs } from '../policy/age.js';
+import { STORED_AGE_FIELD, VARIANT_FIELD } from '../policy/stored-fields.js';
+import { selectingFields, selectingValues } from '../policy/vary.js';
+import { variantDigest, variantKey } from '../cache/key.js';
+import { rawValue } from '../http/fields.js';
 import { redactQuery } from '../policy/redaction.js';
 import type { RuleMatch } from '../policy/rules.js';
 import { decideStore, type StoreDecision } from '../policy/storability.js';
+
+type StoredDecision = Extract<StoreDecision, { store: true }>;
 import { classifyUpstreamResponse, FAILURE_BODY_SNIPPET_BYTES, type UpstreamFailureKind } from '../resilience/retry-after.js';
 import type { Forwarder } from './forwarder.js';
 import { forwardResponseHeaders, storableResponseHeaders } from './headers.js';
@@ -27,6 +34,14 @@ export type Fetched =
       readonly failure: UpstreamFailureKind | null;
       /** Settles once the stored entry reached the first shared tier (null: nothing stored). */
       readonly storing: Promise<void> | null;
+      /** The response's age when the request was sent (RFC 9111 §4.2.3), and when that was. */
+      readonly ageMs: number;
+      readonly requestedAt: number;
+      /**
+       * Standards mode, a response with `Vary`: the digest of the selecting values it was fetched
+       * with (`*` for `Vary: *`); requests that joined the flight with other values cannot share it.
+       */
+      readonly variant: string | null;
     }
   | {
       /** Another instance held the fill lease and stored the entry: read back from a shared tier. */
@@ -66,6 +81,8 @@ export interface CacheFillerDeps {
   readonly now: () => number;
   /** Cross-instance single flight (Redis); absent without Redis. */
   readonly leases?: FillLeases | null;
+  /** The secret variant digests are keyed with (see `variantDigest`). */
+  readonly keySecret: () => string;
 }
 
 /**
@@ -91,7 +108,8 @@ export class CacheFiller {
     if (leases === null || leases === undefined) return this.#fetch(plan, stored, wait);
     const lease = await leases.acquire(key);
     if (lease.kind === 'held' && (await leases.waitForRelease(key))) {
-      const filled = await this.#deps.stack.lookupLower(key);
+      const stored = await this.#deps.stack.lookupLower(key);
+      const filled = stored === undefined ? undefined : await this.chooseVariant(stored, plan, (name) => rawValue(plan.rawHeaders, name));
       if (filled !== undefined && freshness(filled.entry, match.rule, this.#deps.now()) === 'fresh') {
         return { kind: 'peer', hit: filled, upstreamMs: null };
       }
@@ -108,15 +126,39 @@ export class CacheFiller {
     }
   }
 
+  /**
+   * Standards mode: the stored variant that answers a request (RFC 9111 §4.1). A varying entry
+   * found under the request's key answers when its selecting values match the request's, else
+   * the variant stored under `<key>~<digest>` does; `Vary: *` never matches.
+   */
+  async chooseVariant(hit: TierHit, plan: Pick<FillPlan, 'key' | 'match'>, valueOf: (name: string) => string | undefined): Promise<TierHit | undefined> {
+    if (plan.match.rule.freshness !== 'origin') return hit;
+    const fields = selectingFields(hit.entry.headers);
+    if (fields.length === 0) return hit;
+    if (fields[0] === '*') return undefined;
+    const digest = this.variantOf(fields, valueOf);
+    if (hit.entry.headers[VARIANT_FIELD] === digest) return hit;
+    const key = variantKey(plan.key, digest);
+    const { stack } = this.#deps;
+    const variant = stack.peekMemory(key) ?? (await stack.lookupLower(key));
+    return variant?.entry.headers[VARIANT_FIELD] === digest ? variant : undefined;
+  }
+
+  /** The digest of a request's values of the selecting fields (`*` for `Vary: *`). */
+  variantOf(fields: readonly string[], valueOf: (name: string) => string | undefined): string {
+    if (fields[0] === '*') return '*';
+    return variantDigest(this.#deps.keySecret(), selectingValues(fields, valueOf));
+  }
+
   async #fetch(plan: FillPlan, stored: CacheEntry | undefined, wait: boolean): Promise<Fetched> {
     const { target, match, body, keyVary } = plan;
     const deps = this.#deps;
     // The entry is as old as its request: an invalidation after this instant must reject it.
     const requestedAt = deps.now();
     const started = performance.now();
-    // The cache asks for the full response (the client's own validators are answered from it
-    // afterwards), conditional on the stored entry's validators when there is one.
-    const headers = withoutConditionals(readRequestHeaders(plan.rawHeaders, target, match.rule, plan.requestId, body !== null));
+    // The cache asks for the full response (the client's own validators and range are answered
+    // from it afterwards), conditional on the stored entry's validators when there is one.
+    const headers = forCacheFill(readRequestHeaders(plan.rawHeaders, target, match.rule, plan.requestId, body !== null));
     if (stored !== undefined) headers.push(...revalidationHeaders(stored.headers));
     const response = await deps.forwarder.request(
       target.upstream.name,
@@ -124,16 +166,17 @@ export class CacheFiller {
       { wait },
     );
     const upstreamMs = performance.now() - started;
+    const times = { requestTime: requestedAt, responseTime: deps.now() };
     const responseHeaders = forwardResponseHeaders(response.headers);
+    const candidate = { keyVary, times, authorized: rawValue(plan.rawHeaders, 'authorization') !== undefined };
 
     if (response.status === 304 && stored !== undefined) {
       response.body.resume();
       const merged = mergeNotModified(stored.headers, responseHeaders);
-      const decision = decideStore(match.rule, stored.status, merged, keyVary);
-      const storing = decision.store
-        ? deps.stack.store(this.#entry(plan, { status: stored.status, headers: merged, body: stored.body, requestedAt }, decision.ttlMs))
-        : null;
-      return { kind: 'complete', status: stored.status, headers: merged, body: stored.body, decision, upstreamMs, revalidated: true, failure: null, storing };
+      const decision = decideStore(match.rule, { ...candidate, status: stored.status, headers: merged });
+      const storing = decision.store ? this.#store(plan, { status: stored.status, headers: merged, body: stored.body, requestedAt }, decision) : null;
+      const ageMs = initialAgeMs(merged, times);
+      return { kind: 'complete', status: stored.status, headers: merged, body: stored.body, decision, upstreamMs, revalidated: true, failure: null, storing, ageMs, requestedAt, variant: this.#variantFetched(plan, merged) };
     }
 
     const chunks: Buffer[] = [];
@@ -148,40 +191,62 @@ export class CacheFiller {
     }
     const responseBody = Buffer.concat(chunks, size);
     const failure = classifyUpstreamResponse(response.status, responseHeaders, response.status === 403 ? responseBody.subarray(0, FAILURE_BODY_SNIPPET_BYTES) : undefined);
-    const decision = decideStore(match.rule, response.status, responseHeaders, keyVary);
-    const storing = decision.store
-      ? deps.stack.store(this.#entry(plan, { status: response.status, headers: responseHeaders, body: responseBody, requestedAt }, decision.ttlMs))
-      : null;
-    return { kind: 'complete', status: response.status, headers: responseHeaders, body: responseBody, decision, upstreamMs, revalidated: false, failure, storing };
+    const decision = decideStore(match.rule, { ...candidate, status: response.status, headers: responseHeaders });
+    const storing = decision.store ? this.#store(plan, { status: response.status, headers: responseHeaders, body: responseBody, requestedAt }, decision) : null;
+    const ageMs = initialAgeMs(responseHeaders, times);
+    return { kind: 'complete', status: response.status, headers: responseHeaders, body: responseBody, decision, upstreamMs, revalidated: false, failure, storing, ageMs, requestedAt, variant: this.#variantFetched(plan, responseHeaders) };
   }
 
-  #entry(plan: FillPlan, response: { status: number; headers: StoredHeaders; body: Buffer; requestedAt: number }, ttlMs: number): CacheEntry {
+  #variantFetched(plan: FillPlan, headers: StoredHeaders): string | null {
+    if (plan.match.rule.freshness !== 'origin') return null;
+    const fields = selectingFields(headers);
+    return fields.length === 0 ? null : this.variantOf(fields, (name) => rawValue(plan.rawHeaders, name));
+  }
+
+  /** Stores the response; a varying one (standards mode) also under its variant's key. */
+  #store(plan: FillPlan, response: { status: number; headers: StoredHeaders; body: Buffer; requestedAt: number }, decision: StoredDecision): Promise<void> {
+    const entry = this.#entry(plan, response, decision);
+    const variant = this.#variantFetched(plan, response.headers);
+    if (variant === null) return this.#deps.stack.store(entry);
+    const varied = { ...entry, headers: { ...entry.headers, [VARIANT_FIELD]: variant } };
+    const { stack } = this.#deps;
+    return Promise.all([stack.store(varied), stack.store({ ...varied, key: variantKey(plan.key, variant) })]).then(() => undefined);
+  }
+
+  #entry(plan: FillPlan, response: { status: number; headers: StoredHeaders; body: Buffer; requestedAt: number }, decision: StoredDecision): CacheEntry {
     const { target, match, key } = plan;
     const { status, headers, body, requestedAt } = response;
     const now = requestedAt;
     const query = redactQuery(target.query, this.#deps.redactQueryParams);
+    const stored = storableResponseHeaders(headers);
+    for (const name of decision.withheld) delete stored[name];
+    const ageSeconds = Math.floor(decision.ageMs / 1000);
+    if (ageSeconds > 0) stored[STORED_AGE_FIELD] = String(ageSeconds);
+    const expiresAt = now + decision.ttlMs;
     return {
       key,
       upstream: target.upstream.name,
       path: query === '' ? target.path : `${target.path}?${query}`,
       status,
-      headers: storableResponseHeaders(headers),
+      headers: stored,
       body,
       storedAt: now,
-      expiresAt: now + ttlMs,
-      staleUntil: now + ttlMs + staleWindowMs(match.rule, headers),
+      expiresAt,
+      staleUntil: Math.max(expiresAt, now) + decision.keepMs,
       tags: match.tags,
       scope: match.rule.scope,
     };
   }
 }
 
-/** Forwarded headers minus the client's conditional fields (flat name/value list). */
-function withoutConditionals(headers: string[]): string[] {
+/** Client request fields a fill never sends: the cache's own validators replace them, and it fetches whole responses. */
+const NOT_SENT_ON_FILL: ReadonlySet<string> = new Set([...CONDITIONAL_REQUEST_HEADERS, 'range']);
+
+/** Forwarded headers minus the client's conditional and range fields (flat name/value list). */
+function forCacheFill(headers: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
-    if (!CONDITIONAL_REQUEST_HEADERS.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+    if (!NOT_SENT_ON_FILL.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
   }
   return out;
 }
-

@@ -1,5 +1,6 @@
 /** Why a stale entry was served instead of a fresh response. */
-export type StaleReason = 'revalidating' | 'error' | 'timeout' | 'rate_limited' | 'circuit_open' | 'saturated' | 'quota';
+/** `client`: the client accepted it (`max-stale`, standards mode). */
+export type StaleReason = 'revalidating' | 'error' | 'timeout' | 'rate_limited' | 'circuit_open' | 'saturated' | 'quota' | 'client';
 
 /**
  * What the proxy reports as it works, for observers such as the metrics. Implementations must be

@@ -1,4 +1,5 @@
 import type { CacheEntry } from '../cache/entry.js';
+import { isInternalField, VARIANT_FIELD } from '../policy/stored-fields.js';
 import { contentCodings, varyWithAcceptEncoding } from '../policy/content-coding.js';
 
 /** The parts of a stored response's head that are the same on every hit, built once per entry. */
@@ -11,6 +12,8 @@ export interface PreparedHead {
   /** The codings the stored body carries (`Content-Encoding`), empty for none. */
   readonly codings: readonly string[];
   readonly contentLength: string;
+  /** A standards-mode variant: the request's selecting fields must be matched first (RFC 9111 §4.1). */
+  readonly varies: boolean;
   /**
    * The whole head of a fresh memory hit as flat pairs, in the order the full path sends it;
    * copy it and fill in the values that change per response at the indices below.
@@ -32,7 +35,7 @@ export function preparedHead(entry: CacheEntry): PreparedHead {
   if (head === undefined) {
     const fields: Array<string | readonly string[]> = [];
     for (const name in entry.headers) {
-      if (name !== 'content-length' && name !== 'vary') fields.push(name, entry.headers[name]!);
+      if (name !== 'content-length' && name !== 'vary' && !isInternalField(name)) fields.push(name, entry.headers[name]!);
     }
     // The body sent depends on Accept-Encoding even when it goes as stored (see content-coding.ts).
     fields.push('vary', varyWithAcceptEncoding(entry.headers['vary']));
@@ -41,7 +44,7 @@ export function preparedHead(entry: CacheEntry): PreparedHead {
     const contentLength = String(entry.body.length);
     const memoryHitHead = ['x-request-id', '', ...fields, 'age', '', 'x-cache', 'HIT', 'x-cache-tier', 'memory', 'cache-status', '', 'content-length', contentLength];
     const ageAt = fields.length + 3;
-    head = { fields, codings: contentCodings(entry.headers), contentLength, memoryHitHead, requestIdAt: 1, ageAt, cacheStatusAt: ageAt + 6 };
+    head = { fields, codings: contentCodings(entry.headers), contentLength, varies: entry.headers[VARIANT_FIELD] !== undefined, memoryHitHead, requestIdAt: 1, ageAt, cacheStatusAt: ageAt + 6 };
     prepared.set(entry, head);
   }
   return head;

@@ -3,7 +3,7 @@ import type { CacheRuleConfig } from '../config/types.js';
 import { upstreamHeaderValue } from '../policy/negotiation.js';
 import { canonicalQuery } from '../policy/query.js';
 import { headerValue } from '../http/fields.js';
-import { cacheableRequestHeaders } from './headers.js';
+import { cacheableRequestHeaders, forwardRequestHeaders } from './headers.js';
 import type { ProxyTarget } from './target.js';
 
 type RequestHeaders = Record<string, string | string[] | undefined>;
@@ -44,10 +44,13 @@ export function readKeyFor(
 }
 
 /**
- * The headers a cacheable request is sent upstream with: what its key covers, with the values it
- * was keyed by (see `cacheableRequestHeaders`). `bodyKeyed`: the request body is part of the key.
+ * The headers a cacheable request is sent upstream with. API mode: what its key covers, with the
+ * values it was keyed by (see `cacheableRequestHeaders`). Standards mode: every end-to-end field,
+ * as the origin's `Vary` on each response names the ones that select it (RFC 9111 §4.1), and
+ * the stored variant is keyed by them. `bodyKeyed`: the request body is part of the key.
  */
 export function readRequestHeaders(rawHeaders: readonly string[], target: ProxyTarget, rule: CacheRuleConfig, requestId: string, bodyKeyed: boolean): string[] {
   const { upstream } = target;
+  if (rule.freshness === 'origin') return forwardRequestHeaders(rawHeaders, upstream.cacheableHeaderPlan, requestId);
   return cacheableRequestHeaders(rawHeaders, upstream.cacheableHeaderPlan, requestId, { vary: upstream.varyFor(rule), mediaTypes: upstream.config.mediaTypes, bodyKeyed });
 }

@@ -1,14 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RefreshAheadConfig, ServerConfig } from '../config/types.js';
-import { ageSeconds, ttlSeconds, type CacheEntry } from '../cache/entry.js';
+import { ageMs, ageSeconds, ttlSeconds, type CacheEntry } from '../cache/entry.js';
 import { cachePartition } from '../cache/key.js';
 import type { TierHit, TierStack } from '../cache/stack.js';
 import { SidecacheError } from '../errors.js';
 import { notModified } from '../policy/conditional.js';
-import { freshness } from '../policy/freshness.js';
-import { decideRead } from '../policy/read-decision.js';
+import { freshness, staleUse, type Freshness } from '../policy/freshness.js';
+import { decideClientRead, decideRead, type StoredView } from '../policy/read-decision.js';
+import { clientDirectives } from '../policy/request-directives.js';
+import { selectingFields } from '../policy/vary.js';
 import type { RuleMatch } from '../policy/rules.js';
-import { clientDirectives } from '../policy/storability.js';
 import { hasRequestBody, readBody } from './body.js';
 import type { CacheFiller, Fetched, FillPlan } from './cache-fill.js';
 import type { ProxyEvents, StaleReason } from './events.js';
@@ -66,38 +67,52 @@ export class ReadThrough {
     const record = request.sidecache!;
 
     // 1. The client may opt out of the cache entirely, or the scope may be unknowable.
+    const standards = rule.freshness === 'origin';
     const directives = clientDirectives(request.headers);
     if (directives.noStore) return this.#bypass(request, reply, target, 'no-store');
     const partition = cachePartition(rule.scope, record.identity!, deps.keySecret());
     if (partition === null) return this.#bypass(request, reply, target, 'no-session');
 
-    // 2. Build the key (reading the body first when the rule keys on it).
+    // 2. Build the key (reading the body first when the rule keys on it). Standards mode answers
+    // HEAD from the stored GET and fills it with a GET (RFC 9110 §9.3.2, RFC 9111 §4.3.5).
     let body: Buffer | null = null;
     if (rule.bodyKey && hasRequestBody(request.headers)) {
       body = await readBody(request.raw, headerValue(request.headers, 'content-length'), deps.server.maxKeyedBodyBytes, deps.server.requestBody);
       record.requestBytes = body.length;
     }
-    const { key, vary } = readKeyFor(request.method, request.headers, target, rule, partition, body);
-    const plan = () => planFor({ method: request.method, rawHeaders: request.raw.rawHeaders, id: request.id }, target, match, key, body, vary);
+    const method = standards && request.method === 'HEAD' ? 'GET' : request.method;
+    const { key, vary } = readKeyFor(method, request.headers, target, rule, partition, body);
+    const plan = () => planFor({ method, rawHeaders: request.raw.rawHeaders, id: request.id }, target, match, key, body, vary);
 
     // 3. Look in the tiers. A stale entry is still useful: its validators make the refetch
     // conditional, and it can stand in for an upstream failure.
-    const refresh = directives.noCache && target.upstream.config.clientNoCache === 'refresh';
-    const hit = deps.stack.peekMemory(key) ?? (await deps.stack.lookupLower(key));
+    const refresh = directives.noCache && (standards || target.upstream.config.clientNoCache === 'refresh');
+    let hit = deps.stack.peekMemory(key) ?? (await deps.stack.lookupLower(key));
+    if (hit !== undefined && standards) hit = await deps.filler.chooseVariant(hit, { key, match }, (name) => headerValue(request.headers, name));
     const saving = hit !== undefined && deps.saving !== undefined && deps.saving(target.upstream.name);
-    const decision = decideRead(hit === undefined ? null : freshness(hit.entry, rule, deps.now()), refresh, saving);
+    const now = deps.now();
+    const state = hit === undefined ? null : freshness(hit.entry, rule, now);
+    const decision = standards ? decideClientRead(hit === undefined ? null : storedView(hit.entry, rule, state!, now), directives, saving) : decideRead(state, refresh, saving);
     if (decision.action === 'serve') {
       this.noteFreshHit(hit!.entry, key, match, plan);
-      return this.#sendStored(request, reply, hit!, 'HIT', `hit; ttl=${ttlSeconds(hit!.entry, deps.now())}`);
+      return this.#sendStored(request, reply, hit!, 'HIT', `hit; ttl=${ttlSeconds(hit!.entry, now)}`);
     }
     if (decision.action === 'serve-quota') {
       return this.#sendStale(request, reply, hit!, 'quota', 'hit; fwd=stale; detail=quota-saver');
+    }
+    if (decision.action === 'serve-accepted-stale') {
+      return this.#sendStale(request, reply, hit!, 'client', 'hit; fwd=stale; detail=max-stale');
     }
     if (decision.action === 'serve-stale') {
       this.refreshInBackground(plan(), hit!.entry);
       return this.#sendStale(request, reply, hit!, 'revalidating', 'hit; fwd=stale');
     }
-    const stale = decision.staleFallback ? hit : undefined;
+    if (decision.action === 'unsatisfiable') {
+      setCacheHeaders(reply, 'MISS', 'fwd=miss; detail=only-if-cached');
+      throw new SidecacheError('only_if_cached');
+    }
+    // A stored error never stands in for a fresh one (it would only replay an old failure).
+    const stale = decision.staleFallback && hit!.entry.status < 500 ? hit : undefined;
     await beforeUpstream?.();
 
     // 4. Miss: one upstream call per key, however many requests are waiting for it.
@@ -127,10 +142,13 @@ export class ReadThrough {
       setCacheHeaders(reply, 'MISS', `${fwd}; fwd-status=${fetched.status}; detail=too-large`);
       return sendStream(request, reply, fetched.status, fetched.headers, replayStream(fetched.head, fetched.rest));
     }
-    // A response that sets cookies belongs to the one caller it was fetched for.
-    if (!flight.leader && fetched.headers['set-cookie'] !== undefined) {
+    // A response that sets cookies belongs to the one caller it was fetched for, and one that
+    // varies to the callers whose selecting fields match the leader's (RFC 9111 §4.1).
+    if (!flight.leader && (fetched.headers['set-cookie'] !== undefined || !this.#sameVariant(fetched, request))) {
       return this.#bypass(request, reply, target, 'uncollapsible', body);
     }
+    const age = Math.floor((fetched.ageMs + deps.now() - fetched.requestedAt) / 1000);
+    if (age > 0) reply.header('age', String(age));
     const stored = fetched.decision.store ? 'stored' : `detail=${fetched.decision.reason}`;
     const collapsed = flight.leader ? '' : '; collapsed';
     const fwdStatus = fetched.revalidated ? 304 : fetched.status;
@@ -139,6 +157,13 @@ export class ReadThrough {
       return reply.code(304).headers(notModifiedHeadersFor(request, fetched.headers)).send();
     }
     return sendBody(request, reply, fetched.status, fetched.headers, fetched.body);
+  }
+
+  /** Whether a request that joined the flight selects the variant the leader fetched. */
+  #sameVariant(fetched: Extract<Fetched, { kind: 'complete' }>, request: FastifyRequest): boolean {
+    if (fetched.variant === null) return true;
+    const fields = selectingFields(fetched.headers);
+    return fetched.variant !== '*' && this.#deps.filler.variantOf(fields, (name) => headerValue(request.headers, name)) === fetched.variant;
   }
 
   /** Bookkeeping of a fresh hit, wherever it was served: per-entry hit counts and refresh-ahead. */
@@ -196,6 +221,11 @@ export interface PlannedRequest {
 
 export function planFor(request: PlannedRequest, target: ProxyTarget, match: RuleMatch, key: string, body: Buffer | null, vary: readonly string[]): FillPlan {
   return { method: request.method, rawHeaders: request.rawHeaders, requestId: request.id, target, match, key, body, keyVary: new Set(vary) };
+}
+
+/** A stored entry as the client's directives see it (standards mode). */
+function storedView(entry: CacheEntry, rule: RuleMatch['rule'], state: Freshness, now: number): StoredView {
+  return { state, ageMs: ageMs(entry, now), freshForMs: entry.expiresAt - now, mustRevalidate: staleUse(entry, rule).mustRevalidate };
 }
 
 /** Why a failed upstream call was answered with stale data. */

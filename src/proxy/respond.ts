@@ -2,6 +2,7 @@ import { pipeline, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { ageSeconds, type CacheEntry, type StoredHeaders } from '../cache/entry.js';
+import { isInternalField } from '../policy/stored-fields.js';
 import type { TierName } from '../cache/store.js';
 import { SidecacheError } from '../errors.js';
 import {
@@ -25,7 +26,7 @@ type RequestHeaders = Record<string, string | string[] | undefined>;
 /** Copies response headers onto the reply; `content-length` is left to Fastify for buffered bodies. */
 export function setHeaders(reply: FastifyReply, headers: StoredHeaders, keepContentLength: boolean): void {
   for (const name in headers) {
-    if (!keepContentLength && name === 'content-length') continue;
+    if ((!keepContentLength && name === 'content-length') || isInternalField(name)) continue;
     reply.header(name, headers[name]);
   }
 }

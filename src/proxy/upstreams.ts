@@ -20,7 +20,7 @@ export interface CompiledUpstream {
    * (it is re-coded for each as needed, see respond.ts).
    */
   readonly cacheableHeaderPlan: RequestHeaderPlan;
-  /** Sorted vary header names of a rule: the upstream's plus the rule's own. */
+  /** Sorted vary header names of a rule: the upstream's (API mode) plus the rule's own. */
   varyFor(rule: CacheRuleConfig): readonly string[];
 }
 
@@ -33,7 +33,8 @@ const ALWAYS_REMOVED = ['expect'];
  */
 export function compileUpstream(config: UpstreamConfig, identityHeaders: readonly string[] = []): CompiledUpstream {
   const vary = new Map<CacheRuleConfig, readonly string[]>();
-  for (const rule of config.rules) vary.set(rule, [...new Set([...config.vary, ...rule.vary])].sort());
+  // Standards mode keys on what each response's Vary names; only the rule's own list adds to that.
+  for (const rule of config.rules) vary.set(rule, [...new Set([...(rule.freshness === 'origin' ? [] : config.vary), ...rule.vary])].sort());
   const headerPlan = compileRequestHeaderPlan(config.requestHeaders, [...ALWAYS_REMOVED, ...identityHeaders]);
   return {
     config,

@@ -143,8 +143,9 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     if (entry === undefined || entry.status < 200 || entry.status === 204 || entry.status === 304) return false;
     const now = deps.now();
     if (decideRead(freshness(entry, match.rule, now), false).action !== 'serve') return false;
-    // A client that cannot read the stored coding as it is gets a re-coded body on the full path.
-    if (!acceptsStoredCoding(headers, entry)) return false;
+    // A client that cannot read the stored coding as it is gets a re-coded body on the full path,
+    // and a varying entry (standards mode) is matched to the request's fields there.
+    if (!acceptsStoredCoding(headers, entry) || preparedHead(entry).varies) return false;
 
     const id = deps.requestId(req);
     const record = newProxyRecord(Date.now());

@@ -32,6 +32,8 @@ export function rule(input: RuleInput, index = 0): CacheRuleConfig {
     maxBodyBytes: 1024 * 1024,
     bodyKey: false,
     respectCacheControl: false,
+    freshness: 'rule',
+    keepForRevalidationMs: 3_600_000,
     staleWhileRevalidateMs: 0,
     staleIfErrorMs: 7_200_000,
     refreshAhead: false,

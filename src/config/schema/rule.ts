@@ -12,6 +12,8 @@ const inheritable = {
   staleWhileRevalidate: Duration('0s'),
   // Data read in the hour before a one-hour outage is still served during it (5 min ttl + 2 h).
   staleIfError: Duration('2h'),
+  // Standards mode: how long an expired entry with a validator is kept so its refetch is conditional.
+  keepForRevalidation: Duration('1h'),
 };
 
 /** `defaults.rule`: the built-in values of the rule keys a rule may leave to it. */
@@ -40,6 +42,9 @@ export const RuleSchema = Type.Object(
     negativeTtl: Opt(Duration()),
     bodyKey: Bool(false),
     respectCacheControl: Bool(false),
+    // `origin`: the upstream's caching headers alone decide (RFC 9111 standards mode); absent: `origin`
+    // when respectCacheControl is set and the rule has no ttl of its own, else `rule`.
+    freshness: Opt(Type.Union([Type.Literal('rule'), Type.Literal('origin')], { errorMessage: 'must be "rule" (the rule\'s ttl) or "origin" (the upstream\'s headers, RFC 9111)' })),
     // Refresh hot entries shortly before their ttl ends (within the upstream's refresh budget).
     refreshAhead: Bool(false),
     invalidates: Templates(),

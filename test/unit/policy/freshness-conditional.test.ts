@@ -20,7 +20,7 @@ const entry = (over: Partial<CacheEntry> = {}): CacheEntry => ({
 });
 
 t.test('freshness walks fresh → stale-while-revalidate → stale-if-error → expired', async (t) => {
-  const windows = { staleWhileRevalidateMs: 2_000, staleIfErrorMs: 10_000 };
+  const windows = { staleWhileRevalidateMs: 2_000, staleIfErrorMs: 10_000, freshness: 'rule' as const, respectCacheControl: false };
   t.equal(freshness(entry(), windows, 999), 'fresh');
   t.equal(freshness(entry(), windows, 1_000), 'stale-while-revalidate', 'the ttl boundary is stale');
   t.equal(freshness(entry(), windows, 2_999), 'stale-while-revalidate');
@@ -28,7 +28,7 @@ t.test('freshness walks fresh → stale-while-revalidate → stale-if-error → 
   t.equal(freshness(entry(), windows, 10_999), 'stale-if-error');
   t.equal(freshness(entry(), windows, 11_000), 'expired');
   t.equal(freshness(entry({ staleUntil: 1_500 }), windows, 1_600), 'expired', "the entry's own horizon wins over the rule's");
-  t.equal(freshness(entry(), { staleWhileRevalidateMs: 0, staleIfErrorMs: 0 }, 1_000), 'expired');
+  t.equal(freshness(entry(), { ...windows, staleWhileRevalidateMs: 0, staleIfErrorMs: 0 }, 1_000), 'expired');
 });
 
 t.test('the stale window is the longer one, and none under must-revalidate when Cache-Control is respected', async (t) => {

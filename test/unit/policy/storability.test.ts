@@ -1,6 +1,15 @@
 import t from 'tap';
-import { clientDirectives, decideStore } from '../../../src/policy/storability.js';
+import type { CacheRuleConfig } from '../../../src/config/types.js';
+import { clientDirectives } from '../../../src/policy/request-directives.js';
+import { decideStore as decide } from '../../../src/policy/storability.js';
+import type { StoredHeaders } from '../../../src/cache/entry.js';
 import { rule } from '../../helpers/config.js';
+
+/** API-mode decisions as `{ store, ttlMs }` or `{ store, reason }`, for a response without Date or Age. */
+function decideStore(r: CacheRuleConfig, status: number, headers: StoredHeaders, keyVary: ReadonlySet<string>) {
+  const decision = decide(r, { status, headers, keyVary, times: { requestTime: 0, responseTime: 0 }, authorized: false });
+  return decision.store ? { store: true, ttlMs: decision.ttlMs } : decision;
+}
 
 const plain = rule({ path: '/x', ttlMs: 60_000 });
 const respecting = rule({ path: '/x', ttlMs: 60_000, respectCacheControl: true });
@@ -153,42 +162,86 @@ t.test('decideStore: respectCacheControl true', async (t) => {
 
 t.test('clientDirectives', async (t) => {
   t.test('no headers means neither no-cache nor no-store', async (t) => {
-    t.same(clientDirectives({}), { noCache: false, noStore: false });
+    t.match(clientDirectives({}), { noCache: false, noStore: false });
   });
 
   t.test('Cache-Control: no-cache sets noCache', async (t) => {
-    t.same(clientDirectives({ 'cache-control': 'no-cache' }), { noCache: true, noStore: false });
+    t.match(clientDirectives({ 'cache-control': 'no-cache' }), { noCache: true, noStore: false });
   });
 
   t.test('Cache-Control: max-age=0 sets noCache', async (t) => {
-    t.same(clientDirectives({ 'cache-control': 'max-age=0' }), { noCache: true, noStore: false });
+    t.match(clientDirectives({ 'cache-control': 'max-age=0' }), { noCache: true, noStore: false });
   });
 
   t.test('Cache-Control: max-age above 0 does not set noCache', async (t) => {
-    t.same(clientDirectives({ 'cache-control': 'max-age=60' }), { noCache: false, noStore: false });
+    t.match(clientDirectives({ 'cache-control': 'max-age=60' }), { noCache: false, noStore: false });
   });
 
   t.test('Cache-Control: no-store sets noStore', async (t) => {
-    t.same(clientDirectives({ 'cache-control': 'no-store' }), { noCache: false, noStore: true });
+    t.match(clientDirectives({ 'cache-control': 'no-store' }), { noCache: false, noStore: true });
   });
 
   t.test('reads directives from repeated Cache-Control headers', async (t) => {
-    t.same(clientDirectives({ 'cache-control': ['max-age=60', 'no-store'] }), { noCache: false, noStore: true });
+    t.match(clientDirectives({ 'cache-control': ['max-age=60', 'no-store'] }), { noCache: false, noStore: true });
   });
 
   t.test('Pragma: no-cache counts without Cache-Control', async (t) => {
-    t.same(clientDirectives({ pragma: 'no-cache' }), { noCache: true, noStore: false });
+    t.match(clientDirectives({ pragma: 'no-cache' }), { noCache: true, noStore: false });
   });
 
   t.test('Pragma is matched case-insensitively within a list', async (t) => {
-    t.same(clientDirectives({ pragma: 'x-foo, No-Cache' }), { noCache: true, noStore: false });
+    t.match(clientDirectives({ pragma: 'x-foo, No-Cache' }), { noCache: true, noStore: false });
   });
 
   t.test('Pragma is ignored when Cache-Control is present', async (t) => {
-    t.same(clientDirectives({ pragma: 'no-cache', 'cache-control': 'max-age=60' }), { noCache: false, noStore: false });
+    t.match(clientDirectives({ pragma: 'no-cache', 'cache-control': 'max-age=60' }), { noCache: false, noStore: false });
   });
 
   t.test('other Pragma values do not set noCache', async (t) => {
-    t.same(clientDirectives({ pragma: 'no-cache-please' }), { noCache: false, noStore: false });
+    t.match(clientDirectives({ pragma: 'no-cache-please' }), { noCache: false, noStore: false });
+  });
+});
+
+t.test('standards mode (freshness: origin): RFC 9111 §3', async (t) => {
+  const origin = rule({ path: '/x', scope: 'shared', respectCacheControl: true, freshness: 'origin', keepForRevalidationMs: 3_600_000 });
+  const T = Date.UTC(2026, 0, 1);
+  const at = { requestTime: T, responseTime: T };
+  const date = new Date(T).toUTCString();
+  const store = (status: number, headers: StoredHeaders, authorized = false) => decide(origin, { status, headers: { date, ...headers }, keyVary: noVary, times: at, authorized });
+
+  t.test('explicit freshness, minus the age it arrived with (§4.2.3)', async (t) => {
+    t.match(store(200, { 'cache-control': 'max-age=60' }), { store: true, ttlMs: 60_000, ageMs: 0 });
+    t.match(store(200, { 'cache-control': 'max-age=3600', age: '600' }), { store: true, ttlMs: 3_000_000, ageMs: 600_000 });
+    t.same(store(200, { 'cache-control': 'max-age=3600', age: '7200' }), { store: false, reason: 'max-age' }, 'stale on arrival, nothing to revalidate with');
+    t.match(store(200, { 'cache-control': 'max-age=3600', age: '7200', etag: '"v1"' }), { store: true, ttlMs: -3_600_000 }, 'stale on arrival but kept to revalidate');
+  });
+
+  t.test('no explicit freshness: a heuristically cacheable status with a validator is kept stale, else not stored (§4.2.2)', async (t) => {
+    t.match(store(200, { etag: '"v1"' }), { store: true, ttlMs: 0, keepMs: 3_600_000 });
+    t.same(store(200, {}), { store: false, reason: 'max-age' });
+    t.same(store(500, {}), { store: false, reason: 'status' });
+    t.same(store(201, { etag: '"v1"' }), { store: false, reason: 'status' });
+    t.match(store(500, { 'cache-control': 'max-age=5' }), { store: true, ttlMs: 5_000 }, 'an explicit lifetime makes any final status storable');
+  });
+
+  t.test('no-store, private, no-cache (§5.2.2)', async (t) => {
+    t.same(store(200, { 'cache-control': 'no-store, max-age=60' }), { store: false, reason: 'no-store' });
+    t.same(store(200, { 'cache-control': 'private, max-age=60' }), { store: false, reason: 'private' });
+    t.match(store(200, { 'cache-control': 'no-cache, max-age=60', etag: '"v1"' }), { store: true, ttlMs: 0 }, 'stored, to be revalidated on every use');
+    t.match(store(200, { 'cache-control': 'max-age=60, no-cache="x-a", private="x-b"' }), { store: true, withheld: ['x-a', 'x-b'] });
+    t.match(store(299, { 'cache-control': 'no-store, must-understand, max-age=60' }), { store: false, reason: 'status' }, '§5.2.2.3: an unknown status with must-understand');
+    t.match(store(200, { 'cache-control': 'no-store, must-understand, max-age=60' }), { store: true }, '§5.2.2.3: must-understand overrides no-store for a known status');
+  });
+
+  t.test('Authorization (§3.5) and Vary: *', async (t) => {
+    t.same(store(200, { 'cache-control': 'max-age=60' }, true), { store: false, reason: 'authorization' });
+    for (const cc of ['public, max-age=60', 's-maxage=60', 'max-age=60, must-revalidate']) t.match(store(200, { 'cache-control': cc }, true), { store: true }, cc);
+    t.same(store(200, { 'cache-control': 'max-age=60', vary: 'Accept, *' }), { store: false, reason: 'vary' });
+    t.match(store(200, { 'cache-control': 'max-age=60', vary: 'X-Anything' }), { store: true }, 'any other Vary is stored per variant');
+  });
+
+  t.test('RFC 5861 windows are kept past freshness', async (t) => {
+    t.match(store(200, { 'cache-control': 'max-age=60, stale-if-error=7200' }), { store: true, ttlMs: 60_000, keepMs: 7_200_000 });
+    t.same(store(206, { 'cache-control': 'max-age=60' }), { store: false, reason: 'status' }, 'partial content is never stored (no combining, §3.4)');
   });
 });
