@@ -220,6 +220,8 @@ export class CacheFiller {
     const query = redactQuery(target.query, this.#deps.redactQueryParams);
     const stored = storableResponseHeaders(headers);
     for (const name of decision.withheld) delete stored[name];
+    // RFC 9110 §6.6.1: a response cached without a Date gets the time it was received.
+    if (match.rule.freshness === 'origin' && stored['date'] === undefined) stored['date'] = new Date(now).toUTCString();
     const ageSeconds = Math.floor(decision.ageMs / 1000);
     if (ageSeconds > 0) stored[STORED_AGE_FIELD] = String(ageSeconds);
     const expiresAt = now + decision.ttlMs;

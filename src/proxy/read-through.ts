@@ -8,6 +8,7 @@ import { notModified } from '../policy/conditional.js';
 import { freshness, staleUse, type Freshness } from '../policy/freshness.js';
 import { decideClientRead, decideRead, type StoredView } from '../policy/read-decision.js';
 import { clientDirectives } from '../policy/request-directives.js';
+import type { NotStoredReason } from '../policy/storability.js';
 import { selectingFields } from '../policy/vary.js';
 import type { RuleMatch } from '../policy/rules.js';
 import { hasRequestBody, readBody } from './body.js';
@@ -142,9 +143,7 @@ export class ReadThrough {
       setCacheHeaders(reply, 'MISS', `${fwd}; fwd-status=${fetched.status}; detail=too-large`);
       return sendStream(request, reply, fetched.status, fetched.headers, replayStream(fetched.head, fetched.rest));
     }
-    // A response that sets cookies belongs to the one caller it was fetched for, and one that
-    // varies to the callers whose selecting fields match the leader's (RFC 9111 §4.1).
-    if (!flight.leader && (fetched.headers['set-cookie'] !== undefined || !this.#sameVariant(fetched, request))) {
+    if (!flight.leader && !this.#shareable(fetched, request, standards)) {
       return this.#bypass(request, reply, target, 'uncollapsible', body);
     }
     const age = Math.floor((fetched.ageMs + deps.now() - fetched.requestedAt) / 1000);
@@ -159,8 +158,15 @@ export class ReadThrough {
     return sendBody(request, reply, fetched.status, fetched.headers, fetched.body);
   }
 
-  /** Whether a request that joined the flight selects the variant the leader fetched. */
-  #sameVariant(fetched: Extract<Fetched, { kind: 'complete' }>, request: FastifyRequest): boolean {
+  /**
+   * Whether a request that joined the flight may have the leader's response. Not when it sets
+   * cookies, nor (standards mode) when the origin marked it for one client (`private`, `no-store`,
+   * an authorised answer it did not make shareable, RFC 9111 §3.5), nor when it varies and the
+   * request's selecting fields differ from the leader's (§4.1).
+   */
+  #shareable(fetched: Extract<Fetched, { kind: 'complete' }>, request: FastifyRequest, standards: boolean): boolean {
+    if (fetched.headers['set-cookie'] !== undefined) return false;
+    if (standards && !fetched.decision.store && ONE_CLIENT_REASONS.has(fetched.decision.reason)) return false;
     if (fetched.variant === null) return true;
     const fields = selectingFields(fetched.headers);
     return fetched.variant !== '*' && this.#deps.filler.variantOf(fields, (name) => headerValue(request.headers, name)) === fetched.variant;
@@ -222,6 +228,9 @@ export interface PlannedRequest {
 export function planFor(request: PlannedRequest, target: ProxyTarget, match: RuleMatch, key: string, body: Buffer | null, vary: readonly string[]): FillPlan {
   return { method: request.method, rawHeaders: request.rawHeaders, requestId: request.id, target, match, key, body, keyVary: new Set(vary) };
 }
+
+/** Why an origin's response belongs to the one client it was fetched for. */
+const ONE_CLIENT_REASONS: ReadonlySet<NotStoredReason> = new Set(['private', 'no-store', 'authorization']);
 
 /** A stored entry as the client's directives see it (standards mode). */
 function storedView(entry: CacheEntry, rule: RuleMatch['rule'], state: Freshness, now: number): StoredView {

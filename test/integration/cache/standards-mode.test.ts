@@ -112,3 +112,38 @@ t.test('RFC 5861 §4 (both modes): a stored 5xx never stands in for a fresh one'
   t.equal(after.body.toString(), 'status 503');
   t.equal(upstream.received.length, 2);
 });
+
+t.test('RFC 9111 §3.5 and §5.2.2.7: an answer for one client is not handed to requests that joined its call', async (t) => {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const { upstream, proxy } = await setup(t, async (req, res) => {
+    if (upstream.received.length === 1) await held;
+    res.setHeader('cache-control', 'private, max-age=60');
+    res.end(`for ${req.headers['authorization'] ?? 'nobody'}`);
+  });
+  const alice = proxy.fetch('/me', { headers: { authorization: 'Bearer alice' } });
+  await waitFor(() => upstream.received.length === 1);
+  const bob = proxy.fetch('/me', { headers: { authorization: 'Bearer bob' } });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  release();
+  const [a, b] = await Promise.all([alice, bob]);
+  t.equal(a.body.toString(), 'for Bearer alice');
+  t.equal(b.body.toString(), 'for Bearer bob', "bob's own call, not alice's answer");
+  t.equal(upstream.received.length, 2);
+});
+
+t.test('RFC 9110 §6.6.1: a response stored without Date is given the time it was received', async (t) => {
+  const { proxy, clock, stored } = await setup(t, (_req, res) => {
+    res.removeHeader('date');
+    res.setHeader('cache-control', 'max-age=600');
+    res.end('x');
+  });
+  const received = new Date(clock.now()).toUTCString();
+  await proxy.fetch('/nodate');
+  await stored();
+  clock.advance(60_000);
+  const hit = await proxy.fetch('/nodate');
+  t.equal(hit.headers['x-cache'], 'HIT');
+  t.equal(hit.headers['date'], received);
+  t.equal(hit.headers['age'], '60');
+});
