@@ -46,7 +46,7 @@ export interface CacheRuleConfig {
    * headers decide, as an RFC 9111 shared cache (standards mode, see README).
    */
   readonly freshness: 'rule' | 'origin';
-  /** Standards mode: an expired entry with a validator is kept this long for conditional refetches. */
+  /** An expired entry with a validator is kept this long past freshness, for conditional refetches. */
   readonly keepForRevalidationMs: number;
   /** Past its ttl but within this window an entry is served at once while one background fetch refreshes it. */
   readonly staleWhileRevalidateMs: number;

@@ -12,7 +12,7 @@ const inheritable = {
   staleWhileRevalidate: Duration('0s'),
   // Data read in the hour before a one-hour outage is still served during it (5 min ttl + 2 h).
   staleIfError: Duration('2h'),
-  // Standards mode: how long an expired entry with a validator is kept so its refetch is conditional.
+  // How long an expired entry with a validator is kept so that its refetch is conditional.
   keepForRevalidation: Duration('1h'),
 };
 
