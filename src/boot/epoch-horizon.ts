@@ -12,7 +12,7 @@ export function longestLifetimeMs(config: Config): number {
       const lifetime =
         rule.freshness === 'origin'
           ? 2 * MAX_RESPECTED_TTL_MS
-          : Math.max(rule.ttlMs, rule.negativeTtlMs ?? 0, MAX_RESPECTED_TTL_MS) + Math.max(rule.staleWhileRevalidateMs, rule.staleIfErrorMs, rule.keepForRevalidationMs);
+          : Math.max(rule.ttlMs, rule.negativeTtlMs ?? 0, MAX_RESPECTED_TTL_MS) + Math.max(rule.staleWhileRevalidateMs, rule.staleIfErrorMs, rule.keepExpiredMs);
       longest = Math.max(longest, lifetime);
     }
   }

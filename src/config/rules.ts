@@ -71,7 +71,7 @@ export function normaliseRule(raw: RawRule, ctx: RuleContext, problems: string[]
     bodyKey,
     respectCacheControl: raw.respectCacheControl,
     freshness,
-    keepForRevalidationMs: parseDuration(raw.keepForRevalidation ?? defaults.keepForRevalidation),
+    keepExpiredMs: parseDuration(raw.keepExpired ?? defaults.keepExpired),
     staleWhileRevalidateMs: parseDuration(raw.staleWhileRevalidate ?? defaults.staleWhileRevalidate),
     staleIfErrorMs: parseDuration(raw.staleIfError ?? defaults.staleIfError),
     refreshAhead: raw.refreshAhead,

@@ -46,8 +46,8 @@ export interface CacheRuleConfig {
    * headers decide, as an RFC 9111 shared cache (standards mode, see README).
    */
   readonly freshness: 'rule' | 'origin';
-  /** An expired entry with a validator is kept this long past freshness, for conditional refetches. */
-  readonly keepForRevalidationMs: number;
+  /** An expired entry is kept this long past its stale windows: for conditional refetches and max-stale. */
+  readonly keepExpiredMs: number;
   /** Past its ttl but within this window an entry is served at once while one background fetch refreshes it. */
   readonly staleWhileRevalidateMs: number;
   /** Past its ttl but within this window an entry is served when the upstream fails (5xx, 429, timeout, …). */

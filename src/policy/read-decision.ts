@@ -65,7 +65,7 @@ export function decideClientRead(stored: StoredView | null, client: ClientDirect
   const ageAccepted = client.maxAgeMs === null || ageMs <= client.maxAgeMs;
   if (!client.noCache && ageAccepted) {
     if (state === 'fresh' && freshForMs >= client.minFreshMs) return SERVE;
-    if (state !== 'fresh' && !mustRevalidate && -freshForMs <= client.maxStaleMs) return SERVE_ACCEPTED_STALE;
+    if (state !== 'fresh' && !mustRevalidate && client.maxStaleMs !== null && -freshForMs <= client.maxStaleMs) return SERVE_ACCEPTED_STALE;
   }
   if (client.onlyIfCached) return UNSATISFIABLE;
   if (state === 'expired') return FETCH;

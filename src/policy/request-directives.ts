@@ -9,12 +9,12 @@ export interface ClientDirectives {
   readonly maxAgeMs: number | null;
   /** `min-fresh`: the response must stay fresh at least this long, in ms. */
   readonly minFreshMs: number;
-  /** `max-stale`: stale responses accepted up to this staleness in ms (Infinity without a value; 0: none). */
-  readonly maxStaleMs: number;
+  /** `max-stale`: stale responses accepted up to this staleness in ms (Infinity without a value; null: none). */
+  readonly maxStaleMs: number | null;
   readonly onlyIfCached: boolean;
 }
 
-const NONE: ClientDirectives = Object.freeze({ noCache: false, noStore: false, maxAgeMs: null, minFreshMs: 0, maxStaleMs: 0, onlyIfCached: false });
+const NONE: ClientDirectives = Object.freeze({ noCache: false, noStore: false, maxAgeMs: null, minFreshMs: 0, maxStaleMs: null, onlyIfCached: false });
 
 export function clientDirectives(headers: Record<string, string | string[] | undefined>): ClientDirectives {
   const cacheControl = headerValue(headers, 'cache-control');
@@ -26,7 +26,7 @@ export function clientDirectives(headers: Record<string, string | string[] | und
   let noStore = false;
   let maxAgeMs: number | null = null;
   let minFreshMs = 0;
-  let maxStaleMs = 0;
+  let maxStaleMs: number | null = null;
   let onlyIfCached = false;
   for (const [name, value] of cacheControlList(cacheControl)) {
     if (name === 'no-cache') noCache = true;
@@ -37,7 +37,7 @@ export function clientDirectives(headers: Record<string, string | string[] | und
       maxAgeMs = Math.min(maxAgeMs ?? Infinity, delta(value) ?? 0);
       if (maxAgeMs === 0) noCache = true;
     } else if (name === 'min-fresh') minFreshMs = Math.max(minFreshMs, delta(value) ?? 0);
-    else if (name === 'max-stale') maxStaleMs = value === '' ? Infinity : Math.max(maxStaleMs, delta(value) ?? 0);
+    else if (name === 'max-stale') maxStaleMs = value === '' ? Infinity : Math.max(maxStaleMs ?? 0, delta(value) ?? 0);
   }
   return { noCache, noStore, maxAgeMs, minFreshMs, maxStaleMs, onlyIfCached };
 }

@@ -76,7 +76,7 @@ function decideRuleStore(rule: CacheRuleConfig, response: StoreCandidate): Store
       }
     }
   }
-  return { store: true, ttlMs, keepMs: Math.max(staleWindowMs(rule, headers), revalidationKeepMs(rule, headers)), ageMs, withheld: [] };
+  return { store: true, ttlMs, keepMs: Math.max(staleWindowMs(rule, headers), rule.keepExpiredMs), ageMs, withheld: [] };
 }
 
 /** Final statuses whose semantics this cache knows (RFC 9110 §15), for `must-understand`. */
@@ -108,18 +108,12 @@ function decideOriginStore(rule: CacheRuleConfig, response: StoreCandidate): Sto
   const ageMs = initialAgeMs(headers, times);
   const ttlMs = directives.noCache ? 0 : Math.min(lifetimeMs ?? 0, MAX_RESPECTED_TTL_MS) - ageMs;
   const staleMs = Math.max(directives.staleWhileRevalidateMs, directives.staleIfErrorMs);
-  const keepMs = Math.max(staleMs, revalidationKeepMs(rule, headers));
-  // Nothing to serve and nothing to revalidate with: storing it would only take space.
-  if (ttlMs <= 0 && keepMs <= 0) return { store: false, reason: 'max-age' };
+  const validated = headers['etag'] !== undefined || headers['last-modified'] !== undefined;
+  // Stale on arrival, with nothing to revalidate with and no window to serve it in: storing it
+  // would only take space.
+  if (ttlMs <= 0 && !validated && staleMs <= 0) return { store: false, reason: 'max-age' };
+  const keepMs = Math.max(staleMs, rule.keepExpiredMs);
   return { store: true, ttlMs, keepMs: Math.min(keepMs, MAX_RESPECTED_TTL_MS), ageMs, withheld: directives.withheldFields };
-}
-
-/**
- * How long past freshness an entry with a validator is kept so that its refetch is conditional
- * (RFC 9111 §4.3.1): a 304 then renews it without sending the body again.
- */
-function revalidationKeepMs(rule: CacheRuleConfig, headers: StoredHeaders): number {
-  return headers['etag'] !== undefined || headers['last-modified'] !== undefined ? rule.keepForRevalidationMs : 0;
 }
 
 /** The lower-case field names a response's `Vary` lists. */

@@ -33,7 +33,7 @@ export function rule(input: RuleInput, index = 0): CacheRuleConfig {
     bodyKey: false,
     respectCacheControl: false,
     freshness: 'rule',
-    keepForRevalidationMs: 3_600_000,
+    keepExpiredMs: 3_600_000,
     staleWhileRevalidateMs: 0,
     staleIfErrorMs: 7_200_000,
     refreshAhead: false,

@@ -12,8 +12,9 @@ const inheritable = {
   staleWhileRevalidate: Duration('0s'),
   // Data read in the hour before a one-hour outage is still served during it (5 min ttl + 2 h).
   staleIfError: Duration('2h'),
-  // How long an expired entry with a validator is kept so that its refetch is conditional.
-  keepForRevalidation: Duration('1h'),
+  // How long an entry is kept past freshness and its stale windows: a refetch is then conditional
+  // on its validators, and (standards mode) a client's max-stale may still accept it.
+  keepExpired: Duration('1h'),
 };
 
 /** `defaults.rule`: the built-in values of the rule keys a rule may leave to it. */

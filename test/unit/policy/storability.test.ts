@@ -203,7 +203,7 @@ t.test('clientDirectives', async (t) => {
 });
 
 t.test('standards mode (freshness: origin): RFC 9111 §3', async (t) => {
-  const origin = rule({ path: '/x', scope: 'shared', respectCacheControl: true, freshness: 'origin', keepForRevalidationMs: 3_600_000 });
+  const origin = rule({ path: '/x', scope: 'shared', respectCacheControl: true, freshness: 'origin', keepExpiredMs: 3_600_000 });
   const T = Date.UTC(2026, 0, 1);
   const at = { requestTime: T, responseTime: T };
   const date = new Date(T).toUTCString();
