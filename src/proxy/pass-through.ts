@@ -87,5 +87,10 @@ function relayEarlyHints(request: FastifyRequest, reply: FastifyReply, status: n
   const { raw } = reply;
   if (raw.headersSent || raw.destroyed || (request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor === 0)) return;
   const hints = earlyHintsFrom(status, headers);
-  if (hints !== null) raw.writeEarlyHints(hints);
+  if (hints === null) return;
+  try {
+    raw.writeEarlyHints(hints);
+  } catch {
+    // Hints are advisory, and another Node version may check Link values differently: drop them.
+  }
 }
