@@ -1,6 +1,7 @@
 import { METHODS } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
+import { buildInstanceAdminApp } from '../../../src/admin/instance.js';
 import { startProxy } from '../../helpers/app.js';
 import { testConfig } from '../../helpers/config.js';
 import { startFakeUpstream } from '../../helpers/fake-upstream.js';
@@ -117,4 +118,18 @@ t.test('the hit lane and the health routes keep their methods; a PROPFIND of /he
   await rawExchange(port, head('PROPFIND /healthz HTTP/1.1', 'Host: sidecache', 'Connection: close'));
   t.equal(upstream.received.length, before + 1);
   t.equal(upstream.received.at(-1)?.method, 'PROPFIND');
+});
+
+t.test("the admin listener keeps Fastify's own method table: an extension method there is not found", async (t) => {
+  const upstream = await startFakeUpstream();
+  t.teardown(() => upstream.close());
+  const config = testConfig([{ target: upstream.url }]);
+  const proxy = await startProxy(t, config);
+  const admin = buildInstanceAdminApp(proxy, config);
+  t.teardown(() => admin.close());
+  t.notOk(admin.supportedMethods.includes('PROPFIND'), 'PROPFIND is not routed by the admin instance');
+  t.ok(proxy.app.supportedMethods.includes('PROPFIND'), 'while the proxy instance routes it');
+  const response = await admin.inject({ method: 'PROPFIND' as 'GET', url: '/healthz' });
+  t.equal(response.statusCode, 404);
+  t.equal(upstream.received.length, 0, 'nothing was forwarded');
 });
