@@ -4,11 +4,11 @@ import { invalidatedPaths, isSafeMethod, type Mount } from '../policy/unsafe-inv
 import type { UpstreamResponse } from './forwarder.js';
 import type { ProxyTarget } from './target.js';
 
-/** What a pass-through request invalidates once its upstream answered, or null for a safe method. */
+/** Invalidates what a pass-through request's upstream answer makes stale. */
 export type WriteInvalidation = (response: UpstreamResponse) => Promise<void>;
 
 /**
- * For an unsafe method: invalidates, before the response is sent so the client's next read is
+ * None for a safe method. For an unsafe one: invalidates, before the response is sent so the client's next read is
  * never stale, the request's URI and the same-upstream `Location` / `Content-Location` URIs of a
  * 2xx or 3xx answer (RFC 9111 §4.4), and on a 2xx the tags its rule's `invalidates` names.
  * `host` is the request's Host: the proxy's own origin, where the upstream sits below its prefix.
