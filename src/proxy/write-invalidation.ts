@@ -8,9 +8,10 @@ import type { ProxyTarget } from './target.js';
 export type WriteInvalidation = (response: UpstreamResponse) => Promise<void>;
 
 /**
- * None for a safe method. For an unsafe one: invalidates, before the response is sent so the client's next read is
- * never stale, the request's URI and the same-upstream `Location` / `Content-Location` URIs of a
- * 2xx or 3xx answer (RFC 9111 §4.4), and on a 2xx the tags its rule's `invalidates` names.
+ * None for a safe method. For an unsafe one: invalidates, before the response is sent so the
+ * client's next read is never stale, the request's URI and the same-upstream `Location` /
+ * `Content-Location` URIs of a 2xx or 3xx answer (RFC 9111 §4.4), and on a 2xx the tags its
+ * rule's `invalidates` names.
  * `host` is the request's Host: the proxy's own origin, where the upstream sits below its prefix.
  */
 export function writeInvalidation(
