@@ -189,7 +189,7 @@ function merge(targets: readonly InvalidationTarget[]): InvalidationTarget {
 }
 
 function isEmpty(target: InvalidationTarget): boolean {
-  return (target.tags ?? []).length === 0 && (target.keys ?? []).length === 0 && target.prefix === undefined && target.uri === undefined && target.upstream === undefined && target.all !== true;
+  return (target.tags ?? []).length === 0 && (target.keys ?? []).length === 0 && target.prefix === undefined && (target.uris ?? []).length === 0 && target.upstream === undefined && target.all !== true;
 }
 
 /** The write rules of the feed's upstream; a warning at start-up when they would invalidate nothing. */

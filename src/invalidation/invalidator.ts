@@ -11,8 +11,8 @@ export interface InvalidationTarget {
   readonly keys?: readonly string[];
   readonly tags?: readonly string[];
   readonly prefix?: { readonly upstream: string; readonly path: string };
-  /** One exact path (every query string of it). */
-  readonly uri?: { readonly upstream: string; readonly path: string };
+  /** Exact paths (every query string of each). */
+  readonly uris?: ReadonlyArray<{ readonly upstream: string; readonly path: string }>;
   readonly upstream?: string;
   readonly all?: boolean;
 }
@@ -156,7 +156,7 @@ export function epochNames(target: InvalidationTarget): string[] {
   if (target.all === true) names.push(ALL_EPOCH);
   if (target.upstream !== undefined) names.push(upstreamEpoch(target.upstream));
   if (target.prefix !== undefined) names.push(prefixEpoch(target.prefix.upstream, normalisePrefix(target.prefix.path)));
-  if (target.uri !== undefined) names.push(uriEpoch(target.uri.upstream, target.uri.path));
+  for (const uri of target.uris ?? []) names.push(uriEpoch(uri.upstream, uri.path));
   for (const tag of target.tags ?? []) names.push(epochTag(tag));
   return names;
 }

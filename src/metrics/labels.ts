@@ -10,9 +10,9 @@ export function methodLabel(method: string): string {
   return METHODS.has(method) ? method : 'OTHER';
 }
 
-/** `2xx` … `5xx`; `error` when no response arrived (connection failure, timeout). */
+/** `1xx` … `9xx` (600-999 are statuses too, RFC 9110 §15); `error` when no response arrived (connection failure, timeout). */
 export function statusClass(status: number | null): string {
-  if (status === null || status < 100 || status > 599) return 'error';
+  if (status === null || status < 100 || status > 999) return 'error';
   return `${Math.floor(status / 100)}xx`;
 }
 

@@ -20,6 +20,8 @@ export interface UpstreamRequest {
   readonly headers: string[];
   readonly body: Readable | Buffer | null;
   readonly signal?: AbortSignal;
+  /** Told of each 1xx interim response the upstream sends before its final one. */
+  readonly onInterim?: (status: number, headers: Record<string, string | string[] | undefined>) => void;
 }
 
 export interface UpstreamResponse {
@@ -90,6 +92,7 @@ export class Forwarder {
             headers: request.headers,
             body: request.body,
             signal: request.signal,
+            ...(request.onInterim !== undefined && { onInfo: interimListener(request.onInterim) }),
           }),
         {
           isIdempotent: protection.retryOnReset && isRetryableMethod(request.method) && !(request.body instanceof Readable),
@@ -123,6 +126,10 @@ export class Forwarder {
   async close(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
   }
+}
+
+function interimListener(onInterim: NonNullable<UpstreamRequest['onInterim']>) {
+  return (info: { statusCode: number; headers: Record<string, string | string[] | undefined> }) => onInterim(info.statusCode, info.headers);
 }
 
 /** A guard's refusal as a catalogued error, carrying when to retry. */

@@ -2,7 +2,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerConfig, SessionsConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
 import type { Invalidator } from '../invalidation/invalidator.js';
-import { fillTags, type RuleMatch } from '../policy/rules.js';
 import { identifyRequest } from './identify-request.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { CallerLimits } from './caller-limits.js';
@@ -11,8 +10,8 @@ import { oauthExchange } from './oauth.js';
 import { passThrough } from './pass-through.js';
 import type { ReadThrough } from './read-through.js';
 import { routeRequest } from './route-request.js';
-import type { ProxyTarget } from './target.js';
 import type { UpstreamRouter } from './upstreams.js';
+import { writeInvalidation } from './write-invalidation.js';
 
 export interface ProxyHandlerDeps {
   readonly router: UpstreamRouter;
@@ -27,8 +26,6 @@ export interface ProxyHandlerDeps {
   /** Told when an OAuth answer names an `instance_url` other than the upstream's target (calls still go to the target). */
   readonly onForeignInstance?: (upstream: string, origin: string) => void;
 }
-
-const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Entry point of every proxied request: identify the caller, refuse unsafe targets, route to an
@@ -55,7 +52,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
       return passThrough(deps.forwarder, request, reply, target, {
         reason: 'no-rule',
         server: deps.server,
-        beforeRespond: UNSAFE_METHODS.has(method) ? invalidateOnSuccess(deps.invalidator, target, match) : undefined,
+        beforeRespond: writeInvalidation(deps.invalidator, { method, host: request.headers.host }, target, match),
       });
     }
     const beforeUpstream = limit.limited && limit.exemptHits ? () => deps.callerLimits.take(upstream.name, request) : undefined;
@@ -64,16 +61,3 @@ export function createProxyHandler(deps: ProxyHandlerDeps) {
 }
 
 function ignore(): void {}
-
-/**
- * A successful (2xx) write invalidates its own URI (RFC 9111 §4.4) and the tags its rule names,
- * before its response is sent, so the client's next read is never stale. A failed write
- * invalidates nothing.
- */
-function invalidateOnSuccess(invalidator: Invalidator, target: ProxyTarget, match: RuleMatch | undefined) {
-  return async (status: number): Promise<void> => {
-    if (status < 200 || status >= 300) return;
-    const tags = match === undefined ? [] : match.rule.invalidates.flatMap((t) => fillTags(t, match.params, target.queryPairs));
-    await invalidator.invalidate({ tags, uri: { upstream: target.upstream.name, path: target.path } }, 'write');
-  };
-}

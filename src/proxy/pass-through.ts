@@ -6,7 +6,8 @@ import { guardedBody, hasRequestBody, receiveBody } from './body.js';
 import { clientFaultOf } from './client-fault.js';
 import type { Forwarder, UpstreamResponse } from './forwarder.js';
 import { forwardRequestHeaders, forwardResponseHeaders, type RequestHeaderPlan } from './headers.js';
-import { closeIfBodyUnread, setCacheHeaders, setHeaders } from './respond.js';
+import { earlyHintsFrom } from './early-hints.js';
+import { closeIfBodyUnread, setCacheHeaders, setHeaders, setStatus } from './respond.js';
 import type { ProxyTarget } from './target.js';
 
 /** Why a request bypassed the cache; reported as `Cache-Status: sidecache; fwd=bypass; detail=…`. */
@@ -27,8 +28,8 @@ export async function passThrough(
     /** Body limits: size, the client's pace, how much is received before the upstream call. */
     server: Pick<ServerConfig, 'maxRequestBodyBytes' | 'requestBody'>;
     body?: Buffer | null;
-    /** Runs once the upstream's status is known and before anything is sent (write invalidation). */
-    beforeRespond?: (status: number) => Promise<unknown>;
+    /** Runs once the upstream's status and headers are known and before anything is sent (write invalidation). */
+    beforeRespond?: (response: UpstreamResponse) => Promise<unknown>;
     /** The request header rewrite, when not the upstream's own (OAuth answers are asked for uncompressed). */
     headerPlan?: RequestHeaderPlan;
     /** Changes the upstream's answer before it is sent (OAuth answers, proxy/oauth.ts). */
@@ -64,14 +65,32 @@ export async function passThrough(
     headers: forwardRequestHeaders(request.raw.rawHeaders, options.headerPlan ?? target.upstream.headerPlan, request.id),
     body,
     signal: abort.signal,
+    onInterim: (status, headers) => relayEarlyHints(request, reply, status, headers),
   });
   record.upstreamMs = performance.now() - started;
   const response = options.rewrite === undefined ? forwarded : await options.rewrite(forwarded);
-  await options.beforeRespond?.(response.status);
+  await options.beforeRespond?.(response);
 
-  reply.code(response.status);
+  setStatus(reply, response.status);
   setHeaders(reply, forwardResponseHeaders(response.headers), true);
   setCacheHeaders(reply, 'BYPASS', `fwd=bypass; detail=${options.reason}`);
   closeIfBodyUnread(request, reply);
   return reply.send(response.body);
+}
+
+/**
+ * Passes an upstream's `103 Early Hints` on, so the client can start fetching what it links to
+ * while the upstream works. Never to an HTTP/1.0 client (RFC 9110 §15.2), nor once the final
+ * response has started or the client has gone.
+ */
+function relayEarlyHints(request: FastifyRequest, reply: FastifyReply, status: number, headers: UpstreamResponse['headers']): void {
+  const { raw } = reply;
+  if (raw.headersSent || raw.destroyed || (request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor === 0)) return;
+  const hints = earlyHintsFrom(status, headers);
+  if (hints === null) return;
+  try {
+    raw.writeEarlyHints(hints);
+  } catch {
+    // Hints are advisory, and another Node version may check Link values differently: drop them.
+  }
 }

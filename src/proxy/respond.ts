@@ -23,6 +23,16 @@ import { decodingStream, transcoded, UndecodableBodyError } from './transcode.js
 
 type RequestHeaders = Record<string, string | string[] | undefined>;
 
+/**
+ * Sets an upstream's status on the reply. Fastify's `code()` refuses 600-999, which are
+ * three-digit statuses a client must treat as their class's x00 (RFC 9110 §15) and Node writes
+ * as they are: those go on the raw response, where Fastify's `send` reads the status from.
+ */
+export function setStatus(reply: FastifyReply, status: number): void {
+  if (status <= 599) reply.code(status);
+  else reply.raw.statusCode = status;
+}
+
 /** Copies response headers onto the reply; `content-length` is left to Fastify for buffered bodies. */
 export function setHeaders(reply: FastifyReply, headers: StoredHeaders, keepContentLength: boolean): void {
   for (const name in headers) {
@@ -99,7 +109,7 @@ export function sendBody(request: FastifyRequest, reply: FastifyReply, status: n
   const codings = contentCodings(headers);
   const choice = chooseCoding(acceptedCodings(request.headers), codings, body.length);
   if (choice.kind !== 'as-is') return sendRecoded(reply, choice, status, headers, body, codings);
-  reply.code(status);
+  setStatus(reply, status);
   setHeaders(reply, withVary(headers), false);
   return reply.send(body);
 }
@@ -112,7 +122,7 @@ export function sendStream(request: FastifyRequest, reply: FastifyReply, status:
   const codings = contentCodings(headers);
   const accepted = acceptedCodings(request.headers);
   if (acceptsAsIs(accepted, codings)) {
-    reply.code(status);
+    setStatus(reply, status);
     setHeaders(reply, withVary(headers), true);
     return reply.send(source);
   }
@@ -121,7 +131,7 @@ export function sendStream(request: FastifyRequest, reply: FastifyReply, status:
     discard(source);
     throw accepted.weight('identity') > 0 ? undecodable(`the proxy cannot decode the ${codings.join(', ')} coding`) : new SidecacheError('not_acceptable');
   }
-  reply.code(status);
+  setStatus(reply, status);
   setHeaders(reply, transcodedHeaders(headers, 'identity'), false);
   // Failing mid-body, the pipeline destroys both streams; the reply then ends the connection.
   return reply.send(pipeline(source, decoder, () => undefined));
@@ -153,7 +163,7 @@ function sendRecoded(
   const { to } = choice;
   transcoded(body, codings, to).then(
     (recoded) => {
-      reply.code(status);
+      setStatus(reply, status);
       setHeaders(reply, transcodedHeaders(headers, to), false);
       reply.send(recoded);
     },

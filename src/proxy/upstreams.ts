@@ -2,6 +2,7 @@ import type { CacheRuleConfig, UpstreamConfig } from '../config/types.js';
 import { SidecacheError } from '../errors.js';
 import { UPSTREAM_ACCEPT_ENCODING } from '../policy/content-coding.js';
 import { compileRules, type RuleSet } from '../policy/rules.js';
+import type { Mount } from '../policy/unsafe-invalidation.js';
 import { compileRequestHeaderPlan, type RequestHeaderPlan } from './headers.js';
 
 /** An upstream with everything the hot path needs precomputed at boot. */
@@ -20,6 +21,11 @@ export interface CompiledUpstream {
    * (it is re-coded for each as needed, see respond.ts).
    */
   readonly cacheableHeaderPlan: RequestHeaderPlan;
+  /**
+   * Where the upstream's resources are named besides the proxy's own Host and prefix: its target
+   * and `publicUrl` (so a write's `Location` there invalidates, see policy/unsafe-invalidation.ts).
+   */
+  readonly mounts: readonly Mount[];
   /** Sorted vary header names of a rule: the upstream's (API mode) plus the rule's own. */
   varyFor(rule: CacheRuleConfig): readonly string[];
 }
@@ -36,16 +42,28 @@ export function compileUpstream(config: UpstreamConfig, identityHeaders: readonl
   // Standards mode keys on what each response's Vary names; only the rule's own list adds to that.
   for (const rule of config.rules) vary.set(rule, [...new Set([...(rule.freshness === 'origin' ? [] : config.vary), ...rule.vary])].sort());
   const headerPlan = compileRequestHeaderPlan(config.requestHeaders, [...ALWAYS_REMOVED, ...identityHeaders]);
+  const basePath = config.target === null ? '' : withoutTrailingSlash(config.target.pathname);
+  const mounts: Mount[] = [];
+  if (config.target !== null) mounts.push({ origin: config.target.origin, basePath });
+  if (config.publicUrl !== null) {
+    const publicUrl = new URL(config.publicUrl);
+    mounts.push({ origin: publicUrl.origin, basePath: withoutTrailingSlash(publicUrl.pathname) });
+  }
   return {
     config,
     name: config.name,
     enabled: config.target !== null,
-    basePath: config.target === null ? '' : config.target.pathname.replace(/\/+$/, ''),
+    basePath,
+    mounts,
     rules: compileRules(config.rules),
     headerPlan,
     cacheableHeaderPlan: withProxyAcceptEncoding(headerPlan),
     varyFor: (rule) => vary.get(rule) ?? config.vary,
   };
+}
+
+function withoutTrailingSlash(path: string): string {
+  return path.replace(/\/+$/, '');
 }
 
 /**

@@ -13,7 +13,7 @@ export const testSessionsConfig: Config['sessions'] = {
   forwardIdentityHeaders: false,
 };
 
-type RuleInput = Partial<CacheRuleConfig> & Pick<CacheRuleConfig, 'path'>;
+export type RuleInput = Partial<CacheRuleConfig> & Pick<CacheRuleConfig, 'path'>;
 type UpstreamInput = Partial<Omit<UpstreamConfig, 'rules' | 'target'>> & { target: string | null; rules?: RuleInput[] };
 
 /** A rule with the same defaults the config loader applies. */

@@ -7,6 +7,8 @@ export interface RawResponse {
   /** [name, value] pairs in wire order. */
   readonly rawHeaders: ReadonlyArray<readonly [string, string]>;
   readonly body: Buffer;
+  /** The 1xx interim responses that came before this final one, in order. */
+  readonly interim: readonly RawResponse[];
   /** All values of one (case-insensitive) field, in wire order. */
   all(name: string): string[];
   json(): unknown;
@@ -23,6 +25,7 @@ export class RawConnection {
   #ended = false;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
+  #interim: RawResponse[] = [];
 
   private constructor(socket: Socket) {
     this.#socket = socket;
@@ -90,8 +93,11 @@ export class RawConnection {
     const deadline = Date.now() + (options.timeoutMs ?? 5000);
     for (;;) {
       const parsed = this.#tryParse(options.head ?? false);
-      if (parsed !== null && parsed.status >= 200) return parsed;
-      if (parsed !== null) continue; // a 1xx interim response was consumed
+      if (parsed !== null && parsed.status >= 200) return { ...parsed, interim: this.#interim.splice(0) };
+      if (parsed !== null) {
+        this.#interim.push(parsed);
+        continue;
+      }
       if (this.#ended) {
         throw new Error(`connection ended before a complete response (${this.#buffer.length} bytes pending${this.#error ? `, ${this.#error.message}` : ''})`);
       }
@@ -144,7 +150,7 @@ export class RawConnection {
       consumed = this.#buffer.length;
     }
     this.#buffer = this.#buffer.subarray(consumed);
-    return { statusLine, status, rawHeaders, body, all, json: () => JSON.parse(body.toString('utf8')) };
+    return { statusLine, status, rawHeaders, body, interim: [], all, json: () => JSON.parse(body.toString('utf8')) };
   }
 
   #notify(): void {

@@ -53,8 +53,8 @@ t.test('bump keeps the latest time; prune forgets old epochs', async (t) => {
 
 t.test('epochNames maps each invalidation target', async (t) => {
   t.same(
-    epochNames({ all: true, upstream: 'sf', prefix: { upstream: 'sf', path: '/a' }, uri: { upstream: 'sf', path: '/b' }, tags: ['X:1'] }),
-    ['all', 'upstream:sf', 'path:sf:/a', 'uri:sf:/b', 'tag:x:1'],
+    epochNames({ all: true, upstream: 'sf', prefix: { upstream: 'sf', path: '/a' }, uris: [{ upstream: 'sf', path: '/b' }, { upstream: 'sf', path: '/c' }], tags: ['X:1'] }),
+    ['all', 'upstream:sf', 'path:sf:/a', 'uri:sf:/b', 'uri:sf:/c', 'tag:x:1'],
   );
   t.same(epochNames({ keys: ['k'] }), [], 'keys are deleted, not epoch-bumped');
 });

@@ -10,6 +10,8 @@ t.test('labels come from bounded sets', async (t) => {
   t.equal(statusClass(200), '2xx');
   t.equal(statusClass(304), '3xx');
   t.equal(statusClass(599), '5xx');
+  t.equal(statusClass(799), '7xx', 'an upstream status above 599 is passed on, and counted as such');
+  t.equal(statusClass(1000), 'error');
   t.equal(statusClass(null), 'error');
   t.equal(statusClass(42), 'error');
   t.equal(upstreamLabel(null), 'none');
