@@ -92,6 +92,8 @@ t.test('a minimal config gets every documented default', async (t) => {
       maxBodyBytes: 1024 ** 2,
       bodyKey: false,
       respectCacheControl: false,
+        freshness: 'rule',
+        keepExpiredMs: 3_600_000,
       staleWhileRevalidateMs: 0,
       staleIfErrorMs: 7_200_000,
       refreshAhead: false,
@@ -325,4 +327,18 @@ t.test('deprecated protection.maxConcurrent: N is read as a fixed limit, with a 
   t.strictSame(warnings, [
     'upstreams[0].protection.maxConcurrent is deprecated: read as a fixed limit, concurrency: { initial: 24, min: 24, max: 24 }; remove it to let the limit adapt',
   ]);
+});
+
+t.test('standards mode: respectCacheControl without a ttl of its own means freshness: origin', async (t) => {
+  const load = (rule: string) => {
+    const dir = t.testdir({ 'c.yaml': `upstreams:\n  - name: origin\n    prefix: /\n    target: http://127.0.0.1:8000\n    rules:\n      - ${rule}\n` });
+    return loadConfig({ path: `${dir}/c.yaml`, env: {} }).config.upstreams[0]!.rules[0]!;
+  };
+  t.equal(load('{ path: /*, respectCacheControl: true }').freshness, 'origin');
+  t.equal(load('{ path: /*, respectCacheControl: true, ttl: 1m }').freshness, 'rule', 'a ttl of its own keeps API mode');
+  t.equal(load('{ path: /*, ttl: 1m }').freshness, 'rule');
+  t.equal(load('{ path: /*, respectCacheControl: true, ttl: 1m, freshness: origin }').freshness, 'origin', 'said outright');
+  t.equal(load('{ path: /*, keepExpired: 10m }').keepExpiredMs, 600_000);
+  t.throws(() => load('{ path: /*, freshness: origin }'), /freshness: "origin" needs respectCacheControl: true/);
+  t.throws(() => load('{ path: /*, respectCacheControl: true, freshness: upstream }'), /freshness: must be "rule"/);
 });
