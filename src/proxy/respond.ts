@@ -17,7 +17,7 @@ import {
   type CodingChoice,
 } from '../policy/content-coding.js';
 import { notModifiedHeaders } from '../policy/conditional.js';
-import { preparedHead } from './prepared-head.js';
+import { preparedHead, type PreparedHead } from './prepared-head.js';
 import type { CacheOutcome } from './record.js';
 import { decodingStream, transcoded, UndecodableBodyError } from './transcode.js';
 
@@ -72,9 +72,9 @@ function acceptedCodings(headers: RequestHeaders): AcceptedCodings {
   return accepted;
 }
 
-/** Whether the client reads the entry's body exactly as stored (the hit lane serves only those). */
-export function acceptsStoredCoding(headers: RequestHeaders, entry: CacheEntry): boolean {
-  return acceptsAsIs(acceptedCodings(headers), preparedHead(entry).codings);
+/** Whether the client reads the prepared entry's body exactly as stored (the hit lane serves only those). */
+export function acceptsStoredCoding(headers: RequestHeaders, prepared: PreparedHead): boolean {
+  return acceptsAsIs(acceptedCodings(headers), prepared.codings);
 }
 
 /**

@@ -145,7 +145,8 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     if (decideRead(freshness(entry, match.rule, now), false).action !== 'serve') return false;
     // A client that cannot read the stored coding as it is gets a re-coded body on the full path,
     // and a varying entry (standards mode) is matched to the request's fields there.
-    if (!acceptsStoredCoding(headers, entry) || preparedHead(entry).varies) return false;
+    const prepared = preparedHead(entry);
+    if (prepared.varies || !acceptsStoredCoding(headers, prepared)) return false;
 
     const id = deps.requestId(req);
     const record = newProxyRecord(Date.now());
@@ -165,7 +166,6 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     deps.stack.countMemoryHit();
     deps.readThrough.noteFreshHit(entry, key, match, () => planFor({ method: 'GET', rawHeaders: req.rawHeaders, id }, target, match, key, null, vary));
 
-    const prepared = preparedHead(entry);
     const responseHead = prepared.memoryHitHead.slice() as string[];
     responseHead[prepared.requestIdAt] = id;
     responseHead[prepared.ageAt] = String(ageSeconds(entry, now));
