@@ -17,6 +17,7 @@ import {
   type CodingChoice,
 } from '../policy/content-coding.js';
 import { notModifiedHeaders } from '../policy/conditional.js';
+import { rangeAnswer } from '../policy/range.js';
 import { preparedHead, type PreparedHead } from './prepared-head.js';
 import type { CacheOutcome } from './record.js';
 import { decodingStream, transcoded, UndecodableBodyError } from './transcode.js';
@@ -95,10 +96,27 @@ export function sendEntry(
   reply.header('age', String(ageSeconds(entry, now)));
   setCacheHeaders(reply, outcome, cacheStatus, tier);
   if (choice.kind !== 'as-is') return sendRecoded(reply, choice, entry.status, entry.headers, entry.body, prepared.codings);
-  reply.code(entry.status);
   const { fields } = prepared;
   for (let i = 0; i < fields.length; i += 2) reply.header(fields[i] as string, fields[i + 1]);
-  return reply.send(entry.body);
+  return sendRanged(request, reply, entry.status, entry.headers, entry.body);
+}
+
+/**
+ * Sends a complete body as stored, or the part of it the request's `Range` asks for (RFC 9111
+ * §3.3: a cache answers ranges from a complete stored response; see policy/range.ts).
+ */
+function sendRanged(request: FastifyRequest, reply: FastifyReply, status: number, headers: StoredHeaders, body: Buffer): FastifyReply {
+  const range = rangeAnswer(request.method, request.headers, status, headers, body.length);
+  if (range.kind === 'full') {
+    setStatus(reply, status);
+    return reply.send(body);
+  }
+  if (range.kind === 'unsatisfiable') {
+    reply.code(416).header('content-range', `bytes */${body.length}`);
+    return reply.send(Buffer.alloc(0));
+  }
+  reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${body.length}`);
+  return reply.send(body.subarray(range.start, range.end + 1));
 }
 
 /**
@@ -109,9 +127,8 @@ export function sendBody(request: FastifyRequest, reply: FastifyReply, status: n
   const codings = contentCodings(headers);
   const choice = chooseCoding(acceptedCodings(request.headers), codings, body.length);
   if (choice.kind !== 'as-is') return sendRecoded(reply, choice, status, headers, body, codings);
-  setStatus(reply, status);
   setHeaders(reply, withVary(headers), false);
-  return reply.send(body);
+  return sendRanged(request, reply, status, headers, body);
 }
 
 /**

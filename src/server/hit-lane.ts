@@ -61,7 +61,7 @@ interface RouteMemo {
 
 /**
  * Whether a request carries a header that takes it off the lane: a body, client cache directives,
- * validators to compare. Written out name by name: one property load each, where a loop over
+ * validators to compare, a range to cut. Written out name by name: one property load each, where a loop over
  * names would make every load a megamorphic keyed one.
  */
 function offLane(h: IncomingHttpHeaders): boolean {
@@ -74,7 +74,8 @@ function offLane(h: IncomingHttpHeaders): boolean {
     h['if-modified-since'] !== undefined ||
     h['if-match'] !== undefined ||
     h['if-unmodified-since'] !== undefined ||
-    h['if-range'] !== undefined
+    h['if-range'] !== undefined ||
+    h.range !== undefined
   );
 }
 
