@@ -24,7 +24,7 @@ t.test('read path: memory -> redis -> postgres, with promotion that keeps the re
   // It starts at the real time so that Redis PTTLs (which Redis counts down in real time) compare.
   const clock = fakeClock(Date.now());
   const t0 = clock.now();
-  const config: Config = testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', ttlMs: TTL_MS, staleIfErrorMs: 0 }] }], {
+  const config: Config = testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', ttlMs: TTL_MS, staleIfErrorMs: 0, keepExpiredMs: 0 }] }], {
     cache: {
       keySecret: 'read-path-secret',
       namespace: redis.namespace,
