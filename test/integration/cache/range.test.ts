@@ -1,11 +1,11 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startProxy } from '../../helpers/app.js';
 import { testConfig } from '../../helpers/config.js';
 import { startFakeUpstream } from '../../helpers/fake-upstream.js';
 
 const BODY = 'abcdefghijklmnopqrstuvwxyz';
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], freshness: 'rule' | 'origin') {
+async function setup(t: Test, freshness: 'rule' | 'origin') {
   const upstream = await startFakeUpstream((_req, res) => {
     res.setHeader('content-type', 'text/plain');
     res.setHeader('cache-control', 'max-age=60');
