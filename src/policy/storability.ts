@@ -20,7 +20,7 @@ export type StoreDecision =
     }
   | { readonly store: false; readonly reason: NotStoredReason };
 
-export type NotStoredReason = 'status' | 'set-cookie' | 'no-store' | 'private' | 'vary' | 'max-age' | 'authorization' | 'method';
+export type NotStoredReason = 'status' | 'set-cookie' | 'no-store' | 'private' | 'vary' | 'max-age' | 'authorization';
 
 /** Upstream max-age is honoured up to a day (invalidation epochs are kept that long at least). */
 export const MAX_RESPECTED_TTL_MS = 86_400_000;

@@ -10,9 +10,17 @@ import { variantDigest, variantKey } from '../cache/key.js';
 import { rawValue } from '../http/fields.js';
 import { redactQuery } from '../policy/redaction.js';
 import type { RuleMatch } from '../policy/rules.js';
-import { decideStore, type StoreDecision } from '../policy/storability.js';
+import { decideStore, type StoreCandidate, type StoreDecision } from '../policy/storability.js';
 
 type StoredDecision = Extract<StoreDecision, { store: true }>;
+
+/** A complete upstream response, with when its request was sent. */
+interface FetchedResponse {
+  readonly status: number;
+  readonly headers: StoredHeaders;
+  readonly body: Buffer;
+  readonly requestedAt: number;
+}
 import { classifyUpstreamResponse, FAILURE_BODY_SNIPPET_BYTES, type UpstreamFailureKind } from '../resilience/retry-after.js';
 import type { Forwarder } from './forwarder.js';
 import { forwardResponseHeaders, storableResponseHeaders } from './headers.js';
@@ -173,10 +181,8 @@ export class CacheFiller {
     if (response.status === 304 && stored !== undefined) {
       response.body.resume();
       const merged = mergeNotModified(stored.headers, responseHeaders);
-      const decision = decideStore(match.rule, { ...candidate, status: stored.status, headers: merged });
-      const storing = decision.store ? this.#store(plan, { status: stored.status, headers: merged, body: stored.body, requestedAt }, decision) : null;
-      const ageMs = initialAgeMs(merged, times);
-      return { kind: 'complete', status: stored.status, headers: merged, body: stored.body, decision, upstreamMs, revalidated: true, failure: null, storing, ageMs, requestedAt, variant: this.#variantFetched(plan, merged) };
+      const kept = this.#keep(plan, { status: stored.status, headers: merged, body: stored.body, requestedAt }, candidate);
+      return { kind: 'complete', status: stored.status, headers: merged, body: stored.body, upstreamMs, revalidated: true, failure: null, requestedAt, ...kept };
     }
 
     const chunks: Buffer[] = [];
@@ -191,10 +197,18 @@ export class CacheFiller {
     }
     const responseBody = Buffer.concat(chunks, size);
     const failure = classifyUpstreamResponse(response.status, responseHeaders, response.status === 403 ? responseBody.subarray(0, FAILURE_BODY_SNIPPET_BYTES) : undefined);
-    const decision = decideStore(match.rule, { ...candidate, status: response.status, headers: responseHeaders });
-    const storing = decision.store ? this.#store(plan, { status: response.status, headers: responseHeaders, body: responseBody, requestedAt }, decision) : null;
-    const ageMs = initialAgeMs(responseHeaders, times);
-    return { kind: 'complete', status: response.status, headers: responseHeaders, body: responseBody, decision, upstreamMs, revalidated: false, failure, storing, ageMs, requestedAt, variant: this.#variantFetched(plan, responseHeaders) };
+    const kept = this.#keep(plan, { status: response.status, headers: responseHeaders, body: responseBody, requestedAt }, candidate);
+    return { kind: 'complete', status: response.status, headers: responseHeaders, body: responseBody, upstreamMs, revalidated: false, failure, requestedAt, ...kept };
+  }
+
+  /** Decides whether the response is stored, stores it if so, and works out its age and variant once. */
+  #keep(plan: FillPlan, response: FetchedResponse, candidate: Omit<StoreCandidate, 'status' | 'headers'>) {
+    const { status, headers } = response;
+    const decision = decideStore(plan.match.rule, { ...candidate, status, headers });
+    const variant = this.#variantFetched(plan, headers);
+    const storing = decision.store ? this.#store(plan, response, decision, variant) : null;
+    const ageMs = decision.store ? decision.ageMs : initialAgeMs(headers, candidate.times);
+    return { decision, storing, ageMs, variant };
   }
 
   #variantFetched(plan: FillPlan, headers: StoredHeaders): string | null {
@@ -204,16 +218,15 @@ export class CacheFiller {
   }
 
   /** Stores the response; a varying one (standards mode) also under its variant's key. */
-  #store(plan: FillPlan, response: { status: number; headers: StoredHeaders; body: Buffer; requestedAt: number }, decision: StoredDecision): Promise<void> {
+  #store(plan: FillPlan, response: FetchedResponse, decision: StoredDecision, variant: string | null): Promise<void> {
     const entry = this.#entry(plan, response, decision);
-    const variant = this.#variantFetched(plan, response.headers);
     if (variant === null) return this.#deps.stack.store(entry);
     const varied = { ...entry, headers: { ...entry.headers, [VARIANT_FIELD]: variant } };
     const { stack } = this.#deps;
     return Promise.all([stack.store(varied), stack.store({ ...varied, key: variantKey(plan.key, variant) })]).then(() => undefined);
   }
 
-  #entry(plan: FillPlan, response: { status: number; headers: StoredHeaders; body: Buffer; requestedAt: number }, decision: StoredDecision): CacheEntry {
+  #entry(plan: FillPlan, response: FetchedResponse, decision: StoredDecision): CacheEntry {
     const { target, match, key } = plan;
     const { status, headers, body, requestedAt } = response;
     const now = requestedAt;
