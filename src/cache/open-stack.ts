@@ -105,7 +105,7 @@ export function openCacheStorage(
     memory,
     lower,
     now,
-    onStored: coherence === null ? undefined : (entry) => coherence.stored(entry.key),
+    onStored: coherence === null ? undefined : (entry) => coherence.stored(entry.key, entry.storedAt),
     isCurrent: options.isCurrent,
   });
 

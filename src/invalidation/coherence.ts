@@ -13,7 +13,8 @@ const BATCH_MS = 10;
 export class Coherence {
   readonly #bus: InvalidationBus;
   readonly #memory: MemoryTier | null;
-  #pending = new Set<string>();
+  /** Stored keys not yet announced, with the newest storedAt seen for each. */
+  #pending = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   evicted = 0;
 
@@ -27,8 +28,8 @@ export class Coherence {
   }
 
   /** Announces a stored entry; keys are batched for a few milliseconds. */
-  stored(key: string): void {
-    this.#pending.add(key);
+  stored(key: string, storedAt: number): void {
+    this.#pending.set(key, Math.max(storedAt, this.#pending.get(key) ?? storedAt));
     this.#timer ??= setTimeout(() => this.#flush(), BATCH_MS);
   }
 
@@ -44,17 +45,26 @@ export class Coherence {
 
   async #flush(): Promise<void> {
     this.#timer = null;
-    const keys = [...this.#pending];
-    this.#pending = new Set();
-    await this.evict(keys);
+    const pending = this.#pending;
+    this.#pending = new Map();
+    if (pending.size > 0) await this.#bus.publish({ type: 'evict', keys: [...pending.keys()], storedAt: [...pending.values()] });
   }
 
   #apply(message: BusMessage): void {
-    if (this.#memory === null) return;
+    const memory = this.#memory;
+    if (memory === null) return;
     if (message.type === 'evict') {
-      for (const key of message.keys) if (this.#memory.remove(key)) this.evicted += 1;
+      message.keys.forEach((key, i) => {
+        // This instance may have read the announced entry from Redis (and promoted it) before
+        // the announcement arrived: that copy is the announced one, and evicting it would only
+        // send the next request back to Redis. Equality, not "at least as new": storedAt comes
+        // from the storing instance's clock, and clocks of instances differ.
+        const announcedAt = message.storedAt?.[i];
+        if (announcedAt !== undefined && memory.inspect(key)?.storedAt === announcedAt) return;
+        if (memory.remove(key)) this.evicted += 1;
+      });
     } else if (message.type === 'clear') {
-      void this.#memory.clear();
+      void memory.clear();
     }
   }
 }

@@ -10,8 +10,13 @@ const BUS_MESSAGE_VERSION = 1;
 
 /** Payload of each message type, by type name. */
 export interface BusPayloads {
-  /** Drop these cache keys from memory (another instance stored or removed them). */
-  evict: { keys: string[] };
+  /**
+   * Drop these cache keys from memory (another instance stored or removed them). With
+   * `storedAt` (one per key, epoch ms, sent for stored entries), a memory copy with exactly
+   * that storedAt is the announced entry and is kept; instances that predate the field evict
+   * regardless, which is merely slower.
+   */
+  evict: { keys: string[]; storedAt?: number[] };
   /** Drop every entry from memory. */
   clear: Record<never, never>;
   /** Entries stored before `at` (epoch ms) under any of these epoch tags are invalid. */
@@ -29,7 +34,11 @@ export type BusMessage = { [T in BusMessageType]: { v: typeof BUS_MESSAGE_VERSIO
 type Validator = (message: Record<string, unknown>) => boolean;
 
 const PAYLOAD_VALIDATORS: { readonly [T in BusMessageType]: Validator } = {
-  evict: (m) => Array.isArray(m['keys']) && m['keys'].every((k) => typeof k === 'string'),
+  evict: (m) =>
+    Array.isArray(m['keys']) &&
+    m['keys'].every((k) => typeof k === 'string') &&
+    (m['storedAt'] === undefined ||
+      (Array.isArray(m['storedAt']) && m['storedAt'].length === m['keys'].length && m['storedAt'].every((at) => Number.isFinite(at)))),
   clear: () => true,
   invalidate: (m) =>
     Array.isArray(m['tags']) && m['tags'].every((k) => typeof k === 'string') && typeof m['at'] === 'number' && Number.isFinite(m['at']),

@@ -4,7 +4,10 @@ import { InvalidationBus } from '../../../src/invalidation/bus.js';
 import type { BusMessage } from '../../../src/invalidation/messages.js';
 import { decodeBusMessage, encodeBusMessage, toBusMessage } from '../../../src/invalidation/messages.js';
 import { createRedisClient, waitForReady } from '../../../src/redis/client.js';
+import { Coherence } from '../../../src/invalidation/coherence.js';
+import { MemoryTier } from '../../../src/cache/tiers/memory.js';
 import { redisOrSkip } from '../../helpers/redis.js';
+import { testEntry } from '../../helpers/tier-contract.js';
 
 /** A started bus on its own publisher and subscriber connections, recording what it receives. */
 async function bus(t: Test, url: string, namespace: string, instanceId: string) {
@@ -147,4 +150,49 @@ t.test('messages encode and decode symmetrically', async (t) => {
   const message = toBusMessage({ type: 'evict', keys: ['a', 'ü'] }, 'me');
   t.same(decodeBusMessage(encodeBusMessage(message)), { v: 1, origin: 'me', type: 'evict', keys: ['a', 'ü'] });
   t.same(decodeBusMessage(Buffer.from(encodeBusMessage(toBusMessage({ type: 'clear' }, 'me')))), { v: 1, origin: 'me', type: 'clear' });
+  const stored = toBusMessage({ type: 'evict', keys: ['a', 'b'], storedAt: [1, 2] }, 'me');
+  t.same(decodeBusMessage(encodeBusMessage(stored)), { v: 1, origin: 'me', type: 'evict', keys: ['a', 'b'], storedAt: [1, 2] });
+  const raw = (extra: object) => JSON.stringify({ v: 1, origin: 'me', type: 'evict', keys: ['a', 'b'], ...extra });
+  t.equal(decodeBusMessage(raw({ storedAt: [1] })), undefined, 'one storedAt per key');
+  t.equal(decodeBusMessage(raw({ storedAt: [1, 'x'] })), undefined, 'storedAt are numbers');
+  t.equal(decodeBusMessage(raw({ storedAt: 5 })), undefined, 'storedAt is a list');
+});
+
+t.test('coherence: a stored entry evicts older copies elsewhere, and keeps the very copy it announced', async (t) => {
+  const redis = await redisOrSkip(t);
+  if (redis === null) return;
+  const a = await bus(t, redis.url, redis.namespace, 'instance-a');
+  const b = await bus(t, redis.url, redis.namespace, 'instance-b');
+  const now = Date.now();
+  const memoryB = new MemoryTier({ maxBytes: 1 << 20, maxEntries: 100 });
+  const coherenceA = new Coherence(a.bus, new MemoryTier({ maxBytes: 1 << 20, maxEntries: 100 }));
+  new Coherence(b.bus, memoryB);
+
+  // B already holds what A stored (it read it from Redis before the announcement arrived),
+  // an older copy of another key, and a key A never mentions.
+  const announced = testEntry(now, { key: 'api:shared:same' });
+  memoryB.put(announced);
+  memoryB.put(testEntry(now - 5_000, { key: 'api:shared:older' }));
+  memoryB.put(testEntry(now - 5_000, { key: 'api:shared:untouched' }));
+  coherenceA.stored('api:shared:same', announced.storedAt);
+  coherenceA.stored('api:shared:older', now);
+  t.ok(await until(() => b.received.length === 1, 1_000), 'B received one batched message');
+  t.same(b.received[0]!.message, { v: 1, origin: 'instance-a', type: 'evict', keys: ['api:shared:same', 'api:shared:older'], storedAt: [now, now] });
+  t.ok(memoryB.inspect('api:shared:same'), 'the announced copy stays');
+  t.equal(memoryB.inspect('api:shared:older'), undefined, 'the older copy is evicted');
+  t.ok(memoryB.inspect('api:shared:untouched'));
+
+  // A copy B stored itself a moment later: clocks differ between instances, so only the very
+  // announced entry is kept.
+  memoryB.put(testEntry(now + 1, { key: 'api:shared:newer-by-b' }));
+  coherenceA.stored('api:shared:newer-by-b', now);
+  t.ok(await until(() => b.received.length === 2, 1_000));
+  t.equal(memoryB.inspect('api:shared:newer-by-b'), undefined, 'evicted: B reads it again from the shared tier');
+
+  // Removals carry no storedAt and always evict.
+  memoryB.put(announced);
+  await coherenceA.evict(['api:shared:same']);
+  t.ok(await until(() => b.received.length === 3, 1_000));
+  t.equal(memoryB.inspect('api:shared:same'), undefined);
+  await coherenceA.close();
 });
