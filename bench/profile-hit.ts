@@ -1,16 +1,18 @@
 /**
  * `npx tsx bench/profile-hit.ts [bare|full]`: CPU-profiles a sidecache child (lean, or `full`
  * with Redis, Postgres, audit and a session as scenario 1 runs it, or the bare Fastify baseline)
- * under the scenario-1 memory-hit load (10 s, 50 connections) and prints the top
+ * under the scenario-1 memory-hit load (wrk pinned to the load core, the child to the server
+ * core, 10 s, PROFILE_CONNECTIONS or 50 connections) and prints the top
  * self-time functions in µs per request. Uses dist/ as built (`npm run build`), or with
  * BENCH_REF=<git ref> builds that commit in a temp dir first.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cannon } from './lib/cannon.js';
 import { stopAll, stopChild } from './lib/children.js';
 import { buildSidecache, startBareFastify, startSidecache, startUpstream, type Running } from './lib/servers.js';
+import { pinSelfToLoadCpu } from './lib/pin.js';
+import { runWrk } from './lib/wrk.js';
 import { createBenchSchema, REDIS_URL, redisNamespace, runPendingCleanups, tempDir } from './lib/services.js';
 
 interface Profile {
@@ -19,6 +21,8 @@ interface Profile {
   timeDeltas: number[];
 }
 const TOP = 25;
+/** PROFILE_CONNECTIONS, default 50 (scenario 1 also runs 200). */
+const CONNECTIONS = Number(process.env['PROFILE_CONNECTIONS'] ?? 50);
 
 function shortName(url: string): string {
   if (url === '') return '(native)';
@@ -38,6 +42,7 @@ function group(url: string): string {
 async function main(): Promise<void> {
   const mode = process.argv[2] === 'bare' || process.argv[2] === 'full' ? process.argv[2] : 'lean';
   const ref = process.env['BENCH_REF'] || undefined;
+  pinSelfToLoadCpu();
   const build = ref === undefined ? null : buildSidecache(ref);
   try {
     await profileOnce(mode);
@@ -73,11 +78,12 @@ async function profileOnce(mode: 'bare' | 'lean' | 'full'): Promise<void> {
   }
   const headers = mode === 'full' ? SESSION_HEADERS : undefined;
   const url = `${server.url}/bench/items/1`;
-  await cannon({ url, seconds: 2, connections: 50, headers });
+  await runWrk({ url, seconds: 2, connections: CONNECTIONS, headers });
   const measureStart = performance.now();
-  const result = await cannon({ url, seconds: 10, connections: 50, headers });
+  const run = await runWrk({ url, seconds: 10, connections: CONNECTIONS, headers });
   const measureEnd = performance.now();
-  console.log(`${bare ? 'bare fastify' : `sidecache ${mode}`}: req/s ${result.rps.toFixed(0)} p50 ${result.p50} ms p99 ${result.p99} ms`);
+  const result = { total: run.requests };
+  console.log(`${bare ? 'bare fastify' : `sidecache ${mode}`} @${CONNECTIONS}: req/s ${run.rps.toFixed(0)} p50 ${run.p50} ms p99 ${run.p99} ms`);
   await stopChild(server.child);
 
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));

@@ -57,6 +57,13 @@ const MEMO_ENTRIES = 10_000;
 interface RouteMemo {
   readonly routed: RoutedRequest;
   readonly noted: Pick<ProxyRecord, 'path' | 'query' | 'upstream' | 'rule' | 'action' | 'resourceType' | 'resourceId'>;
+  /**
+   * The key the URL made last, and for which partition, when the rule varies on nothing: then
+   * URL and partition alone make the key, and a hot URL seen again by the same partition (every
+   * request, under `scope: shared`) skips building and looking up the memo key.
+   */
+  lastPartition: string | null;
+  lastKey: string;
 }
 
 /**
@@ -103,7 +110,7 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
       try {
         const routed = routeRequest(deps.router, 'GET', url, record);
         const { path, query, upstream, rule, action, resourceType, resourceId } = record;
-        memo = { routed, noted: { path, query, upstream, rule, action, resourceType, resourceId } };
+        memo = { routed, noted: { path, query, upstream, rule, action, resourceType, resourceId }, lastPartition: null, lastKey: '' };
       } catch {
         return null; // not remembered: the full path refuses it with the catalogued error
       }
@@ -133,12 +140,21 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     const partition = cachePartition(match.rule.scope, identity, deps.keySecret());
     if (partition === null) return false;
     const vary = target.upstream.varyFor(match.rule);
-    let memoKey = `${partition}\0${url}`;
-    for (let i = 0; i < vary.length; i++) memoKey += `\0${headerValue(headers, vary[i]!) ?? ''}`;
-    let key = keys.get(memoKey);
-    if (key === undefined) {
-      key = readKeyFor('GET', headers, target, match.rule, partition, null).key;
-      keys.set(memoKey, key);
+    let key: string | undefined;
+    if (vary.length === 0 && route.lastPartition === partition) {
+      key = route.lastKey;
+    } else {
+      let memoKey = `${partition}\0${url}`;
+      for (let i = 0; i < vary.length; i++) memoKey += `\0${headerValue(headers, vary[i]!) ?? ''}`;
+      key = keys.get(memoKey);
+      if (key === undefined) {
+        key = readKeyFor('GET', headers, target, match.rule, partition, null).key;
+        keys.set(memoKey, key);
+      }
+      if (vary.length === 0) {
+        route.lastPartition = partition;
+        route.lastKey = key;
+      }
     }
     const entry = deps.stack.memoryEntry(key);
     if (entry === undefined || entry.status < 200 || entry.status === 204 || entry.status === 304) return false;

@@ -70,6 +70,15 @@ t.test('the lane keeps partitions apart: a credential never reads another creden
   t.equal(anonymous.headers['x-cache'], 'MISS');
   t.same(anonymous.json(), { url: '/items/1', auth: null });
   t.equal(upstream.received.length, 3);
+  // Alternating partitions on one URL: the lane remembers one key per URL and partition, and
+  // every hit still reads its own partition's entry.
+  for (const [headers, auth] of [[alice, 'Bearer alice'], [bob, 'Bearer bob'], [alice, 'Bearer alice'], [{}, null], [bob, 'Bearer bob']] as const) {
+    const got = await proxy.fetch('/api/items/1', { headers });
+    t.equal(got.headers['x-cache'], 'HIT');
+    t.same(got.json(), { url: '/items/1', auth }, `${auth ?? 'anonymous'} reads its own entry`);
+  }
+  t.equal(proxy.hitLane.served, 6, 'all five from the lane');
+  t.equal(upstream.received.length, 3);
 });
 
 t.test('everything but a fresh memory hit of a plain GET is left to the full path', async (t) => {

@@ -17,6 +17,8 @@ t.test('labels come from bounded sets', async (t) => {
   t.equal(upstreamLabel(null), 'none');
   t.equal(upstreamLabel('salesforce'), 'salesforce');
   t.equal(cacheLabel('HIT'), 'hit');
+  t.equal(cacheLabel('HIT'), 'hit', 'the same label the second time (it is remembered)');
+  t.equal(cacheLabel('REVALIDATED'), 'revalidated');
   t.equal(cacheLabel(null), 'none');
 });
 

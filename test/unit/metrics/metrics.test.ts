@@ -129,6 +129,33 @@ t.test('scrape-time sources: upstream guards, the adaptive concurrency limit amo
   t.equal(value(families.get('sidecache_upstream_concurrency_limit'), { upstream: 'sf' }), 9, 'read afresh on every scrape');
 });
 
+t.test('requests alternating between label sets are each counted in their own series', async (t) => {
+  const metrics = new SidecacheMetrics({}, { processMetrics: false });
+  // The tally keeps the last label set at hand; a change of any one label must leave it.
+  const sequence: Array<[string, string, number, string, string]> = [
+    ['sf', 'GET', 200, 'HIT', 'memory'],
+    ['sf', 'GET', 200, 'HIT', 'memory'],
+    ['sf', 'GET', 200, 'HIT', 'redis'],
+    ['sf', 'GET', 200, 'MISS', 'memory'],
+    ['sf', 'GET', 404, 'HIT', 'memory'],
+    ['sf', 'HEAD', 200, 'HIT', 'memory'],
+    ['jira', 'GET', 200, 'HIT', 'memory'],
+    ['sf', 'GET', 200, 'HIT', 'memory'],
+  ];
+  for (const [upstream, method, status, cache, tier] of sequence) metrics.requestCompleted(upstream, method, status, cache, 0.001, tier);
+  const requests = (await scrape(metrics)).get('sidecache_requests_total');
+  t.equal(value(requests, { upstream: 'sf', method: 'GET', status_class: '2xx', cache: 'hit' }), 4, 'memory and redis hits, one series');
+  t.equal(value(requests, { upstream: 'sf', method: 'GET', status_class: '2xx', cache: 'miss' }), 1);
+  t.equal(value(requests, { upstream: 'sf', method: 'GET', status_class: '4xx', cache: 'hit' }), 1);
+  t.equal(value(requests, { upstream: 'sf', method: 'HEAD', status_class: '2xx', cache: 'hit' }), 1);
+  t.equal(value(requests, { upstream: 'jira', method: 'GET', status_class: '2xx', cache: 'hit' }), 1);
+  const duration = await histogram(metrics, 'sidecache_request_duration_seconds');
+  const count = (cache: string, tier: string) =>
+    duration.find((v) => v.metricName?.endsWith('_count') && v.labels['upstream'] === 'sf' && v.labels['cache'] === cache && v.labels['tier'] === tier)?.value;
+  t.equal(count('hit', 'memory'), 5, 'GET and HEAD hits from memory (the histogram is not split by method or status)');
+  t.equal(count('hit', 'redis'), 1);
+});
+
 t.test('every metric follows the naming rules', async (t) => {
   const metrics = new SidecacheMetrics({}, { processMetrics: true });
   const families = await scrape(metrics);
