@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { stopAll, stopChild } from './lib/children.js';
 import { parseOnly } from './lib/only.js';
 import { pinSelfToLoadCpu } from './lib/pin.js';
-import { buildSidecache, ROOT, startSidecache, startUpstream } from './lib/servers.js';
+import { buildSidecache, ROOT, startNaive, startSidecache, startUpstream } from './lib/servers.js';
 import { formatTable, type Row } from './lib/table.js';
 import { requireWrk } from './lib/wrk.js';
 import { coldBurst } from './scenarios/cold-burst.js';
@@ -89,13 +89,15 @@ async function runScenarios(rows: Row[], results: Record<string, unknown>): Prom
     }
 
     if (selected(2)) {
-      log(`2/${SCENARIOS} miss / pass-through latency (3 x 2200 sequential requests)`);
+      log(`2/${SCENARIOS} miss / pass-through latency (4 x 4000 sequential requests)`);
       const sidecache = await startSidecache({ name: 'sidecache', upstreamUrl: upstream.url });
+      const naive = await startNaive(upstream.url);
       try {
-        const s2 = await missLatency(sidecache, upstream);
+        const s2 = await missLatency(sidecache, upstream, naive);
         rows.push(...s2.rows);
         results['missLatency'] = s2.result;
       } finally {
+        await stopChild(naive.child);
         await stopChild(sidecache.child);
       }
     }
