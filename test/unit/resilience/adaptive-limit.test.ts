@@ -30,22 +30,29 @@ function windows(limit: AdaptiveLimit, clock: FakeClock, count: number, shape: W
   return Array.from({ length: count }, () => window(limit, clock, shape));
 }
 
-t.test('grows while latency holds and the limit is in use, by about sqrt(limit) a window, up to max', async (t) => {
+t.test('grows while latency holds and the limit is in use: doubling until the first cut, then by about sqrt(limit) a window, up to max', async (t) => {
   const { clock, limit } = adaptive();
   t.equal(limit.current, 10, 'starts at initial');
-  const seen = windows(limit, clock, 4, { rttMs: 300 });
-  t.same(seen, [13, 16, 20, 25], '10 + 3.16, + 3.63, + 4.10, + 4.57');
+  t.same(windows(limit, clock, 3, { rttMs: 300 }), [20, 40, 50], 'slow start: x 2 a window, capped at max');
   t.equal(limit.stats().baselineRttMs, 300);
-  const later = windows(limit, clock, 20, { rttMs: 300 });
-  t.equal(later.at(-1), 50, 'capped at max');
-  t.ok(later.every((v, i) => i === 0 || v >= later[i - 1]!), 'never shrank');
+  t.equal(window(limit, clock, { rttMs: 900 }), 33, 'a slow window cuts (50 x 600/900) and ends slow start');
+  const later = windows(limit, clock, 4, { rttMs: 300 });
+  t.same(later, [39, 45, 50, 50], '33.3 + 5.77, + 6.25, + 6.7 (capped at max)');
+  t.equal(limit.stats().increases, 6);
+});
+
+t.test('a failing window ends slow start too', async (t) => {
+  const { clock, limit } = adaptive();
+  t.equal(window(limit, clock, { rttMs: 300 }), 20);
+  t.equal(window(limit, clock, { rttMs: 300, drops: 1 }), 18, 'x 0.9');
+  t.equal(window(limit, clock, { rttMs: 300 }), 22, '18 + sqrt(18), no longer doubling');
 });
 
 t.test('does not grow when under-used: in-flight never reached the limit', async (t) => {
   const { clock, limit } = adaptive();
   t.same(windows(limit, clock, 10, { rttMs: 300, inFlight: 9 }), Array(10).fill(10));
   t.equal(limit.stats().increases, 0);
-  t.equal(window(limit, clock, { rttMs: 300, inFlight: 10 }), 13, 'grows once a window used every slot');
+  t.equal(window(limit, clock, { rttMs: 300, inFlight: 10 }), 20, 'grows once a window used every slot');
 });
 
 t.test('a window is judged once it spans WINDOW_MS and holds MIN_SAMPLES, on the next sample or read', async (t) => {
@@ -53,12 +60,12 @@ t.test('a window is judged once it spans WINDOW_MS and holds MIN_SAMPLES, on the
   for (let i = 0; i < 100; i++) limit.sample({ rttMs: 300, dropped: false, inFlight: 10 });
   t.equal(limit.current, 10, 'many samples, no time: unchanged');
   clock.advance(WINDOW_MS);
-  t.equal(limit.current, 13, 'judged when the limit is read after WINDOW_MS, without waiting for another call');
+  t.equal(limit.current, 20, 'judged when the limit is read after WINDOW_MS, without waiting for another call');
   clock.advance(10 * WINDOW_MS);
-  for (let i = 0; i < MIN_SAMPLES - 1; i++) limit.sample({ rttMs: 300, dropped: false, inFlight: 13 });
-  t.equal(limit.current, 13, 'time, but too few samples: unchanged');
-  limit.sample({ rttMs: 300, dropped: false, inFlight: 13 });
-  t.equal(limit.current, 16, 'judged at the MIN_SAMPLES-th');
+  for (let i = 0; i < MIN_SAMPLES - 1; i++) limit.sample({ rttMs: 300, dropped: false, inFlight: 20 });
+  t.equal(limit.current, 20, 'time, but too few samples: unchanged');
+  limit.sample({ rttMs: 300, dropped: false, inFlight: 20 });
+  t.equal(limit.current, 40, 'judged at the MIN_SAMPLES-th');
 });
 
 t.test('shrinks when latency rises past the tolerance, more the further past', async (t) => {

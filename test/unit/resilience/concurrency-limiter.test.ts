@@ -196,27 +196,27 @@ t.test('a grown limit admits waiters at once; a shrunk one holds them until in-f
   const slots = await Promise.all(Array.from({ length: 10 }, () => l.acquire()));
   const waiters = Array.from({ length: 5 }, () => track(l.acquire()));
   clock.advance(WINDOW_MS);
-  // One healthy, saturated window (ten 100 ms calls that each started with 10 in flight) grows the limit to 13.
+  // One healthy, saturated window (ten 100 ms calls that each started with 10 in flight) doubles the limit to 20 (slow start).
   slots.forEach((release) => release({ rttMs: 100, dropped: false }));
   await flush();
-  t.equal(limit.current, 13);
+  t.equal(limit.current, 20);
   t.equal(waiters.filter((w) => w.state === 'resolved').length, 5, 'every waiter admitted: 10 slots freed');
-  const more = await Promise.all(Array.from({ length: 8 }, () => l.acquire()));
-  t.match(l.stats(), { limit: 13, inFlight: 13, queued: 0 });
+  const more = await Promise.all(Array.from({ length: 15 }, () => l.acquire()));
+  t.match(l.stats(), { limit: 20, inFlight: 20, queued: 0 });
 
-  // A failing window (here reported straight to the limit) cuts it to 11 while 13 calls are in flight.
+  // A failing window (here reported straight to the limit) cuts it to 18 while 20 calls are in flight.
   clock.advance(WINDOW_MS);
-  for (let i = 0; i < MIN_SAMPLES; i++) limit.sample({ rttMs: 0, dropped: true, inFlight: 13 });
-  t.equal(limit.current, 11, 'x 0.9');
+  for (let i = 0; i < MIN_SAMPLES; i++) limit.sample({ rttMs: 0, dropped: true, inFlight: 20 });
+  t.equal(limit.current, 18, 'x 0.9');
   t.equal(l.tryAcquire(), null, 'no slot while in-flight is above the limit');
   const late = track(l.acquire());
   more.slice(0, 2).forEach((release) => release());
   await flush();
-  t.equal(late.state, 'pending', 'in-flight 11 is not below 11');
+  t.equal(late.state, 'pending', 'in-flight 18 is not below 18');
   more[2]!();
   await flush();
   t.equal(late.state, 'resolved', 'admitted once in-flight fell below the limit');
-  t.match(l.stats(), { limit: 11, inFlight: 11, queued: 0 });
+  t.match(l.stats(), { limit: 18, inFlight: 18, queued: 0 });
 });
 
 t.test('released slots feed the limit with the in-flight count their call started with', async (t) => {
