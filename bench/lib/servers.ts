@@ -18,7 +18,7 @@ export interface Running {
 }
 
 /** The node flags `npm start` runs sidecache with (package.json `config.nodeFlags`). */
-const SIDECACHE_NODE_FLAGS: readonly string[] = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { nodeFlags: string } }).config.nodeFlags.split(/\s+/);
+export const SIDECACHE_NODE_FLAGS: readonly string[] = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { nodeFlags: string } }).config.nodeFlags.split(/\s+/);
 
 /** The sidecache entry point every `startSidecache` runs; set by `buildSidecache`. */
 let mainJs = join(ROOT, 'dist', 'src', 'main.js');
