@@ -4,6 +4,7 @@
  * body goes out as it is, re-coded, or not at all, and what the response head then says.
  */
 import type { StoredHeaders } from '../cache/entry.js';
+import { cacheControlList, headerValue } from '../http/fields.js';
 
 /** The codings the proxy can produce for a client; `identity` is no coding. */
 export type ProducedCoding = 'gzip' | 'br' | 'identity';
@@ -95,10 +96,11 @@ export function acceptsAsIs(accepted: AcceptedCodings, codings: readonly string[
  * How a body stored with `codings` reaches a client: as it is whenever the client accepts that
  * (even if it prefers another coding: recoding a body only to save a few bytes costs CPU on
  * every variant), else in the produced coding it weighs highest, else refused. An empty body
- * has nothing to decode and always goes as it is.
+ * has nothing to decode and always goes as it is, and so does a body whose response says
+ * `no-transform` (see `forbidsTransform`).
  */
-export function chooseCoding(accepted: AcceptedCodings, codings: readonly string[], bodyLength: number): CodingChoice {
-  if (bodyLength === 0 || acceptsAsIs(accepted, codings)) return { kind: 'as-is' };
+export function chooseCoding(accepted: AcceptedCodings, codings: readonly string[], bodyLength: number, noTransform = false): CodingChoice {
+  if (bodyLength === 0 || noTransform || acceptsAsIs(accepted, codings)) return { kind: 'as-is' };
   let best: ProducedCoding | null = null;
   let bestWeight = 0;
   for (const coding of PRODUCIBLE) {
@@ -109,6 +111,19 @@ export function chooseCoding(accepted: AcceptedCodings, codings: readonly string
     }
   }
   return best === null ? { kind: 'none' } : { kind: 'transcode', to: best };
+}
+
+/**
+ * Whether the response's `Cache-Control` says `no-transform`: an intermediary MUST NOT change
+ * its content (RFC 9110 §7.7), and a changed content coding is a changed content. Such a body goes
+ * out as the upstream sent it, even to a client whose `Accept-Encoding` leaves its coding out:
+ * that field's "send no coding" is a SHOULD of the origin's (§12.5.3), the origin chose this
+ * coding for the cache's own request and forbade changing it. Only `Cache-Control` counts: the
+ * targeted fields (RFC 9213) address caching, not transformation.
+ */
+export function forbidsTransform(headers: StoredHeaders): boolean {
+  const value = headerValue(headers, 'cache-control');
+  return value !== undefined && cacheControlList(value).some(([name]) => name === 'no-transform');
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { CacheEntry } from '../cache/entry.js';
 import { isInternalField, VARIANT_FIELD } from '../policy/stored-fields.js';
-import { contentCodings, varyWithAcceptEncoding } from '../policy/content-coding.js';
+import { contentCodings, forbidsTransform, varyWithAcceptEncoding } from '../policy/content-coding.js';
 
 /** The parts of a stored response's head that are the same on every hit, built once per entry. */
 export interface PreparedHead {
@@ -11,6 +11,8 @@ export interface PreparedHead {
   readonly fields: ReadonlyArray<string | readonly string[]>;
   /** The codings the stored body carries (`Content-Encoding`), empty for none. */
   readonly codings: readonly string[];
+  /** `Cache-Control: no-transform`: the body is never re-coded. */
+  readonly noTransform: boolean;
   readonly contentLength: string;
   /** A standards-mode variant: the request's selecting fields must be matched first (RFC 9111 §4.1). */
   readonly varies: boolean;
@@ -44,7 +46,7 @@ export function preparedHead(entry: CacheEntry): PreparedHead {
     const contentLength = String(entry.body.length);
     const memoryHitHead = ['x-request-id', '', ...fields, 'age', '', 'x-cache', 'HIT', 'x-cache-tier', 'memory', 'cache-status', '', 'content-length', contentLength];
     const ageAt = fields.length + 3;
-    head = { fields, codings: contentCodings(entry.headers), contentLength, varies: entry.headers[VARIANT_FIELD] !== undefined, memoryHitHead, requestIdAt: 1, ageAt, cacheStatusAt: ageAt + 6 };
+    head = { fields, codings: contentCodings(entry.headers), noTransform: forbidsTransform(entry.headers), contentLength, varies: entry.headers[VARIANT_FIELD] !== undefined, memoryHitHead, requestIdAt: 1, ageAt, cacheStatusAt: ageAt + 6 };
     prepared.set(entry, head);
   }
   return head;

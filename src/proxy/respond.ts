@@ -9,6 +9,7 @@ import {
   acceptsAsIs,
   chooseCoding,
   contentCodings,
+  forbidsTransform,
   IDENTITY_ONLY,
   parseAcceptEncoding,
   transcodedHeaders,
@@ -92,7 +93,7 @@ export function sendEntry(
   cacheStatus: string,
 ): FastifyReply {
   const prepared = preparedHead(entry);
-  const choice = chooseCoding(acceptedCodings(request.headers), prepared.codings, entry.body.length);
+  const choice = chooseCoding(acceptedCodings(request.headers), prepared.codings, entry.body.length, prepared.noTransform);
   reply.header('age', String(ageSeconds(entry, now)));
   setCacheHeaders(reply, outcome, cacheStatus, tier);
   if (choice.kind !== 'as-is') return sendRecoded(reply, choice, entry.status, entry.headers, entry.body, prepared.codings);
@@ -125,7 +126,7 @@ function sendRanged(request: FastifyRequest, reply: FastifyReply, status: number
  */
 export function sendBody(request: FastifyRequest, reply: FastifyReply, status: number, headers: StoredHeaders, body: Buffer): FastifyReply {
   const codings = contentCodings(headers);
-  const choice = chooseCoding(acceptedCodings(request.headers), codings, body.length);
+  const choice = chooseCoding(acceptedCodings(request.headers), codings, body.length, forbidsTransform(headers));
   if (choice.kind !== 'as-is') return sendRecoded(reply, choice, status, headers, body, codings);
   setHeaders(reply, withVary(headers), false);
   return sendRanged(request, reply, status, headers, body);
@@ -138,7 +139,7 @@ export function sendBody(request: FastifyRequest, reply: FastifyReply, status: n
 export function sendStream(request: FastifyRequest, reply: FastifyReply, status: number, headers: StoredHeaders, source: Readable): FastifyReply {
   const codings = contentCodings(headers);
   const accepted = acceptedCodings(request.headers);
-  if (acceptsAsIs(accepted, codings)) {
+  if (acceptsAsIs(accepted, codings) || forbidsTransform(headers)) {
     setStatus(reply, status);
     setHeaders(reply, withVary(headers), true);
     return reply.send(source);
@@ -159,7 +160,7 @@ export function sendStream(request: FastifyRequest, reply: FastifyReply, status:
  * (a weak ETag when its body would be re-coded), so its cached copy is validated as it is.
  */
 export function notModifiedHeadersFor(request: FastifyRequest, headers: StoredHeaders): StoredHeaders {
-  const choice = chooseCoding(acceptedCodings(request.headers), contentCodings(headers), 1);
+  const choice = chooseCoding(acceptedCodings(request.headers), contentCodings(headers), 1, forbidsTransform(headers));
   return notModifiedHeaders(choice.kind === 'transcode' ? transcodedHeaders(headers, choice.to) : withVary(headers));
 }
 

@@ -131,6 +131,36 @@ t.test('a br-only client gets br re-encoded from the gzip entry; a gzip client s
   t.equal(upstream.received.length, 1);
 });
 
+t.test('RFC 9110 §7.7: a no-transform response goes to every client as the upstream coded it', async (t) => {
+  const { upstream, proxy } = await recordProxy(t, negotiatingUpstream(RECORD_JSON, { 'cache-control': 'max-age=60, no-transform' }));
+  const identity = { ...auth, 'accept-encoding': 'identity' };
+  const miss = await proxy.fetch(RECORD_PATH, { headers: identity });
+  t.equal(miss.headers['x-cache'], 'MISS');
+  t.equal(miss.headers['content-encoding'], 'gzip', 'not decoded: the origin forbade transforming it');
+  t.equal(miss.headers['etag'], '"rec-v1"', 'the stored bytes, so the strong tag');
+  t.equal(zlib.gunzipSync(miss.body).toString('utf8'), RECORD_JSON);
+
+  const hit = await proxy.fetch(RECORD_PATH, { headers: { ...auth, 'accept-encoding': 'br' } });
+  t.equal(hit.headers['x-cache'], 'HIT');
+  t.equal(hit.headers['content-encoding'], 'gzip', 'not re-encoded to br either');
+  t.equal(hit.headers['content-length'], String(hit.body.length));
+  t.equal(zlib.gunzipSync(hit.body).toString('utf8'), RECORD_JSON);
+
+  const revalidated = await proxy.fetch(RECORD_PATH, { headers: { ...identity, 'if-none-match': '"rec-v1"' } });
+  t.equal(revalidated.status, 304, 'the strong tag of the bytes this client was sent validates');
+  t.equal(revalidated.headers['etag'], '"rec-v1"');
+  t.equal(upstream.received.length, 1);
+});
+
+t.test('a no-transform body too large to store is streamed as coded, even to an identity-only client', async (t) => {
+  const large = JSON.stringify({ data: Array.from({ length: 3000 }, (_, i) => ((i * 7919) % 10007).toString(36)) });
+  const { proxy } = await recordProxy(t, negotiatingUpstream(large, { 'cache-control': 'no-transform' }), { maxBodyBytes: 1024 });
+  const identityClient = await proxy.fetch(RECORD_PATH, { headers: { ...auth, 'accept-encoding': 'identity' } });
+  t.match(identityClient.headers['cache-status'], /detail=too-large/);
+  t.equal(identityClient.headers['content-encoding'], 'gzip');
+  t.equal(zlib.gunzipSync(identityClient.body).toString('utf8'), large);
+});
+
 t.test('an upstream that ignores Accept-Encoding: the identity entry goes to every client as it is', async (t) => {
   const { upstream, proxy } = await recordProxy(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });

@@ -3,6 +3,7 @@ import {
   acceptsAsIs,
   chooseCoding,
   contentCodings,
+  forbidsTransform,
   parseAcceptEncoding,
   transcodedHeaders,
   varyWithAcceptEncoding,
@@ -82,6 +83,17 @@ t.test('otherwise the produced coding the client weighs highest, ties to gzip, i
   t.same(choose('identity;q=0, *;q=0', []), { kind: 'none' });
   t.same(choose('gzip, identity;q=0', []), { kind: 'transcode', to: 'gzip' }, 'identity excluded: an identity body is compressed');
   t.same(chooseCoding(parseAcceptEncoding(undefined), ['gzip'], 0), { kind: 'as-is' }, 'an empty body has nothing to decode');
+});
+
+t.test('no-transform (RFC 9110 §7.7): the body goes as stored, whatever the client accepts', async (t) => {
+  t.same(chooseCoding(parseAcceptEncoding('identity'), ['gzip'], 10, true), { kind: 'as-is' });
+  t.same(chooseCoding(parseAcceptEncoding('br'), ['gzip'], 10, true), { kind: 'as-is' });
+  t.same(chooseCoding(parseAcceptEncoding('identity;q=0, *;q=0'), [], 10, true), { kind: 'as-is' }, 'not even a 406');
+  t.equal(forbidsTransform({ 'cache-control': 'max-age=60, No-Transform' }), true, 'directive names are case-insensitive');
+  t.equal(forbidsTransform({ 'cache-control': ['public', 'no-transform'] }), true, 'repeated field lines combine');
+  t.equal(forbidsTransform({ 'cache-control': 'max-age=60, private="no-transform"' }), false, 'a quoted value is not a directive');
+  t.equal(forbidsTransform({ 'cdn-cache-control': 'no-transform' }), false, 'targeted fields address caches, not transformation');
+  t.equal(forbidsTransform({}), false);
 });
 
 t.test('Vary names Accept-Encoding once', async (t) => {
