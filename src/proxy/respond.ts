@@ -74,9 +74,9 @@ function acceptedCodings(headers: RequestHeaders): AcceptedCodings {
   return accepted;
 }
 
-/** Whether the client reads the prepared entry's body exactly as stored (the hit lane serves only those). */
+/** Whether the client gets the prepared entry's body exactly as stored (the hit lane serves only those). */
 export function acceptsStoredCoding(headers: RequestHeaders, prepared: PreparedHead): boolean {
-  return acceptsAsIs(acceptedCodings(headers), prepared.codings);
+  return prepared.noTransform || acceptsAsIs(acceptedCodings(headers), prepared.codings);
 }
 
 /**

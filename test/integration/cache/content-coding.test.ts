@@ -145,6 +145,7 @@ t.test('RFC 9110 §7.7: a no-transform response goes to every client as the upst
   t.equal(hit.headers['content-encoding'], 'gzip', 'not re-encoded to br either');
   t.equal(hit.headers['content-length'], String(hit.body.length));
   t.equal(zlib.gunzipSync(hit.body).toString('utf8'), RECORD_JSON);
+  t.equal(proxy.hitLane.served, 1, 'the lane serves it too: the stored bytes are what every client gets');
 
   const revalidated = await proxy.fetch(RECORD_PATH, { headers: { ...identity, 'if-none-match': '"rec-v1"' } });
   t.equal(revalidated.status, 304, 'the strong tag of the bytes this client was sent validates');
