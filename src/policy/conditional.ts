@@ -35,6 +35,28 @@ export function mergeNotModified(stored: StoredHeaders, notModified: StoredHeade
 }
 
 /**
+ * Whether a 304 the cache got for its own conditional request selects the stored response for
+ * update (RFC 9111 §4.3.4): its strong `ETag` must be the stored strong one, a weak one must
+ * match weakly, and without an `ETag` its `Last-Modified` must be the stored one. A 304 naming no
+ * validator at all is taken to answer the validators the cache sent (many origins omit them,
+ * though RFC 9110 §15.4.5 asks for them). False means the origin answered about another
+ * representation: the stored one must not be renewed from it.
+ */
+export function notModifiedSelects(stored: StoredHeaders, notModified: StoredHeaders): boolean {
+  const etag = headerValue(notModified, 'etag');
+  if (etag !== undefined) {
+    const storedETag = headerValue(stored, 'etag');
+    if (storedETag === undefined) return false;
+    const strong = !etag.trim().startsWith('W/');
+    return strong ? etag.trim() === storedETag.trim() : opaqueTag(etag) === opaqueTag(storedETag);
+  }
+  const lastModified = headerValue(notModified, 'last-modified');
+  if (lastModified === undefined) return true;
+  const storedLastModified = headerValue(stored, 'last-modified');
+  return storedLastModified !== undefined && Date.parse(lastModified) === Date.parse(storedLastModified);
+}
+
+/**
  * Whether a client's conditional GET/HEAD is satisfied by a stored response, so it may be
  * answered 304 (RFC 9110 §13.1.2 and §13.1.3): `If-None-Match` by weak comparison, else
  * `If-Modified-Since` against `Last-Modified`. Only 200 responses are ever answered 304.

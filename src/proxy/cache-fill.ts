@@ -1,7 +1,7 @@
 import type { CacheEntry, StoredHeaders } from '../cache/entry.js';
 import type { FillLeases } from '../cache/fill-lease.js';
 import type { TierHit, TierStack } from '../cache/stack.js';
-import { CONDITIONAL_REQUEST_HEADERS, mergeNotModified, revalidationHeaders } from '../policy/conditional.js';
+import { CONDITIONAL_REQUEST_HEADERS, mergeNotModified, notModifiedSelects, revalidationHeaders } from '../policy/conditional.js';
 import { freshness } from '../policy/freshness.js';
 import { initialAgeMs } from '../policy/age.js';
 import { STORED_AGE_FIELD, VARIANT_FIELD } from '../policy/stored-fields.js';
@@ -180,6 +180,8 @@ export class CacheFiller {
 
     if (response.status === 304 && stored !== undefined) {
       response.body.resume();
+      // A 304 about another representation renews nothing: ask again, unconditionally.
+      if (!notModifiedSelects(stored.headers, responseHeaders)) return this.#fetch(plan, undefined, wait);
       const merged = mergeNotModified(stored.headers, responseHeaders);
       const kept = this.#keep(plan, { status: stored.status, headers: merged, body: stored.body, requestedAt }, candidate);
       return { kind: 'complete', status: stored.status, headers: merged, body: stored.body, upstreamMs, revalidated: true, failure: null, requestedAt, ...kept };

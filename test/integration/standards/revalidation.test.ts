@@ -47,6 +47,43 @@ t.test('RFC 9111 §4.3.1, §4.3.3, §4.3.4: a stale entry with an ETag is revali
   t.equal(s.seen('/etag').length, 3, 'and stale again once that ends');
 });
 
+t.test('RFC 9111 §4.3.4: a 304 naming another strong ETag renews nothing; the cache asks again without conditions', async (t) => {
+  const s = await startStandards(t, (req, n): OriginReply => {
+    if (n === 1) return { headers: { 'cache-control': 'max-age=60', etag: '"v1"' }, body: `${req.url} #${n}` };
+    // A misbehaving origin: it answers the conditional request 304, about "v2".
+    if (req.headers['if-none-match'] !== undefined) return { status: 304, headers: { 'cache-control': 'max-age=60', etag: '"v2"' } };
+    return { headers: { 'cache-control': 'max-age=60', etag: '"v2"' }, body: `${req.url} #${n}` };
+  });
+  await s.get('/etag');
+  s.advance(61);
+  const answer = await s.get('/etag');
+  const seen = s.seen('/etag');
+  t.equal(seen.length, 3, 'the conditional request, then an unconditional one');
+  t.equal(seen[1]!.headers['if-none-match'], '"v1"');
+  t.equal(seen[2]!.headers['if-none-match'], undefined);
+  t.equal(answer.status, 200);
+  t.equal(answer.body.toString(), '/etag #3', 'the new representation, not the stored one renewed');
+  t.equal(answer.headers['etag'], '"v2"');
+  const hit = await s.get('/etag');
+  t.equal(hit.body.toString(), '/etag #3', 'and it is what is stored now');
+  t.equal(s.seen('/etag').length, 3);
+});
+
+t.test('RFC 9111 §4.3.4: a 304 with a matching weak ETag, or with no validator at all, renews the stored entry', async (t) => {
+  for (const notModified of [{ etag: 'W/"v1"' }, {}] as Array<Record<string, string>>) {
+    const s = await startStandards(t, (req, n): OriginReply =>
+      req.headers['if-none-match'] === '"v1"'
+        ? { status: 304, headers: { 'cache-control': 'max-age=60', ...notModified } }
+        : { headers: { 'cache-control': 'max-age=60', etag: '"v1"' }, body: `${req.url} #${n}` },
+    );
+    await s.get('/etag');
+    s.advance(61);
+    const answer = await s.get('/etag');
+    t.equal(answer.body.toString(), '/etag #1', `renewed by a 304 with ${JSON.stringify(notModified)}`);
+    t.equal(s.seen('/etag').length, 2, 'one conditional request, nothing more');
+  }
+});
+
 t.test('RFC 9111 §4.3.1: a stale entry with only Last-Modified is revalidated with If-Modified-Since', async (t) => {
   let lastModified = '';
   const s = await startStandards(t, (req, n): OriginReply => {

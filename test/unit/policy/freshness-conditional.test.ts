@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { CacheEntry } from '../../../src/cache/entry.js';
-import { mergeNotModified, notModified, notModifiedHeaders, revalidationHeaders } from '../../../src/policy/conditional.js';
+import { mergeNotModified, notModified, notModifiedHeaders, notModifiedSelects, revalidationHeaders } from '../../../src/policy/conditional.js';
 import { freshness, staleWindowMs } from '../../../src/policy/freshness.js';
 import { rule } from '../../helpers/config.js';
 
@@ -57,6 +57,21 @@ t.test('a 304 updates the stored headers but not those describing the body', asy
     { etag: '"v1"', date: 'new', 'content-length': '0', 'x-extra': 'y' },
   );
   t.same(merged, { 'content-type': 'application/json', 'content-length': '10', etag: '"v1"', date: 'new', 'x-extra': 'y' });
+});
+
+t.test('RFC 9111 §4.3.4: which 304s select the stored response for update', async (t) => {
+  const stored = { etag: '"v1"', 'last-modified': 'Tue, 01 Dec 2026 10:00:00 GMT' };
+  t.equal(notModifiedSelects(stored, { etag: '"v1"' }), true, 'the same strong tag');
+  t.equal(notModifiedSelects(stored, { etag: ' "v1" ' }), true, 'whitespace around a field value is not part of it');
+  t.equal(notModifiedSelects(stored, { etag: '"v2"' }), false, 'another strong tag');
+  t.equal(notModifiedSelects({ etag: 'W/"v1"' }, { etag: '"v1"' }), false, 'a strong tag never matches a weak one');
+  t.equal(notModifiedSelects(stored, { etag: 'W/"v1"' }), true, 'a weak tag matches weakly');
+  t.equal(notModifiedSelects(stored, { etag: 'W/"v2"' }), false);
+  t.equal(notModifiedSelects({ 'last-modified': stored['last-modified'] }, { etag: '"v1"' }), false, 'a tag when none is stored');
+  t.equal(notModifiedSelects(stored, { 'last-modified': 'Tuesday, 01-Dec-26 10:00:00 GMT' }), true, 'the same Last-Modified, in another HTTP-date form');
+  t.equal(notModifiedSelects(stored, { 'last-modified': 'Tue, 01 Dec 2026 11:00:00 GMT' }), false, 'another Last-Modified');
+  t.equal(notModifiedSelects({ etag: '"v1"' }, { 'last-modified': 'Tue, 01 Dec 2026 11:00:00 GMT' }), false, 'a Last-Modified when none is stored');
+  t.equal(notModifiedSelects(stored, { 'cache-control': 'max-age=60' }), true, 'no validator: taken as answering what was asked');
 });
 
 t.test("a client's conditional request is matched against the stored response", async (t) => {
