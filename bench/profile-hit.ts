@@ -1,5 +1,6 @@
 /**
- * `npx tsx bench/profile-hit.ts [bare|full]`: CPU-profiles a sidecache child (lean, or `full`
+ * `npx tsx bench/profile-hit.ts [bare|audit|full]`: CPU-profiles a sidecache child (lean; `audit`:
+ * lean with audit rows to Postgres, as scenario 6a; or `full`
  * with Redis, Postgres, audit and a session as scenario 1 runs it, or the bare Fastify baseline)
  * under the scenario-1 memory-hit load (wrk pinned to the load core, the child to the server
  * core, 10 s, PROFILE_CONNECTIONS or 50 connections) and prints the top
@@ -40,7 +41,8 @@ function group(url: string): string {
 }
 
 async function main(): Promise<void> {
-  const mode = process.argv[2] === 'bare' || process.argv[2] === 'full' ? process.argv[2] : 'lean';
+  const arg = process.argv[2];
+  const mode = arg === 'bare' || arg === 'full' || arg === 'audit' ? arg : 'lean';
   const ref = process.env['BENCH_REF'] || undefined;
   pinSelfToLoadCpu();
   const build = ref === undefined ? null : buildSidecache(ref);
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
 /** What scenario 1's full child sends: a session token and user (src/sessions). */
 const SESSION_HEADERS = { 'x-session-token': 'bench-session-token-0001', 'x-user-id': 'bench-user' } as const;
 
-async function profileOnce(mode: 'bare' | 'lean' | 'full'): Promise<void> {
+async function profileOnce(mode: 'bare' | 'lean' | 'audit' | 'full'): Promise<void> {
   const bare = mode === 'bare';
   const dir = mkdtempSync(join(tmpdir(), 'sidecache-prof-'));
   const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
@@ -73,7 +75,9 @@ async function profileOnce(mode: 'bare' | 'lean' | 'full'): Promise<void> {
             audit: { enabled: true },
             dataDir: tempDir('sidecache-prof-full-').path,
           }
-        : {};
+        : mode === 'audit'
+          ? { databaseUrl: (await createBenchSchema()).url, postgresTier: false, audit: { enabled: true }, dataDir: tempDir('sidecache-prof-audit-').path }
+          : {};
     server = await startSidecache({ name: 'sidecache', upstreamUrl: upstream.url, nodeArgs, ...tiers });
   }
   const headers = mode === 'full' ? SESSION_HEADERS : undefined;
