@@ -34,7 +34,10 @@ async function rangesFrom(t: Test, proxy: RunningProxy, tier: string, upstreamCa
   const first = await proxy.fetch('/api/letters', { headers: { range: 'bytes=0-4' } });
   t.equal(first.status, 206, 'a miss is answered with the part');
   t.equal(first.body.toString(), 'abcde');
+  t.equal(first.headers['x-cache'], 'MISS');
   await untilTier(proxy, tier);
+  // Reads before the shared tier's write landed were misses too: count from here.
+  const callsWhenStored = upstreamCalls();
 
   const suffix = await proxy.fetch('/api/letters', { headers: { range: 'bytes=-3' } });
   t.equal(suffix.headers['x-cache-tier'], tier);
@@ -54,7 +57,7 @@ async function rangesFrom(t: Test, proxy: RunningProxy, tier: string, upstreamCa
   const changed = await proxy.fetch('/api/letters', { headers: { range: 'bytes=0-4', 'if-range': '"older"' } });
   t.equal(changed.status, 200, 'If-Range does not match: the whole response');
   t.equal(changed.body.toString(), BODY);
-  t.equal(upstreamCalls(), 1, 'every answer after the first came from the shared tier');
+  t.equal(upstreamCalls(), callsWhenStored, 'every answer once it was stored came from the shared tier');
 }
 
 t.test('ranges are cut from a complete response stored in Redis (memory tier off)', async (t) => {
