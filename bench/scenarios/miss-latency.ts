@@ -7,8 +7,9 @@ import { ms, type Row } from '../lib/table.js';
 
 /**
  * Requests per sequence before the measured ones. A fresh process is still compiling the miss
- * path for its first thousand or so misses (three back-to-back runs of 2,000 gave p50 0.89, 0.68
- * and 0.50 ms), and the target is the steady state; the warm-up's own p50 is reported beside it.
+ * path for its first thousand or so misses (three back-to-back sequences of 2,000 misses on a
+ * fresh process gave p50 0.96, 0.68 and 0.53 ms), and the target is the steady state; the
+ * warm-up's own p50 is reported beside it.
  */
 const WARMUP = 2000;
 const MEASURED = 2000;
