@@ -18,7 +18,7 @@ export interface Running {
 }
 
 /** The node flags `npm start` runs sidecache with (package.json `config.nodeFlags`). */
-export const SIDECACHE_NODE_FLAGS: readonly string[] = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { nodeFlags: string } }).config.nodeFlags.split(/\s+/);
+const SIDECACHE_NODE_FLAGS: readonly string[] = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { nodeFlags: string } }).config.nodeFlags.split(/\s+/);
 
 /** The sidecache entry point every `startSidecache` runs; set by `buildSidecache`. */
 let mainJs = join(ROOT, 'dist', 'src', 'main.js');
@@ -160,6 +160,22 @@ export async function startNaive(upstreamUrl: string): Promise<Running> {
   const url = `http://127.0.0.1:${port}`;
   await waitForHealthy(`${url}/healthz`);
   return { child, port, url };
+}
+
+/**
+ * A bare node:http server answering the bench's body (bench/servers/raw-http.ts), with the
+ * naive peer's two fields or a lane hit's nine; run with sidecache's node flags, as it is.
+ */
+export async function startRawHttp(fields: 'naive' | 'lane'): Promise<Running> {
+  const child = spawnNode({
+    name: `raw-http-${fields}`,
+    args: [...SIDECACHE_NODE_FLAGS, '--import', 'tsx', join(SERVERS, 'raw-http.ts')],
+    env: { PORT: '0', FIELDS: fields },
+    cwd: ROOT,
+    cpu: 'server',
+  });
+  const { port } = (await child.announced) as { port: number };
+  return { child, port, url: `http://127.0.0.1:${port}` };
 }
 
 export interface SidecacheOptions {

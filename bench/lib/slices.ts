@@ -40,15 +40,13 @@ export async function alternatingSlices(a: SliceTarget, b: SliceTarget, options:
     cannon({ url: target.url, seconds, connections: options.connections, ...(target.headers === undefined ? {} : { headers: target.headers }) });
   a.warmup = await run(a, options.warmupS);
   b.warmup = await run(b, options.warmupS);
-  for (let i = 0; i < options.slices; i++) {
-    for (const target of i % 2 === 0 ? [a, b] : [b, a]) {
-      const sideBefore = options.sideProcess === undefined ? null : await readCpuSecondsByName(options.sideProcess);
-      const cpuBefore = await readCpuSeconds(target.pid);
-      target.runs.push(await run(target, options.measureS / options.slices));
-      target.cpuSeconds += (await readCpuSeconds(target.pid)) - cpuBefore;
-      if (sideBefore !== null) target.sideCpuSeconds += cpuDelta(sideBefore, await readCpuSecondsByName(options.sideProcess!));
-    }
-  }
+  await inRotation([a, b], options.slices, async (target) => {
+    const sideBefore = options.sideProcess === undefined ? null : await readCpuSecondsByName(options.sideProcess);
+    const cpuBefore = await readCpuSeconds(target.pid);
+    target.runs.push(await run(target, options.measureS / options.slices));
+    target.cpuSeconds += (await readCpuSeconds(target.pid)) - cpuBefore;
+    if (sideBefore !== null) target.sideCpuSeconds += cpuDelta(sideBefore, await readCpuSecondsByName(options.sideProcess!));
+  });
 }
 
 /**
@@ -59,11 +57,19 @@ export async function rotatingSlices(targets: readonly SliceTarget[], options: S
   const run = (target: SliceTarget, seconds: number) =>
     cannon({ url: target.url, seconds, connections: options.connections, ...(target.headers === undefined ? {} : { headers: target.headers }) });
   for (const target of targets) target.warmup = await run(target, options.warmupS);
-  for (let i = 0; i < options.slices; i++) {
-    for (const target of i % 2 === 0 ? targets : [...targets].reverse()) {
-      const cpuBefore = await readCpuSeconds(target.pid);
-      target.runs.push(await run(target, options.measureS / options.slices));
-      target.cpuSeconds += (await readCpuSeconds(target.pid)) - cpuBefore;
-    }
+  await inRotation(targets, options.slices, async (target) => {
+    const cpuBefore = await readCpuSeconds(target.pid);
+    target.runs.push(await run(target, options.measureS / options.slices));
+    target.cpuSeconds += (await readCpuSeconds(target.pid)) - cpuBefore;
+  });
+}
+
+/**
+ * Measures every target `rounds` times, in forward and reverse order in turn (A B C, C B A, ...),
+ * so background load drifting during a measurement hits every target alike.
+ */
+export async function inRotation<T>(targets: readonly T[], rounds: number, measure: (target: T, round: number) => Promise<void>): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    for (const target of round % 2 === 0 ? targets : [...targets].reverse()) await measure(target, round);
   }
 }

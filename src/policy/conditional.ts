@@ -43,12 +43,11 @@ export function mergeNotModified(stored: StoredHeaders, notModified: StoredHeade
  * representation: the stored one must not be renewed from it.
  */
 export function notModifiedSelects(stored: StoredHeaders, notModified: StoredHeaders): boolean {
-  const etag = headerValue(notModified, 'etag');
+  const etag = headerValue(notModified, 'etag')?.trim();
   if (etag !== undefined) {
-    const storedETag = headerValue(stored, 'etag');
+    const storedETag = headerValue(stored, 'etag')?.trim();
     if (storedETag === undefined) return false;
-    const strong = !etag.trim().startsWith('W/');
-    return strong ? etag.trim() === storedETag.trim() : opaqueTag(etag) === opaqueTag(storedETag);
+    return etag.startsWith('W/') ? opaqueTag(etag) === opaqueTag(storedETag) : etag === storedETag;
   }
   const lastModified = headerValue(notModified, 'last-modified');
   if (lastModified === undefined) return true;

@@ -11,6 +11,11 @@ import { rawValue } from '../http/fields.js';
 import { redactQuery } from '../policy/redaction.js';
 import type { RuleMatch } from '../policy/rules.js';
 import { decideStore, type StoreCandidate, type StoreDecision } from '../policy/storability.js';
+import { classifyUpstreamResponse, FAILURE_BODY_SNIPPET_BYTES, type UpstreamFailureKind } from '../resilience/retry-after.js';
+import type { Forwarder } from './forwarder.js';
+import { forwardResponseHeaders, storableResponseHeaders } from './headers.js';
+import { readRequestHeaders } from './read-key.js';
+import type { ProxyTarget } from './target.js';
 
 type StoredDecision = Extract<StoreDecision, { store: true }>;
 
@@ -21,11 +26,6 @@ interface FetchedResponse {
   readonly body: Buffer;
   readonly requestedAt: number;
 }
-import { classifyUpstreamResponse, FAILURE_BODY_SNIPPET_BYTES, type UpstreamFailureKind } from '../resilience/retry-after.js';
-import type { Forwarder } from './forwarder.js';
-import { forwardResponseHeaders, storableResponseHeaders } from './headers.js';
-import { readRequestHeaders } from './read-key.js';
-import type { ProxyTarget } from './target.js';
 
 /** An upstream response fetched for the cache, shared by every request that joined the flight. */
 export type Fetched =

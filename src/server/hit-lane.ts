@@ -16,6 +16,7 @@ import { readKeyFor } from '../proxy/read-key.js';
 import { newProxyRecord, type ProxyRecord } from '../proxy/record.js';
 import { routeRequest, type RoutedRequest } from '../proxy/route-request.js';
 import type { UpstreamRouter } from '../proxy/upstreams.js';
+import type { RuleMatch } from '../policy/rules.js';
 import { requestIdentity, validateSessionToken } from '../sessions/identity.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { CompleteRequest } from './completion.js';
@@ -119,6 +120,22 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     return memo;
   }
 
+  /** The key a URL, partition and vary values make (memoised), remembered on the route when nothing varies. */
+  function keyOf(route: RouteMemo, match: RuleMatch, url: string, partition: string, vary: readonly string[], headers: IncomingHttpHeaders): string {
+    let memoKey = `${partition}\0${url}`;
+    for (let i = 0; i < vary.length; i++) memoKey += `\0${headerValue(headers, vary[i]!) ?? ''}`;
+    let key = keys.get(memoKey);
+    if (key === undefined) {
+      key = readKeyFor('GET', headers, route.routed.target, match.rule, partition, null).key;
+      keys.set(memoKey, key);
+    }
+    if (vary.length === 0) {
+      route.lastPartition = partition;
+      route.lastKey = key;
+    }
+    return key;
+  }
+
   function serveHit(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'GET' || deps.isDraining()) return false;
     const headers = req.headers;
@@ -140,22 +157,7 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     const partition = cachePartition(match.rule.scope, identity, deps.keySecret());
     if (partition === null) return false;
     const vary = target.upstream.varyFor(match.rule);
-    let key: string | undefined;
-    if (vary.length === 0 && route.lastPartition === partition) {
-      key = route.lastKey;
-    } else {
-      let memoKey = `${partition}\0${url}`;
-      for (let i = 0; i < vary.length; i++) memoKey += `\0${headerValue(headers, vary[i]!) ?? ''}`;
-      key = keys.get(memoKey);
-      if (key === undefined) {
-        key = readKeyFor('GET', headers, target, match.rule, partition, null).key;
-        keys.set(memoKey, key);
-      }
-      if (vary.length === 0) {
-        route.lastPartition = partition;
-        route.lastKey = key;
-      }
-    }
+    const key = vary.length === 0 && route.lastPartition === partition ? route.lastKey : keyOf(route, match, url, partition, vary, headers);
     const entry = deps.stack.memoryEntry(key);
     if (entry === undefined || entry.status < 200 || entry.status === 204 || entry.status === 304) return false;
     const now = deps.now();

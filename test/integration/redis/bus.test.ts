@@ -29,6 +29,13 @@ async function bus(t: Test, url: string, namespace: string, instanceId: string) 
   return { bus: b, publisher: publisher as Redis | Cluster, received, logs };
 }
 
+/** Instances A and B on one Redis namespace, or null (the test is skipped) without Redis. */
+async function twoInstances(t: Test) {
+  const redis = await redisOrSkip(t);
+  if (redis === null) return null;
+  return { a: await bus(t, redis.url, redis.namespace, 'instance-a'), b: await bus(t, redis.url, redis.namespace, 'instance-b') };
+}
+
 /** Waits until `check` is true, or fails after `ms`. */
 async function until(check: () => boolean, ms: number): Promise<boolean> {
   const deadline = performance.now() + ms;
@@ -40,10 +47,9 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 t.test('an evict published by A reaches B within 100 ms, and not A itself', async (t) => {
-  const redis = await redisOrSkip(t);
-  if (redis === null) return;
-  const a = await bus(t, redis.url, redis.namespace, 'instance-a');
-  const b = await bus(t, redis.url, redis.namespace, 'instance-b');
+  const instances = await twoInstances(t);
+  if (instances === null) return;
+  const { a, b } = instances;
 
   const sentAt = performance.now();
   await a.bus.publish({ type: 'evict', keys: ['api:shared:1', 'api:shared:2'] });
@@ -159,10 +165,9 @@ t.test('messages encode and decode symmetrically', async (t) => {
 });
 
 t.test('coherence: a stored entry evicts older copies elsewhere, and keeps the very copy it announced', async (t) => {
-  const redis = await redisOrSkip(t);
-  if (redis === null) return;
-  const a = await bus(t, redis.url, redis.namespace, 'instance-a');
-  const b = await bus(t, redis.url, redis.namespace, 'instance-b');
+  const instances = await twoInstances(t);
+  if (instances === null) return;
+  const { a, b } = instances;
   const now = Date.now();
   const memoryB = new MemoryTier({ maxBytes: 1 << 20, maxEntries: 100 });
   const coherenceA = new Coherence(a.bus, new MemoryTier({ maxBytes: 1 << 20, maxEntries: 100 }));
