@@ -208,6 +208,8 @@ export interface SidecacheOptions {
   readonly presetUpstreams?: readonly PresetUpstream[];
   /** The `hooks:` section as a YAML flow mapping; absent = every feed off. */
   readonly hooks?: string;
+  /** `server.directHitWrites`; absent = sidecache's default (on). */
+  readonly directHitWrites?: boolean;
 }
 
 /** An upstream configured by its preset alone, as proxy.config.yaml ships `salesforce` and `jira`. */
@@ -270,7 +272,7 @@ function configYaml(port: number, adminPort: number, options: SidecacheOptions):
       : `audit: { enabled: ${audit.enabled}${audit.spoolDir === undefined ? '' : `, spoolDir: ${q(audit.spoolDir)}`}${
           audit.flushInterval === undefined ? '' : `, flushInterval: ${audit.flushInterval}`
         }${audit.batchSize === undefined ? '' : `, batchSize: ${audit.batchSize}`} }\n`;
-  return `server: { host: 127.0.0.1, port: ${port}, logLevel: warn, shutdownGrace: 2s }
+  return `server: { host: 127.0.0.1, port: ${port}, logLevel: warn, shutdownGrace: 2s${options.directHitWrites === undefined ? '' : `, directHitWrites: ${options.directHitWrites}`} }
 admin: { host: 127.0.0.1, port: ${adminPort}${options.adminToken === undefined ? '' : `, token: ${q(options.adminToken)}`} }
 cache:
   keySecret: bench-secret

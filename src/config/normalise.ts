@@ -67,6 +67,7 @@ function normaliseServer(raw: Static<typeof ServerSchema>): ServerConfig {
     requestIdHeader: raw.requestIdHeader.toLowerCase(),
     logLevel: raw.logLevel,
     maxHeaderBytes: parseSize(raw.maxHeaderBytes),
+    directHitWrites: raw.directHitWrites,
     requestBody: {
       idleTimeoutMs: parseDuration(body.idleTimeout),
       minBytesPerSecond: parseSize(body.minBytesPerSecond),

@@ -125,6 +125,8 @@ export interface ServerConfig {
   readonly logLevel: string;
   /** Request line plus headers, at most; 431 beyond (node's `maxHeaderSize`). */
   readonly maxHeaderBytes: number;
+  /** The hit lane writes a plain hit's head and body to the socket itself (server/hit-wire.ts); false: through `writeHead`. */
+  readonly directHitWrites: boolean;
   readonly requestBody: RequestBodyConfig;
 }
 

@@ -84,6 +84,7 @@ export function testConfig(upstreams: UpstreamInput[], overrides: {
       requestIdHeader: 'x-request-id',
       logLevel: 'silent',
       maxHeaderBytes: 16 * 1024,
+      directHitWrites: true,
       requestBody: { idleTimeoutMs: 10_000, minBytesPerSecond: 1024, minRateAfterMs: 10_000, bufferUpToBytes: 1024 * 1024 },
       ...overrides.server,
     },

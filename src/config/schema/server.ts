@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Duration, Enum, HeaderName, Host, LOG_LEVELS, Port, Section, Size } from './kit.js';
+import { Bool, Duration, Enum, HeaderName, Host, LOG_LEVELS, Port, Section, Size } from './kit.js';
 
 /** `server:`, the proxy listener. */
 export const ServerSchema = Section({
@@ -12,6 +12,7 @@ export const ServerSchema = Section({
   logLevel: Enum(LOG_LEVELS, 'info'),
   // Node's own default, and Salesforce's limit for the request line and headers together.
   maxHeaderBytes: Size('16KB'),
+  directHitWrites: Bool(true),
   requestBody: Section({
     // 0 turns either check off.
     idleTimeout: Duration('10s'),

@@ -17,6 +17,7 @@ t.test('a minimal config gets every documented default', async (t) => {
     requestIdHeader: 'x-request-id',
     logLevel: 'info',
     maxHeaderBytes: 16 * 1024,
+    directHitWrites: true,
     requestBody: { idleTimeoutMs: 10_000, minBytesPerSecond: 1024, minRateAfterMs: 10_000, bufferUpToBytes: 1024 ** 2 },
   });
   t.strictSame(config.sessions, {
