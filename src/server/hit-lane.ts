@@ -20,7 +20,7 @@ import type { RuleMatch } from '../policy/rules.js';
 import { requestIdentity, validateSessionToken } from '../sessions/identity.js';
 import type { SessionStore } from '../sessions/sessions.js';
 import type { CompleteRequest } from './completion.js';
-import { hitWireOf, writeHitDirect } from './hit-wire.js';
+import { sendHit } from './hit-wire.js';
 
 export interface HitLaneDeps {
   readonly router: UpstreamRouter;
@@ -94,8 +94,8 @@ function offLane(h: IncomingHttpHeaders): boolean {
  * The hit lane: fresh memory hits of plain GETs, answered straight from node:http before Fastify
  * sees the request. It runs the same steps as the full path (route, identify, key, read decision;
  * one audit row, metrics and log line through the same `complete`) but writes the response head
- * in one call from the entry's prepared fields, straight to the socket where it can (hit-wire.ts). Anything else — a miss, a stale entry, a
- * conditional or refreshing client, a session to mint, a caller limit that counts hits, an
+ * in one call from the entry's prepared fields, straight to the socket where it can
+ * (hit-wire.ts). Anything else — a miss, a stale entry, a conditional or refreshing client, a session to mint, a caller limit that counts hits, an
  * invalid target — returns false untouched, and Fastify serves it as before.
  */
 export function createHitLane(deps: HitLaneDeps): HitLane {
@@ -188,17 +188,7 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     deps.stack.countMemoryHit();
     deps.readThrough.noteFreshHit(entry, key, match, () => planFor({ method: 'GET', rawHeaders: req.rawHeaders, id }, target, match, key, null, vary));
 
-    const age = String(ageSeconds(entry, now));
-    const cacheStatus = `sidecache; hit; ttl=${ttlSeconds(entry, now)}`;
-    const wire = directWrites ? hitWireOf(entry.status, prepared) : null;
-    if (wire === null || !writeHitDirect(req, res, entry.status, wire[0] + id + wire[1] + age + wire[2] + cacheStatus + wire[3], entry.body)) {
-      const responseHead = prepared.memoryHitHead.slice() as string[];
-      responseHead[prepared.requestIdAt] = id;
-      responseHead[prepared.ageAt] = age;
-      responseHead[prepared.cacheStatusAt] = cacheStatus;
-      res.writeHead(entry.status, responseHead);
-      res.end(entry.body);
-    }
+    sendHit(req, res, entry, prepared, id, String(ageSeconds(entry, now)), `sidecache; hit; ttl=${ttlSeconds(entry, now)}`, directWrites);
     deps.complete(
       {
         id,

@@ -1,4 +1,5 @@
 import { STATUS_CODES, validateHeaderName, validateHeaderValue, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { CacheEntry } from '../cache/entry.js';
 import type { PreparedHead } from '../proxy/prepared-head.js';
 
 /**
@@ -82,13 +83,30 @@ function connectionFields(timeoutMs: number, maxRequests: number): string {
 }
 
 /**
+ * Sends a fresh memory hit: its prepared head with the three per-response values filled in, and
+ * its body. With `direct`, written straight to the socket where `writeDirect` can; otherwise
+ * through `writeHead`. Returns whether it went directly.
+ */
+export function sendHit(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, prepared: PreparedHead, id: string, age: string, cacheStatus: string, direct: boolean): boolean {
+  const wire = direct ? hitWireOf(entry.status, prepared) : null;
+  if (wire !== null && writeDirect(req, res, entry.status, wire, id, age, cacheStatus, entry.body)) return true;
+  const head = prepared.memoryHitHead.slice() as string[];
+  head[prepared.requestIdAt] = id;
+  head[prepared.ageAt] = age;
+  head[prepared.cacheStatusAt] = cacheStatus;
+  res.writeHead(entry.status, head);
+  res.end(entry.body);
+  return false;
+}
+
+/**
  * Writes a memory hit's head and body to the socket in one corked write and ends the response,
  * leaving node:http's ServerResponse nothing to build: the head is the one `writeHead` would
  * have built, byte for byte. Only for the plain case — an HTTP/1.1 request on a connection that
  * stays open, whose response is next on its socket (no pipelined answer ahead of it), with no
  * `Expect` — and otherwise returns false having written nothing, for `writeHead` to do it.
  */
-export function writeHitDirect(req: IncomingMessage, res: ServerResponse, status: number, head: string, body: Buffer): boolean {
+function writeDirect(req: IncomingMessage, res: ServerResponse, status: number, wire: HitWire, id: string, age: string, cacheStatus: string, body: Buffer): boolean {
   const internals = res as unknown as ResponseInternals;
   const socket = res.socket;
   const timeoutMs = internals._keepAliveTimeout;
@@ -110,7 +128,7 @@ export function writeHitDirect(req: IncomingMessage, res: ServerResponse, status
   ) {
     return false;
   }
-  const wireHead = `${head}${connectionFields(timeoutMs, maxRequests)}\r\n`;
+  const wireHead = `${wire[0]}${id}${wire[1]}${age}${wire[2]}${cacheStatus}${wire[3]}${connectionFields(timeoutMs, maxRequests)}\r\n`;
   res.statusCode = status;
   socket.cork();
   socket.write(wireHead, 'latin1');

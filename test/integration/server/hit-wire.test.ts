@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect, type AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import type { CacheEntry } from '../../../src/cache/entry.js';
-import { preparedHead, type PreparedHead } from '../../../src/proxy/prepared-head.js';
-import { hitWireOf, writeHitDirect } from '../../../src/server/hit-wire.js';
+import { preparedHead } from '../../../src/proxy/prepared-head.js';
+import { hitWireOf, sendHit } from '../../../src/server/hit-wire.js';
 
 const STORED_DATE = 'Sat, 05 Dec 2026 07:00:00 GMT';
 
@@ -18,34 +18,17 @@ const ID = 'req-1';
 const AGE = '7';
 const CACHE_STATUS = 'sidecache; hit; ttl=53';
 
-function writeViaWriteHead(res: ServerResponse, stored: CacheEntry, prepared: PreparedHead): void {
-  const head = prepared.memoryHitHead.slice() as string[];
-  head[prepared.requestIdAt] = ID;
-  head[prepared.ageAt] = AGE;
-  head[prepared.cacheStatusAt] = CACHE_STATUS;
-  res.writeHead(stored.status, head);
-  res.end(stored.body);
-}
-
 interface Answered {
   readonly direct: boolean[];
 }
 
-/**
- * A node:http server answering `/direct` through writeHitDirect (falling back to writeHead as
- * the lane does) and anything else through writeHead alone.
- */
+/** A node:http server answering `/direct` with direct writes on (as the lane does) and anything else through writeHead alone. */
 async function hitServer(t: Test, stored: CacheEntry, configure: (server: Server) => void = () => {}): Promise<{ port: number; answered: Answered }> {
   const prepared = preparedHead(stored);
   const answered: Answered = { direct: [] };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (req.url === '/direct') {
-      const wire = hitWireOf(stored.status, prepared);
-      const direct = wire !== null && writeHitDirect(req, res, stored.status, wire[0] + ID + wire[1] + AGE + wire[2] + CACHE_STATUS + wire[3], stored.body);
-      answered.direct.push(direct);
-      if (direct) return;
-    }
-    writeViaWriteHead(res, stored, prepared);
+    const direct = sendHit(req, res, stored, prepared, ID, AGE, CACHE_STATUS, req.url === '/direct');
+    if (req.url === '/direct') answered.direct.push(direct);
   });
   configure(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
