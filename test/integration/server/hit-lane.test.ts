@@ -166,8 +166,17 @@ t.test('a lane hit writes one audit row and one metrics observation', async (t) 
       'SELECT request_id, session_id, user_identifier, upstream, method, path, query, action, resource_type, resource_id, status, cache_outcome, cache_tier, response_bytes::int AS response_bytes, client_ip, user_agent, total_ms FROM audit_logs WHERE request_id = $1',
       [hit.headers['x-request-id']],
     );
-  // A batch written before the database finished migrating is spooled and replayed a moment later.
-  await waitFor(t, 'the lane hit\'s audit row', async () => (await select()).rows.length > 0);
+  // A batch written before the database finished migrating is spooled and replayed a moment later;
+  // until the proxy's migration has run, audit_logs does not exist yet (42P01).
+  const rowWritten = async () => {
+    try {
+      return (await select()).rows.length > 0;
+    } catch (error) {
+      if ((error as { code?: string }).code === '42P01') return false;
+      throw error;
+    }
+  };
+  await waitFor(t, 'the lane hit\'s audit row', rowWritten);
   const { rows } = await select();
   t.equal(rows.length, 1, 'exactly one row for the lane hit');
   const row = rows[0]!;
