@@ -19,8 +19,8 @@ export { insertAuditEvents } from './insert.js';
  * Writes audit events to `audit_logs` without ever making a request wait.
  *
  * `record()` pushes onto an in-memory buffer. A flush — every `flushIntervalMs`, or at once when
- * `batchSize` events are waiting — writes up to `batchSize` events with one statement (one flush
- * at a time): a COPY on Postgres, the idempotent INSERT on PGlite or when Postgres refuses the
+ * `batchSize` events are waiting — writes everything waiting (up to FLUSH_MAX_EVENTS) with one
+ * statement (one flush at a time): a COPY on Postgres, the idempotent INSERT on PGlite or when Postgres refuses the
  * COPY (database-writes.ts). A write that fails, or takes longer than `insertTimeoutMs` (or is
  * still running when the buffer reaches `bufferMax`), sends its batch to the spool (spool.ts:
  * fsynced NDJSON segments). While the spool holds anything, new batches are appended to it too,
@@ -42,8 +42,14 @@ export { insertAuditEvents } from './insert.js';
 /** After a flush that could neither write nor spool, the next try waits this long. */
 const RETRY_MS = 1_000;
 const LOUD_EVERY_MS = 10_000;
-/** A spool append takes at most this many events (one write + fsync). */
-const SPOOL_CHUNK = 10_000;
+/**
+ * One flush takes at most this many events (or batchSize, if larger): one COPY, or one spool
+ * append (one write + fsync). A flush takes everything waiting up to this bound, so the events
+ * that arrive while a write is in flight go in with the next statement (group commit): when
+ * Postgres is slow to answer, batches grow instead of a backlog, and each row pays a smaller
+ * share of the statement's round trip and commit.
+ */
+const FLUSH_MAX_EVENTS = 10_000;
 
 export class AuditWriter {
   readonly #db: SqlDatabase | null;
@@ -243,7 +249,7 @@ export class AuditWriter {
   /** Writes one batch: to the database, else spooled, else put back. False when it had to be put back. */
   async #flushOnce(): Promise<boolean> {
     const viaSpool = this.#sink.viaSpool();
-    const batch = this.#buffer.splice(0, viaSpool ? Math.max(this.#config.batchSize, SPOOL_CHUNK) : this.#config.batchSize).map((fields) => withPrivacy(auditEvent(fields), this.#config));
+    const batch = this.#buffer.splice(0, Math.max(this.#config.batchSize, FLUSH_MAX_EVENTS)).map((fields) => withPrivacy(auditEvent(fields), this.#config));
     if (await this.#sink.deliver(batch, viaSpool)) return true;
     this.#buffer = (batch as Array<AuditEventFields | AuditEvent>).concat(this.#buffer);
     const excess = this.#buffer.length - this.#config.bufferMax;
