@@ -2,7 +2,7 @@
  * `npx tsx bench/profile-hit.ts [bare|audit|full]`: CPU-profiles a sidecache child (lean; `audit`:
  * lean with audit rows to Postgres, as scenario 6a; or `full`
  * with Redis, Postgres, audit and a session as scenario 1 runs it, or the bare Fastify baseline)
- * under the scenario-1 memory-hit load (wrk pinned to the load core, the child to the server
+ * under the scenario-1 memory-hit load (wrk, and the machine's Postgres and Redis, pinned to the load core, the child to the server
  * core, 10 s, PROFILE_CONNECTIONS or 50 connections) and prints the top
  * self-time functions in µs per request. Uses dist/ as built (`npm run build`), or with
  * BENCH_REF=<git ref> builds that commit in a temp dir first.
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopAll, stopChild } from './lib/children.js';
 import { buildSidecache, startBareFastify, startSidecache, startUpstream, type Running } from './lib/servers.js';
-import { pinSelfToLoadCpu } from './lib/pin.js';
+import { pinSelfToLoadCpu, withSideProcessesOnLoadCpu } from './lib/pin.js';
 import { runWrk } from './lib/wrk.js';
 import { createBenchSchema, REDIS_URL, redisNamespace, runPendingCleanups, tempDir } from './lib/services.js';
 
@@ -22,6 +22,7 @@ interface Profile {
   timeDeltas: number[];
 }
 const TOP = 25;
+const SIDE_PROCESSES = ['postgres', 'redis-server'] as const;
 /** PROFILE_CONNECTIONS, default 50 (scenario 1 also runs 200). */
 const CONNECTIONS = Number(process.env['PROFILE_CONNECTIONS'] ?? 50);
 
@@ -82,10 +83,14 @@ async function profileOnce(mode: 'bare' | 'lean' | 'audit' | 'full'): Promise<vo
   }
   const headers = mode === 'full' ? SESSION_HEADERS : undefined;
   const url = `${server.url}/bench/items/1`;
-  await runWrk({ url, seconds: 2, connections: CONNECTIONS, headers });
-  const measureStart = performance.now();
-  const run = await runWrk({ url, seconds: 10, connections: CONNECTIONS, headers });
-  const measureEnd = performance.now();
+  // As in scenario 1, the machine's Postgres and Redis run on the load core while it measures.
+  const { value: measured } = await withSideProcessesOnLoadCpu(SIDE_PROCESSES, async () => {
+    await runWrk({ url, seconds: 2, connections: CONNECTIONS, headers });
+    const start = performance.now();
+    const wrk = await runWrk({ url, seconds: 10, connections: CONNECTIONS, headers });
+    return { start, wrk, end: performance.now() };
+  });
+  const { start: measureStart, wrk: run, end: measureEnd } = measured;
   const result = { total: run.requests };
   console.log(`${bare ? 'bare fastify' : `sidecache ${mode}`} @${CONNECTIONS}: req/s ${run.rps.toFixed(0)} p50 ${run.p50} ms p99 ${run.p99} ms`);
   await stopChild(server.child);
