@@ -1,3 +1,4 @@
+import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { SqlClient, SqlDatabase } from '../db/sql.js';
 import type { AuditEvent } from './events.js';
@@ -38,6 +39,11 @@ export const COPY_MAX_TS = 2 ** 32 * 1000;
 export function canCopy(db: SqlDatabase): boolean {
   return db.kind === 'postgres';
 }
+
+/** Events COPY-encoded in one go; a larger batch is encoded a chunk per turn of the event loop. */
+const ENCODE_CHUNK = 1_000;
+
+const copiable = (event: AuditEvent): boolean => event.ts >= 0 && event.ts < COPY_MAX_TS;
 
 const NULL = '\\N';
 const SPECIAL = /[\\\n\r\t]/;
@@ -81,7 +87,7 @@ export function encodeCopyRows(events: readonly AuditEvent[]): string | null {
   const lines = new Array<string>(events.length);
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    if (!(e.ts >= 0 && e.ts < COPY_MAX_TS)) return null;
+    if (!copiable(e)) return null;
     lines[i] =
       `${copyText(e.requestId)}\t${time.format(e.ts)}\t${copyText(e.sessionId)}\t${copyText(e.userIdentifier)}\t` +
       `${copyText(e.upstream)}\t${copyText(e.method)}\t${copyText(e.path)}\t${copyText(e.query)}\t${copyText(e.action)}\t` +
@@ -108,9 +114,10 @@ export class CopyUnavailable extends Error {
  */
 export async function copyAuditEvents(db: SqlClient, events: readonly AuditEvent[]): Promise<number> {
   if (events.length === 0) return 0;
-  const text = encodeCopyRows(events);
-  if (text === null) throw new CopyUnavailable(`a ts at or past ${COPY_MAX_TS} cannot be copied exactly`);
-  const data = Buffer.from(text, 'utf8');
+  // The first chunk is encoded before anything is sent, the rest while the COPY runs, a chunk
+  // per turn of the event loop so a large batch never holds up requests for long.
+  if (!events.every(copiable)) throw new CopyUnavailable(`a ts at or past ${COPY_MAX_TS} cannot be copied exactly`);
+  const first = Buffer.from(encodeCopyRows(events.slice(0, ENCODE_CHUNK))!, 'utf8');
   const stream = copyFrom(COPY_SQL);
   // pg-copy-streams predefines an empty `callback` for node-postgres to replace only when it sets
   // a query timeout. Without it, node-postgres hands the statement's completion to whoever
@@ -125,8 +132,21 @@ export async function copyAuditEvents(db: SqlClient, events: readonly AuditEvent
   // — and the adapter passes what it is given straight to the pool. That promise settles when the
   // statement ends (or the connection could not be had); the stream says how it ended.
   const submitted = db.query(stream as unknown as string);
-  // Held until Postgres answers CopyInResponse, then sent with CopyDone behind it.
-  stream.end(data);
-  await Promise.all([submitted, done]);
+  // Handled from here on: the COPY can fail while later chunks are still being encoded.
+  const settled = Promise.all([submitted, done]);
+  settled.catch(() => undefined);
+  // Held until Postgres answers CopyInResponse, then sent with CopyDone behind the last chunk.
+  try {
+    stream.write(first);
+    for (let from = ENCODE_CHUNK; from < events.length && !stream.destroyed; from += ENCODE_CHUNK) {
+      await yieldToRequests();
+      if (!stream.destroyed) stream.write(Buffer.from(encodeCopyRows(events.slice(from, from + ENCODE_CHUNK))!, 'utf8'));
+    }
+    if (!stream.destroyed) stream.end();
+  } catch (err) {
+    // Destroying the stream sends CopyFail: Postgres rolls the COPY back and frees the connection.
+    stream.destroy(err as Error);
+  }
+  await settled;
   return stream.rowCount;
 }

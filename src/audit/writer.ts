@@ -1,6 +1,8 @@
 import type { AuditConfig } from '../config/types.js';
 import type { SqlDatabase } from '../db/sql.js';
+import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { BatchSink } from './batch-sink.js';
+import { canCopy } from './copy.js';
 import { DatabaseWrites } from './database-writes.js';
 import { auditEvent, type AuditEvent, type AuditEventFields } from './events.js';
 import { withPrivacy } from './privacy.js';
@@ -19,8 +21,8 @@ export { insertAuditEvents } from './insert.js';
  * Writes audit events to `audit_logs` without ever making a request wait.
  *
  * `record()` pushes onto an in-memory buffer. A flush — every `flushIntervalMs`, or at once when
- * `batchSize` events are waiting — writes everything waiting (up to FLUSH_MAX_EVENTS) with one
- * statement (one flush at a time): a COPY on Postgres, the idempotent INSERT on PGlite or when Postgres refuses the
+ * `batchSize` events are waiting — writes everything waiting (up to FLUSH_MAX_EVENTS; batchSize
+ * on PGlite) with one statement (one flush at a time): a COPY on Postgres, the idempotent INSERT on PGlite or when Postgres refuses the
  * COPY (database-writes.ts). A write that fails, or takes longer than `insertTimeoutMs` (or is
  * still running when the buffer reaches `bufferMax`), sends its batch to the spool (spool.ts:
  * fsynced NDJSON segments). While the spool holds anything, new batches are appended to it too,
@@ -43,13 +45,16 @@ export { insertAuditEvents } from './insert.js';
 const RETRY_MS = 1_000;
 const LOUD_EVERY_MS = 10_000;
 /**
- * One flush takes at most this many events (or batchSize, if larger): one COPY, or one spool
- * append (one write + fsync). A flush takes everything waiting up to this bound, so the events
- * that arrive while a write is in flight go in with the next statement (group commit): when
- * Postgres is slow to answer, batches grow instead of a backlog, and each row pays a smaller
- * share of the statement's round trip and commit.
+ * One flush to Postgres or the spool takes everything waiting, up to this many events (or
+ * batchSize, if larger): one COPY, or one spool append (one write + fsync). So the events that
+ * arrive while a write is in flight go in with the next statement (group commit): when Postgres
+ * is slow to answer, batches grow instead of a backlog, and each row pays a smaller share of the
+ * statement's round trip and commit. Embedded PGlite runs its statements on this thread, so
+ * there a flush keeps to batchSize.
  */
 const FLUSH_MAX_EVENTS = 10_000;
+/** A large batch is normalised (and COPY-encoded, copy.ts) this many events at a time, letting requests run in between. */
+const NORMALISE_CHUNK = 1_000;
 
 export class AuditWriter {
   readonly #db: SqlDatabase | null;
@@ -61,6 +66,8 @@ export class AuditWriter {
   readonly #sink: BatchSink;
   readonly #replayer: Replayer;
   readonly #upkeep: PartitionUpkeep | null;
+  /** Whether a flush may take more than batchSize events (FLUSH_MAX_EVENTS): not on PGlite. */
+  readonly #groupCommit: boolean;
 
   /** Events as recorded; normalised (auditEvent, idempotent) a batch at a time when flushed. */
   #buffer: Array<AuditEventFields | AuditEvent> = [];
@@ -85,6 +92,7 @@ export class AuditWriter {
       if (!Number.isInteger(value) || value < 1) throw new TypeError(`AuditWriter: config.${name} must be a positive integer, got ${value}`);
     }
     this.#db = options.db;
+    this.#groupCommit = options.db !== null && canCopy(options.db);
     this.#config = config;
     this.#log = options.log;
     this.#loud = new LoudLog(options.log, LOUD_EVERY_MS);
@@ -249,7 +257,12 @@ export class AuditWriter {
   /** Writes one batch: to the database, else spooled, else put back. False when it had to be put back. */
   async #flushOnce(): Promise<boolean> {
     const viaSpool = this.#sink.viaSpool();
-    const batch = this.#buffer.splice(0, Math.max(this.#config.batchSize, FLUSH_MAX_EVENTS)).map((fields) => withPrivacy(auditEvent(fields), this.#config));
+    const taken = this.#buffer.splice(0, viaSpool || this.#groupCommit ? Math.max(this.#config.batchSize, FLUSH_MAX_EVENTS) : this.#config.batchSize);
+    const batch = new Array<AuditEvent>(taken.length);
+    for (let i = 0; i < taken.length; i++) {
+      if (i > 0 && i % NORMALISE_CHUNK === 0) await yieldToRequests();
+      batch[i] = withPrivacy(auditEvent(taken[i]!), this.#config);
+    }
     if (await this.#sink.deliver(batch, viaSpool)) return true;
     this.#buffer = (batch as Array<AuditEventFields | AuditEvent>).concat(this.#buffer);
     const excess = this.#buffer.length - this.#config.bufferMax;

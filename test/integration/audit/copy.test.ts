@@ -65,6 +65,34 @@ t.test('COPY against real Postgres', { skip: target === null }, async (t) => {
     t.same(await insertAuditEvents(db, batch), { inserted: 0, rejected: [] }, 'copied rows are the same identities a replay inserts');
   });
 
+  t.test('a batch larger than one encoding chunk goes in as one COPY, whole or not at all', async (t) => {
+    const db = switchable(await open());
+    const batch = [...events(2_400), ...awkward().map((e) => ({ ...e, requestId: `aw-${e.requestId}` }))];
+    t.equal(await copyAuditEvents(db, batch), batch.length, 'every row, chunks of 1,000 encoded while the COPY runs');
+    t.equal(db.copies(), 1, 'one statement');
+    t.equal(await rowCount(db), batch.length);
+    const sample = (await db.query<{ user_agent: string }>("SELECT user_agent FROM audit_logs WHERE request_id = 'aw-req-00000001'")).rows;
+    t.same(sample, [{ user_agent: 'tab\there' }], 'a value in the last chunk, escaped as in the first');
+    await db.query('TRUNCATE audit_logs');
+    // A row already in, in the last chunk: Postgres refuses the whole COPY after the first chunks went.
+    await insertAuditEvents(db, [testEvent(2_399)]);
+    await t.rejects(copyAuditEvents(db, events(2_400)), { code: '23505' });
+    t.equal(await rowCount(db), 1, 'nothing of the refused COPY is in');
+  });
+
+  t.test('an error while encoding a later chunk rolls the COPY back and frees its connection', async (t) => {
+    const db = await open();
+    const batch = events(2_400);
+    Object.defineProperty(batch[1_500], 'userAgent', {
+      get() {
+        throw new Error('unencodable');
+      },
+    });
+    await t.rejects(copyAuditEvents(db, batch), /unencodable/);
+    t.equal(await rowCount(db), 0, 'nothing of the first chunk is in');
+    t.equal(await copyAuditEvents(db, events(10)), 10, 'the pool still copies');
+  });
+
   t.test('the writer copies new batches: one COPY per flush, no INSERT', async (t) => {
     const db = switchable(await open());
     const { writer } = testWriter(t, db, { config: { batchSize: 100, flushIntervalMs: 60_000 } });

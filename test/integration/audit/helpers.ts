@@ -55,7 +55,8 @@ const COPY_WORDS = 'COPY audit_logs (request_id,';
 /** pg-copy-streams' COPY query, as the COPY path hands it to `query()` in place of the text. */
 interface CopyStream {
   text: string;
-  end(data: Buffer): unknown;
+  write(data: Buffer): boolean;
+  end(data?: Buffer): unknown;
   once(event: 'finish', listener: () => void): unknown;
 }
 
@@ -75,9 +76,16 @@ export function switchable(db: SqlDatabase): Switchable {
     }
     const words = text.text.trim().split(/\s+/).slice(0, 3).join(' ');
     wrapper.statements.push(words);
+    const chunks: Buffer[] = [];
+    const write = text.write.bind(text);
+    text.write = (data: Buffer) => {
+      chunks.push(data);
+      return write(data);
+    };
     const end = text.end.bind(text);
-    text.end = (data: Buffer) => {
-      const ids = data.toString('utf8').split('\n').filter((line) => line !== '').map((line) => line.split('\t')[0]!);
+    text.end = (data?: Buffer) => {
+      if (data !== undefined) chunks.push(data);
+      const ids = Buffer.concat(chunks).toString('utf8').split('\n').filter((line) => line !== '').map((line) => line.split('\t')[0]!);
       text.once('finish', () => wrapper.insertedIds.push(...ids));
       return end(data);
     };
