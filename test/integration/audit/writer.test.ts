@@ -111,6 +111,21 @@ for (const target of await databases(t)) {
       t.match(writer.stats(), { written: 25_000, spooled: 0, dropped: 0, buffered: 0 });
     });
 
+    t.test('a large batch is normalised 1,000 events per turn of the event loop, so requests run in between', async (t) => {
+      const base = await open();
+      const db = switchable(base);
+      const { writer } = testWriter(t, db, { config: { batchSize: 5_000, flushIntervalMs: 60_000 } });
+      await writer.start();
+      for (const event of events(4_999)) writer.record(event);
+      const flushed = writer.flush();
+      let writesSeenByAnotherTurn = -1;
+      setImmediate(() => (writesSeenByAnotherTurn = db.writes()));
+      await flushed;
+      t.equal(writesSeenByAnotherTurn, 0, 'another callback ran before the batch was ready to send');
+      t.equal(db.writes(), 1, 'still one statement');
+      t.equal(await rowCount(base), 4_999);
+    });
+
     t.test('a partial batch is flushed after flushIntervalMs', async (t) => {
       const base = await open();
       const db = switchable(base);
