@@ -205,6 +205,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     isDraining,
     requestId,
     trustsForwardedFor: config.audit.trustedProxies.length > 0,
+    redactQueryParams,
     directWrites: config.server.directHitWrites,
     complete,
     logError: (obj, msg) => log.error(obj, msg),

@@ -46,13 +46,19 @@ interface Variant {
   readonly scope: 'shared' | 'authorization';
   readonly audit: boolean;
   readonly headers: Record<string, string>;
+  /** The request target; absent = `/bench/items/1`. */
+  readonly url?: string;
 }
+
+/** A Salesforce-style query string (SOQL, plus a parameter audit rows redact). */
+const SOQL_URL = '/bench/items/1?q=SELECT+Id%2C+Name%2C+Status__c+FROM+Deployment__c+WHERE+Status__c+%3D+%27Open%27+LIMIT+50&access_token=bench-secret';
 
 const VARIANTS: Variant[] = [
   { name: 'lane', scope: 'shared', audit: false, headers: {} },
   { name: 'credential partition', scope: 'authorization', audit: false, headers: { authorization: 'Bearer bench-token' } },
   { name: 'session and user', scope: 'authorization', audit: false, headers: { authorization: 'Bearer bench-token', 'x-session-token': 'bench-session-1', 'x-user-id': 'bench-user' } },
   { name: 'audit row', scope: 'authorization', audit: true, headers: { authorization: 'Bearer bench-token', 'x-session-token': 'bench-session-1', 'x-user-id': 'bench-user' } },
+  { name: 'a SOQL query string (longer key, redacted query in the row)', scope: 'authorization', audit: true, headers: { authorization: 'Bearer bench-token', 'x-session-token': 'bench-session-1', 'x-user-id': 'bench-user' }, url: SOQL_URL },
 ];
 
 function configFile(variant: Variant, index: number): string {
@@ -72,9 +78,9 @@ upstreams:
 }
 
 /** Fills the entry over a real socket, so the lane has a memory hit to serve. */
-function fill(port: number, headers: Record<string, string>): Promise<void> {
+function fill(port: number, path: string, headers: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
-    httpGet({ host: '127.0.0.1', port, path: '/bench/items/1', headers }, (res) => {
+    httpGet({ host: '127.0.0.1', port, path, headers }, (res) => {
       res.resume();
       res.on('end', resolve);
     })
@@ -88,9 +94,10 @@ async function laneNsPerHit(variant: Variant, index: number): Promise<number> {
   const sidecache = await buildApp(config, { logger: false });
   try {
     await sidecache.app.listen({ host: '127.0.0.1', port: 0 });
-    await fill((sidecache.app.server.address() as AddressInfo).port, variant.headers);
+    const url = variant.url ?? '/bench/items/1';
+    await fill((sidecache.app.server.address() as AddressInfo).port, url, variant.headers);
     const rawHeaders = Object.entries(variant.headers).flat();
-    const req = { method: 'GET', url: '/bench/items/1', headers: { host: 'bench', ...variant.headers }, rawHeaders, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
+    const req = { method: 'GET', url, headers: { host: 'bench', ...variant.headers }, rawHeaders, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
     const res = { writeHead: () => res, end: () => res } as unknown as ServerResponse;
     const lane = sidecache.hitLane;
     const iterations = variant.audit ? AUDITED_ITERATIONS : ITERATIONS;

@@ -19,6 +19,11 @@ export interface ProxyRecord {
   path: string | null;
   /** Raw query (redacted before it is logged or audited). */
   query: string;
+  /**
+   * The query as the audit row keeps it (secret values redacted, null when empty), when worked
+   * out ahead (the hit lane does it once per URL); undefined: `query` is redacted for the row.
+   */
+  auditQuery: string | null | undefined;
   identity: RequestIdentity | null;
   sessionId: string | null;
   action: string | null;
@@ -45,6 +50,7 @@ export function newProxyRecord(startedAt: number): ProxyRecord {
     rule: null,
     path: null,
     query: '',
+    auditQuery: undefined,
     identity: null,
     sessionId: null,
     action: null,

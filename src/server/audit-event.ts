@@ -35,7 +35,7 @@ export function auditEventFor(finished: FinishedRequest, record: ProxyRecord, re
     upstream: record.upstream,
     method,
     path: record.path ?? (q === -1 ? url : url.slice(0, q)),
-    query: rawQuery === '' ? null : redactQuery(rawQuery, redactQueryParams),
+    query: record.auditQuery !== undefined ? record.auditQuery : rawQuery === '' ? null : redactQuery(rawQuery, redactQueryParams),
     action: record.action ?? (record.upstream === null ? 'refused' : `${record.upstream}.${method.toLowerCase()}`),
     resourceType: record.resourceType,
     resourceId: record.resourceId,

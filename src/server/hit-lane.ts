@@ -9,6 +9,7 @@ import { freshness } from '../policy/freshness.js';
 import { decideRead } from '../policy/read-decision.js';
 import type { CallerLimits } from '../proxy/caller-limits.js';
 import { headerValue } from '../http/fields.js';
+import { redactQuery } from '../policy/redaction.js';
 import { preparedHead } from '../proxy/prepared-head.js';
 import { acceptsStoredCoding } from '../proxy/respond.js';
 import { planFor, type ReadThrough } from '../proxy/read-through.js';
@@ -36,6 +37,8 @@ export interface HitLaneDeps {
   readonly requestId: (req: IncomingMessage) => string;
   /** True when X-Forwarded-For may name the client (trusted proxies configured). */
   readonly trustsForwardedFor: boolean;
+  /** Query parameters whose values audit rows redact (config `redactQueryParams`). */
+  readonly redactQueryParams: ReadonlySet<string>;
   /** Write a plain hit's bytes to the socket (hit-wire.ts) rather than through `writeHead`. */
   readonly directWrites: boolean;
   readonly complete: CompleteRequest;
@@ -60,7 +63,7 @@ const MEMO_ENTRIES = 10_000;
 /** A routed cacheable GET, with the record fields routing noted, ready to copy onto each request's record. */
 interface RouteMemo {
   readonly routed: RoutedRequest;
-  readonly noted: Pick<ProxyRecord, 'path' | 'query' | 'upstream' | 'rule' | 'action' | 'resourceType' | 'resourceId'>;
+  readonly noted: Pick<ProxyRecord, 'path' | 'query' | 'upstream' | 'rule' | 'action' | 'resourceType' | 'resourceId'> & { readonly auditQuery: string | null };
   /**
    * The key the URL made last, and for which partition, when the rule varies on nothing: then
    * URL and partition alone make the key, and a hot URL seen again by the same partition (every
@@ -114,7 +117,8 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
       try {
         const routed = routeRequest(deps.router, 'GET', url, record);
         const { path, query, upstream, rule, action, resourceType, resourceId } = record;
-        memo = { routed, noted: { path, query, upstream, rule, action, resourceType, resourceId }, lastPartition: null, lastKey: '' };
+        const auditQuery = query === '' ? null : redactQuery(query, deps.redactQueryParams);
+        memo = { routed, noted: { path, query, auditQuery, upstream, rule, action, resourceType, resourceId }, lastPartition: null, lastKey: '' };
       } catch {
         return null; // not remembered: the full path refuses it with the catalogued error
       }
@@ -175,6 +179,7 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     const { noted } = route;
     record.path = noted.path;
     record.query = noted.query;
+    record.auditQuery = noted.auditQuery;
     record.upstream = noted.upstream;
     record.rule = noted.rule;
     record.action = noted.action;
