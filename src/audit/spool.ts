@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { createInterface } from 'node:readline';
 import { auditEvent, type AuditEvent } from './events.js';
 
@@ -115,7 +116,7 @@ export class Spool {
       await mkdir(this.dir, { recursive: true });
       const handle = await open(join(this.dir, REJECTED_FILE), 'a');
       try {
-        await writeAll(handle, Buffer.from(lines(events)));
+        await writeAll(handle, Buffer.from(await lines(events)));
         await handle.sync();
       } finally {
         await handle.close();
@@ -172,7 +173,7 @@ export class Spool {
     if (events.length === 0) return;
     // A spool that could not be opened earlier (directory missing, full disk) is retried on every append.
     await this.#open();
-    const data = Buffer.from(lines(events));
+    const data = Buffer.from(await lines(events));
     const segment = this.#active ?? (await this.#create());
     try {
       await writeAll(segment.handle, data, segment.size);
@@ -218,9 +219,15 @@ export class Spool {
   }
 }
 
-function lines(events: readonly AuditEvent[]): string {
+/** Events JSON-encoded in one go; a larger append is encoded a chunk per turn of the event loop, so requests run in between. */
+const ENCODE_CHUNK = 1_000;
+
+async function lines(events: readonly AuditEvent[]): Promise<string> {
   let out = '';
-  for (const event of events) out += `${JSON.stringify(event)}\n`;
+  for (let i = 0; i < events.length; i++) {
+    if (i > 0 && i % ENCODE_CHUNK === 0) await yieldToRequests();
+    out += `${JSON.stringify(events[i])}\n`;
+  }
   return out;
 }
 

@@ -57,6 +57,29 @@ t.test('append writes a batch as lines; readSegment gives them back in order', a
   t.same(JSON.parse(text.split('\n')[0]!), event(0));
 });
 
+t.test('a large append is encoded 1,000 events per turn of the event loop, and written as one', async (t) => {
+  const dir = join(tempDir(t), 'spool');
+  const spool = new Spool({ dir });
+  await spool.open();
+  const stringify = JSON.stringify;
+  let encoded = 0;
+  JSON.stringify = ((...args: Parameters<typeof stringify>) => {
+    encoded += 1;
+    return stringify(...args);
+  }) as typeof stringify;
+  t.teardown(() => {
+    JSON.stringify = stringify;
+  });
+  const appended = spool.append(batch(0, 4_500));
+  let encodedWhenAnotherTurnRan = -1;
+  setImmediate(() => (encodedWhenAnotherTurnRan = encoded));
+  await appended;
+  JSON.stringify = stringify;
+  t.ok(encodedWhenAnotherTurnRan > 0 && encodedWhenAnotherTurnRan < 4_500, `another callback ran while the batch was being encoded (after ${encodedWhenAnotherTurnRan})`);
+  t.same(spool.segments(), [{ name: 'spool-000000000001.ndjson', rows: 4_500 }]);
+  t.same(await readAll(spool, 'spool-000000000001.ndjson'), batch(0, 4_500), 'every event, in order');
+});
+
 t.test('every append is fsynced', async (t) => {
   const dir = tempDir(t);
   const syncs = await countSyncs(t, dir);
