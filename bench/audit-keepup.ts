@@ -10,12 +10,10 @@
 import { stopChild } from './lib/children.js';
 import { pinSelfToLoadCpu, withSideProcessesOnLoadCpu } from './lib/pin.js';
 import { startSidecache, startUpstream } from './lib/servers.js';
-import { createBenchSchema, REDIS_URL, redisNamespace, runPendingCleanups, tempDir } from './lib/services.js';
+import { createBenchSchema, REDIS_URL, redisNamespace, runPendingCleanups, SERVICE_PROCESSES, SESSION_HEADERS, tempDir } from './lib/services.js';
 import { runWrk } from './lib/wrk.js';
 
 const CONNECTIONS = Number(process.env['CONNECTIONS'] ?? 200);
-/** What scenario 1's full child is sent: a session token and user. */
-const SESSION_HEADERS = { 'x-session-token': 'bench-session-token-0001', 'x-user-id': 'bench-user' } as const;
 const SHOWN = /^sidecache_(audit_events_total|audit_queue_depth|nodejs_gc_duration_seconds_sum)/;
 
 async function main(): Promise<void> {
@@ -38,7 +36,7 @@ async function main(): Promise<void> {
       .map((line) => `  ${line}`)
       .join('\n');
   try {
-    await withSideProcessesOnLoadCpu(['postgres', 'redis-server'], async () => {
+    await withSideProcessesOnLoadCpu(SERVICE_PROCESSES, async () => {
       for (const seconds of [3, 10]) {
         const run = await runWrk({ url, seconds, connections: CONNECTIONS, headers: SESSION_HEADERS });
         console.log(`${seconds} s at ${CONNECTIONS} connections: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms\n${await counters()}`);

@@ -14,7 +14,7 @@ import { stopAll, stopChild } from './lib/children.js';
 import { buildSidecache, startBareFastify, startSidecache, startUpstream, type Running } from './lib/servers.js';
 import { pinSelfToLoadCpu, withSideProcessesOnLoadCpu } from './lib/pin.js';
 import { runWrk } from './lib/wrk.js';
-import { createBenchSchema, REDIS_URL, redisNamespace, runPendingCleanups, tempDir } from './lib/services.js';
+import { createBenchSchema, REDIS_URL, redisNamespace, runPendingCleanups, SERVICE_PROCESSES, SESSION_HEADERS, tempDir } from './lib/services.js';
 
 interface Profile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
@@ -22,7 +22,6 @@ interface Profile {
   timeDeltas: number[];
 }
 const TOP = 25;
-const SIDE_PROCESSES = ['postgres', 'redis-server'] as const;
 /** PROFILE_CONNECTIONS, default 50 (scenario 1 also runs 200). */
 const CONNECTIONS = Number(process.env['PROFILE_CONNECTIONS'] ?? 50);
 
@@ -55,8 +54,6 @@ async function main(): Promise<void> {
   }
 }
 
-/** What scenario 1's full child sends: a session token and user (src/sessions). */
-const SESSION_HEADERS = { 'x-session-token': 'bench-session-token-0001', 'x-user-id': 'bench-user' } as const;
 
 async function profileOnce(mode: 'bare' | 'lean' | 'audit' | 'full'): Promise<void> {
   const bare = mode === 'bare';
@@ -84,7 +81,7 @@ async function profileOnce(mode: 'bare' | 'lean' | 'audit' | 'full'): Promise<vo
   const headers = mode === 'full' ? SESSION_HEADERS : undefined;
   const url = `${server.url}/bench/items/1`;
   // As in scenario 1, the machine's Postgres and Redis run on the load core while it measures.
-  const { value: measured } = await withSideProcessesOnLoadCpu(SIDE_PROCESSES, async () => {
+  const { value: measured } = await withSideProcessesOnLoadCpu(SERVICE_PROCESSES, async () => {
     await runWrk({ url, seconds: 2, connections: CONNECTIONS, headers });
     const start = performance.now();
     const wrk = await runWrk({ url, seconds: 10, connections: CONNECTIONS, headers });

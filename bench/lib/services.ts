@@ -18,6 +18,10 @@ import { freePort } from './net.js';
 
 export const POSTGRES_URL = process.env['BENCH_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env['BENCH_REDIS_URL'] || 'redis://127.0.0.1:6379';
+/** The machine's Postgres and Redis processes: their CPU is what a full child's tiers and audit cost outside it. */
+export const SERVICE_PROCESSES = ['postgres', 'redis-server'] as const;
+/** A session token and user, as scenario 1 sends its full child (src/sessions: `x-session-token`, `x-user-id`). */
+export const SESSION_HEADERS = { 'x-session-token': 'bench-session-token-0001', 'x-user-id': 'bench-user' } as const;
 
 const pendingCleanups = new Set<() => Promise<void>>();
 

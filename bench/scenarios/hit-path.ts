@@ -5,7 +5,7 @@ import { stopChild } from '../lib/children.js';
 import { timedGet, type Timed } from '../lib/http.js';
 import { pinning, SERVER_CPU, withSideProcessesOnLoadCpu } from '../lib/pin.js';
 import { readAffinity, readCoreTimes, readCpuSeconds, readCpuSecondsByName, readExecutable } from '../lib/proc.js';
-import { createBenchSchema, randomSuffix, REDIS_URL, redisNamespace, tempDir } from '../lib/services.js';
+import { createBenchSchema, randomSuffix, REDIS_URL, redisNamespace, SERVICE_PROCESSES, SESSION_HEADERS, tempDir } from '../lib/services.js';
 import { startBareFastify, startNaive, startSidecache, type Running } from '../lib/servers.js';
 import { int, ms, type Row } from '../lib/table.js';
 import { runWrk } from '../lib/wrk.js';
@@ -30,10 +30,6 @@ const SLICES = 4;
 const WARM_POLL_MS = 5_000;
 const AUDIT_SETTLE_MS = 15_000;
 const TARGET = { leanVsNaive: 1.0, fullVsNaive: 0.8, p99VsBare: 2 } as const;
-/** A session token and user for the full child (src/sessions: `x-session-token`, `x-user-id`). */
-const SESSION_HEADERS = { 'x-session-token': 'bench-session-token-0001', 'x-user-id': 'bench-user' } as const;
-/** Processes whose CPU the full child's tiers and audit cost outside its own process. */
-const SIDE_PROCESSES = ['postgres', 'redis-server'] as const;
 
 type Key = 'bare' | 'naive' | 'lean' | 'full';
 const KEYS: readonly Key[] = ['bare', 'naive', 'lean', 'full'];
@@ -104,7 +100,7 @@ async function checkAffinity(server: Running): Promise<string> {
 
 async function sideCpu(): Promise<number> {
   let sum = 0;
-  for (const name of SIDE_PROCESSES) for (const cpu of (await readCpuSecondsByName(name)).values()) sum += cpu;
+  for (const name of SERVICE_PROCESSES) for (const cpu of (await readCpuSecondsByName(name)).values()) sum += cpu;
   return sum;
 }
 
@@ -198,7 +194,7 @@ export async function hitPath(upstream: Running, log: (message: string) => void)
     const fullReadyz = await readyz(full.url);
 
     const measures: Record<string, Record<Key, HitMeasure>> = {};
-    const { note: sideProcesses } = await withSideProcessesOnLoadCpu(SIDE_PROCESSES, async () => {
+    const { note: sideProcesses } = await withSideProcessesOnLoadCpu(SERVICE_PROCESSES, async () => {
       for (const connections of CONNECTIONS) {
         log(`1 @${connections} connections: warm-up ${WARMUP_S} s each, then ${SLICES} x ${SLICE_S} s slices each`);
         measures[connections] = await measureAt(connections, targets, log);

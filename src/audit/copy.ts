@@ -1,7 +1,7 @@
-import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { SqlClient, SqlDatabase } from '../db/sql.js';
 import type { AuditEvent } from './events.js';
+import { EVENTS_PER_TURN, nextTurn } from './in-turns.js';
 
 /**
  * `COPY audit_logs FROM STDIN` for batches that were never attempted before: for Postgres a
@@ -39,9 +39,6 @@ export const COPY_MAX_TS = 2 ** 32 * 1000;
 export function canCopy(db: SqlDatabase): boolean {
   return db.kind === 'postgres';
 }
-
-/** Events COPY-encoded in one go; a larger batch is encoded a chunk per turn of the event loop. */
-const ENCODE_CHUNK = 1_000;
 
 const copiable = (event: AuditEvent): boolean => event.ts >= 0 && event.ts < COPY_MAX_TS;
 
@@ -117,7 +114,7 @@ export async function copyAuditEvents(db: SqlClient, events: readonly AuditEvent
   // The first chunk is encoded before anything is sent, the rest while the COPY runs, a chunk
   // per turn of the event loop so a large batch never holds up requests for long.
   if (!events.every(copiable)) throw new CopyUnavailable(`a ts at or past ${COPY_MAX_TS} cannot be copied exactly`);
-  const first = Buffer.from(encodeCopyRows(events.slice(0, ENCODE_CHUNK))!, 'utf8');
+  const first = Buffer.from(encodeCopyRows(events.slice(0, EVENTS_PER_TURN))!, 'utf8');
   const stream = copyFrom(COPY_SQL);
   // pg-copy-streams predefines an empty `callback` for node-postgres to replace only when it sets
   // a query timeout. Without it, node-postgres hands the statement's completion to whoever
@@ -138,9 +135,9 @@ export async function copyAuditEvents(db: SqlClient, events: readonly AuditEvent
   // Held until Postgres answers CopyInResponse, then sent with CopyDone behind the last chunk.
   try {
     stream.write(first);
-    for (let from = ENCODE_CHUNK; from < events.length && !stream.destroyed; from += ENCODE_CHUNK) {
-      await yieldToRequests();
-      if (!stream.destroyed) stream.write(Buffer.from(encodeCopyRows(events.slice(from, from + ENCODE_CHUNK))!, 'utf8'));
+    for (let from = EVENTS_PER_TURN; from < events.length && !stream.destroyed; from += EVENTS_PER_TURN) {
+      await nextTurn();
+      if (!stream.destroyed) stream.write(Buffer.from(encodeCopyRows(events.slice(from, from + EVENTS_PER_TURN))!, 'utf8'));
     }
     if (!stream.destroyed) stream.end();
   } catch (err) {

@@ -61,6 +61,11 @@ export class DatabaseWrites {
     this.#copy = options.db !== null && canCopy(options.db);
   }
 
+  /** Whether new batches are copied (node-postgres), not inserted (PGlite, or no database). */
+  get copies(): boolean {
+    return this.#copy;
+  }
+
   /** A database that is there, migrated, and not stuck on a statement given up on. */
   usable(): boolean {
     const stuck = this.#abandoned > 0 && Date.now() - this.#abandonedAt < this.#stuckMs;

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { createInterface } from 'node:readline';
 import { auditEvent, type AuditEvent } from './events.js';
+import { mapInTurns } from './in-turns.js';
 
 /**
  * The audit spool: where batches go while Postgres cannot take them, until the writer replays
@@ -219,16 +219,8 @@ export class Spool {
   }
 }
 
-/** Events JSON-encoded in one go; a larger append is encoded a chunk per turn of the event loop, so requests run in between. */
-const ENCODE_CHUNK = 1_000;
-
 async function lines(events: readonly AuditEvent[]): Promise<string> {
-  let out = '';
-  for (let i = 0; i < events.length; i++) {
-    if (i > 0 && i % ENCODE_CHUNK === 0) await yieldToRequests();
-    out += `${JSON.stringify(events[i])}\n`;
-  }
-  return out;
+  return (await mapInTurns(events, (event) => `${JSON.stringify(event)}\n`)).join('');
 }
 
 /** One spool line back to an event; null when it is not one (truncated, damaged). */

@@ -1,10 +1,9 @@
 import type { AuditConfig } from '../config/types.js';
 import type { SqlDatabase } from '../db/sql.js';
-import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { BatchSink } from './batch-sink.js';
-import { canCopy } from './copy.js';
 import { DatabaseWrites } from './database-writes.js';
 import { auditEvent, type AuditEvent, type AuditEventFields } from './events.js';
+import { mapInTurns } from './in-turns.js';
 import { withPrivacy } from './privacy.js';
 import { describe, LoudLog, type AuditLogger } from './log.js';
 import { PartitionUpkeep } from './maintenance.js';
@@ -53,8 +52,6 @@ const LOUD_EVERY_MS = 10_000;
  * there a flush keeps to batchSize.
  */
 const FLUSH_MAX_EVENTS = 10_000;
-/** A large batch is normalised (and COPY-encoded, copy.ts) this many events at a time, letting requests run in between. */
-const NORMALISE_CHUNK = 1_000;
 
 export class AuditWriter {
   readonly #db: SqlDatabase | null;
@@ -66,8 +63,6 @@ export class AuditWriter {
   readonly #sink: BatchSink;
   readonly #replayer: Replayer;
   readonly #upkeep: PartitionUpkeep | null;
-  /** Whether a flush may take more than batchSize events (FLUSH_MAX_EVENTS): not on PGlite. */
-  readonly #groupCommit: boolean;
 
   /** Events as recorded; normalised (auditEvent, idempotent) a batch at a time when flushed. */
   #buffer: Array<AuditEventFields | AuditEvent> = [];
@@ -92,7 +87,6 @@ export class AuditWriter {
       if (!Number.isInteger(value) || value < 1) throw new TypeError(`AuditWriter: config.${name} must be a positive integer, got ${value}`);
     }
     this.#db = options.db;
-    this.#groupCommit = options.db !== null && canCopy(options.db);
     this.#config = config;
     this.#log = options.log;
     this.#loud = new LoudLog(options.log, LOUD_EVERY_MS);
@@ -257,12 +251,9 @@ export class AuditWriter {
   /** Writes one batch: to the database, else spooled, else put back. False when it had to be put back. */
   async #flushOnce(): Promise<boolean> {
     const viaSpool = this.#sink.viaSpool();
-    const taken = this.#buffer.splice(0, viaSpool || this.#groupCommit ? Math.max(this.#config.batchSize, FLUSH_MAX_EVENTS) : this.#config.batchSize);
-    const batch = new Array<AuditEvent>(taken.length);
-    for (let i = 0; i < taken.length; i++) {
-      if (i > 0 && i % NORMALISE_CHUNK === 0) await yieldToRequests();
-      batch[i] = withPrivacy(auditEvent(taken[i]!), this.#config);
-    }
+    // Group commit only where the statement runs in Postgres (a COPY), not on PGlite's thread.
+    const taken = this.#buffer.splice(0, viaSpool || this.#writes.copies ? Math.max(this.#config.batchSize, FLUSH_MAX_EVENTS) : this.#config.batchSize);
+    const batch = await mapInTurns(taken, (fields) => withPrivacy(auditEvent(fields), this.#config));
     if (await this.#sink.deliver(batch, viaSpool)) return true;
     this.#buffer = (batch as Array<AuditEventFields | AuditEvent>).concat(this.#buffer);
     const excess = this.#buffer.length - this.#config.bufferMax;
