@@ -1,5 +1,7 @@
 import type { DatabaseWrites } from './database-writes.js';
 import type { AuditEvent } from './events.js';
+import { eventOf, type AuditRow } from './hit-row.js';
+import { mapInTurns } from './in-turns.js';
 import { describe, type AuditLogger, type LoudLog } from './log.js';
 import type { Spool } from './spool.js';
 import type { AuditWriterStats } from './writer-options.js';
@@ -62,7 +64,7 @@ export class BatchSink {
   }
 
   /** Writes or spools one batch (routed by `viaSpool`, as read before it was taken); false when neither worked. */
-  async deliver(batch: AuditEvent[], viaSpool: boolean): Promise<boolean> {
+  async deliver(batch: AuditRow[], viaSpool: boolean): Promise<boolean> {
     if (viaSpool) {
       if (await this.#toSpool(batch)) return true;
       return this.#o.writes.usable() && (await this.#toDatabase(batch));
@@ -84,7 +86,7 @@ export class BatchSink {
     this.#o.loud.say('spool', 'error', { err: this.#lastError, dir: this.#o.spool.dir, buffered: this.#o.buffered() }, 'AUDIT SPOOL CANNOT BE WRITTEN: audit events are held in memory and will be dropped when it is full');
   }
 
-  async #toDatabase(batch: AuditEvent[]): Promise<boolean> {
+  async #toDatabase(batch: AuditRow[]): Promise<boolean> {
     try {
       await this.#o.writes.write(batch, 'flush');
       this.#counts.written += batch.length;
@@ -96,9 +98,9 @@ export class BatchSink {
     }
   }
 
-  async #toSpool(batch: AuditEvent[]): Promise<boolean> {
+  async #toSpool(batch: AuditRow[]): Promise<boolean> {
     try {
-      await this.#o.spool.append(batch);
+      await this.#o.spool.append(await mapInTurns(batch, eventOf));
       this.#counts.spooled += batch.length;
       if (this.#spoolFailing) this.#o.log.info({ dir: this.#o.spool.dir }, 'audit: spool writable again');
       this.#spoolFailing = false;

@@ -1,6 +1,8 @@
 import { from as copyFrom } from 'pg-copy-streams';
 import type { SqlClient, SqlDatabase } from '../db/sql.js';
+import { COPY_NULL, copyText } from './copy-text.js';
 import type { AuditEvent } from './events.js';
+import { HitRow, type AuditRow } from './hit-row.js';
 import { EVENTS_PER_TURN, nextTurn } from './in-turns.js';
 
 /**
@@ -18,12 +20,20 @@ import { EVENTS_PER_TURN, nextTurn } from './in-turns.js';
  * always take the INSERT path (`canCopy`).
  */
 
-/** The columns of a COPY line, in order (also the INSERT's order, insert.ts). */
+/**
+ * The columns of a COPY line, in order: a row's own values first, then what its URL decides,
+ * then who asked, then how it was answered, so a memory hit's row (hit-row.ts) is its own five
+ * values followed by two parts encoded ahead and a constant tail.
+ */
 export const COPY_COLUMNS = [
-  'request_id', 'ts', 'session_id', 'user_identifier', 'upstream', 'method', 'path', 'query', 'action',
-  'resource_type', 'resource_id', 'status', 'cache_outcome', 'cache_tier', 'total_ms', 'upstream_ms',
-  'request_bytes', 'response_bytes', 'client_ip', 'user_agent', 'error_code',
+  'request_id', 'ts', 'status', 'total_ms', 'response_bytes',
+  'upstream', 'method', 'path', 'query', 'action', 'resource_type', 'resource_id',
+  'session_id', 'user_identifier', 'client_ip', 'user_agent',
+  'cache_outcome', 'cache_tier', 'upstream_ms', 'request_bytes', 'error_code',
 ] as const;
+
+/** The last five columns of a memory hit's row. */
+const HIT_TAIL = `HIT\tmemory\t${COPY_NULL}\t0\t${COPY_NULL}\n`;
 
 const COPY_SQL = `COPY audit_logs (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
 
@@ -40,19 +50,8 @@ export function canCopy(db: SqlDatabase): boolean {
   return db.kind === 'postgres';
 }
 
-const copiable = (event: AuditEvent): boolean => event.ts >= 0 && event.ts < COPY_MAX_TS;
+const copiable = (row: AuditRow): boolean => row.ts >= 0 && row.ts < COPY_MAX_TS;
 
-const NULL = '\\N';
-const SPECIAL = /[\\\n\r\t]/;
-const SPECIAL_ALL = /[\\\n\r\t]/g;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-const escapeOne = (c: string): string => ESCAPES[c]!;
-
-/** A text value for COPY's text format: backslash, newline, carriage return and tab escaped; null as `\N`. */
-export function copyText(value: string | null): string {
-  if (value === null) return NULL;
-  return SPECIAL.test(value) ? value.replace(SPECIAL_ALL, escapeOne) : value;
-}
 
 /**
  * `ts` as ISO-8601 UTC text (`2026-01-15T12:00:00.001Z`). A batch is mostly one second's events,
@@ -75,24 +74,31 @@ class TimeText {
 }
 
 /**
- * The batch as COPY text-format lines (tab-separated, `\n`-terminated), or null when an event
- * cannot be copied exactly (a `ts` outside [0, COPY_MAX_TS)): the batch then goes the INSERT way.
- * Events are the normalised ones of events.ts: integer `ts`, finite numbers, no NUL in any text.
+ * The batch as COPY text-format lines (tab-separated, `\n`-terminated, COPY_COLUMNS order), or
+ * null when a row cannot be copied exactly (a `ts` outside [0, COPY_MAX_TS)): the batch then goes
+ * the INSERT way. Rows are normalised (events.ts, hit-row.ts): integer `ts`, finite numbers, no
+ * NUL in any text.
  */
-export function encodeCopyRows(events: readonly AuditEvent[]): string | null {
+export function encodeCopyRows(rows: readonly AuditRow[]): string | null {
   const time = new TimeText();
-  const lines = new Array<string>(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
-    if (!copiable(e)) return null;
-    lines[i] =
-      `${copyText(e.requestId)}\t${time.format(e.ts)}\t${copyText(e.sessionId)}\t${copyText(e.userIdentifier)}\t` +
-      `${copyText(e.upstream)}\t${copyText(e.method)}\t${copyText(e.path)}\t${copyText(e.query)}\t${copyText(e.action)}\t` +
-      `${copyText(e.resourceType)}\t${copyText(e.resourceId)}\t${e.status}\t${copyText(e.cacheOutcome)}\t${copyText(e.cacheTier)}\t` +
-      `${e.totalMs}\t${e.upstreamMs ?? NULL}\t${e.requestBytes}\t${e.responseBytes}\t${copyText(e.clientIp)}\t` +
-      `${copyText(e.userAgent)}\t${copyText(e.errorCode)}\n`;
+  const lines = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (!copiable(r)) return null;
+    const own = `${copyText(r.requestId)}\t${time.format(r.ts)}\t${r.status}\t${r.totalMs}\t${r.responseBytes}\t`;
+    lines[i] = r instanceof HitRow ? `${own}${r.route.copy}\t${r.caller.copy}\t${HIT_TAIL}` : own + eventColumns(r);
   }
   return lines.join('');
+}
+
+/** An event's columns after its own five. */
+function eventColumns(e: AuditEvent): string {
+  return (
+    `${copyText(e.upstream)}\t${copyText(e.method)}\t${copyText(e.path)}\t${copyText(e.query)}\t${copyText(e.action)}\t` +
+    `${copyText(e.resourceType)}\t${copyText(e.resourceId)}\t${copyText(e.sessionId)}\t${copyText(e.userIdentifier)}\t` +
+    `${copyText(e.clientIp)}\t${copyText(e.userAgent)}\t${copyText(e.cacheOutcome)}\t${copyText(e.cacheTier)}\t` +
+    `${e.upstreamMs ?? COPY_NULL}\t${e.requestBytes}\t${copyText(e.errorCode)}\n`
+  );
 }
 
 /** Thrown when a batch cannot be copied at all (it is then inserted instead). */
@@ -109,7 +115,7 @@ export class CopyUnavailable extends Error {
  * (the outcome is then unknown). Throws CopyUnavailable, before anything is sent, when the batch
  * cannot be encoded for COPY.
  */
-export async function copyAuditEvents(db: SqlClient, events: readonly AuditEvent[]): Promise<number> {
+export async function copyAuditRows(db: SqlClient, events: readonly AuditRow[]): Promise<number> {
   if (events.length === 0) return 0;
   // The first chunk is encoded before anything is sent, the rest while the COPY runs, a chunk
   // per turn of the event loop so a large batch never holds up requests for long.

@@ -1,6 +1,7 @@
 import type { SqlDatabase } from '../db/sql.js';
-import { canCopy, copyAuditEvents, CopyUnavailable } from './copy.js';
+import { canCopy, copyAuditRows, CopyUnavailable } from './copy.js';
 import type { AuditEvent } from './events.js';
+import { auditEvents, type AuditRow } from './hit-row.js';
 import { insertAuditEvents, isServerError } from './insert.js';
 
 /**
@@ -73,12 +74,12 @@ export class DatabaseWrites {
   }
 
   /** Resolves once the batch is in (rows Postgres refused as invalid set aside); rejects when its outcome is unknown. */
-  async write(events: readonly AuditEvent[], kind: WriteKind): Promise<void> {
+  async write(rows: readonly AuditRow[], kind: WriteKind): Promise<void> {
     const db = this.#db;
     if (db === null) throw new Error('no database');
     if (kind === 'flush' && this.#copy) {
       try {
-        await this.#bounded(copyAuditEvents(db, events), kind);
+        await this.#bounded(copyAuditRows(db, rows), kind);
         return;
       } catch (err) {
         // A bug rather than Postgres or the network (the adapter no longer passing the COPY
@@ -87,7 +88,7 @@ export class DatabaseWrites {
         else if (!isServerError(err) && !(err instanceof CopyUnavailable)) throw err;
       }
     }
-    const { rejected } = await this.#bounded(insertAuditEvents(db, events), kind);
+    const { rejected } = await this.#bounded(insertAuditEvents(db, auditEvents(rows)), kind);
     if (rejected.length > 0) await this.#onRejected(rejected);
   }
 

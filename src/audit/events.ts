@@ -112,24 +112,27 @@ export function auditEvent(fields: AuditEventFields): AuditEvent {
   };
 }
 
-function text(value: unknown, max: number): string | null {
+/** Text cut to `max` (never inside a surrogate pair), NUL replaced; null for a non-string or empty value. */
+export function text(value: unknown, max: number): string | null {
   if (typeof value !== 'string' || value === '') return null;
   let out = value.length > max ? value.slice(0, max) : value;
   if (out.length < value.length && /[\ud800-\udbff]$/.test(out)) out = out.slice(0, -1);
   return out.includes('\u0000') ? out.replace(/\u0000/g, '\ufffd') : out;
 }
 
-function timestamp(value: unknown): number {
+/** Epoch ms as an integer a Date (and timestamptz) can hold; now when it is not one. */
+export function timestamp(value: unknown): number {
   return typeof value === 'number' && value >= 0 && value <= MAX_DATE_MS ? Math.round(value) : Date.now();
 }
 
-function integer(value: unknown, max: number): number {
+/** A count or status: a non-negative integer up to `max`, 0 when not a positive number. */
+export function integer(value: unknown, max: number): number {
   if (typeof value !== 'number' || !(value > 0)) return 0;
   return Math.min(Math.trunc(value), max);
 }
 
 /** A latency to the microsecond: `real` keeps about seven digits anyway, and short numbers are cheaper to write and parse. */
-function milliseconds(value: unknown): number | null {
+export function milliseconds(value: unknown): number | null {
   if (typeof value !== 'number' || Number.isNaN(value)) return null;
   return value > 0 ? Math.min(Math.round(value * 1000) / 1000, MAX_REAL) : 0;
 }

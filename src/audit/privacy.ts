@@ -17,11 +17,17 @@ export interface AuditPrivacy {
 /** The event with the address and user agent reduced as configured (the same object when nothing changes). */
 export function withPrivacy(event: AuditEvent, privacy: AuditPrivacy): AuditEvent {
   if (privacy.ipAddress === 'full' && privacy.userAgent === 'full') return event;
-  return {
-    ...event,
-    clientIp: privacy.ipAddress === 'full' ? event.clientIp : privacy.ipAddress === 'none' ? null : truncateIp(event.clientIp),
-    userAgent: privacy.userAgent === 'none' ? null : event.userAgent,
-  };
+  return { ...event, clientIp: keptAddress(event.clientIp, privacy.ipAddress), userAgent: keptUserAgent(event.userAgent, privacy.userAgent) };
+}
+
+/** What a row keeps of the caller's address under `audit.ipAddress`. */
+export function keptAddress(ip: string | null, mode: IpAddressMode): string | null {
+  return mode === 'full' ? ip : mode === 'none' ? null : truncateIp(ip);
+}
+
+/** What a row keeps of the User-Agent under `audit.userAgent`. */
+export function keptUserAgent(userAgent: string | null, mode: UserAgentMode): string | null {
+  return mode === 'none' ? null : userAgent;
 }
 
 /**

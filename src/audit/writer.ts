@@ -2,7 +2,9 @@ import type { AuditConfig } from '../config/types.js';
 import type { SqlDatabase } from '../db/sql.js';
 import { BatchSink } from './batch-sink.js';
 import { DatabaseWrites } from './database-writes.js';
-import { auditEvent, type AuditEvent, type AuditEventFields } from './events.js';
+import { LRUCache } from 'lru-cache';
+import { auditEvent, type AuditEventFields } from './events.js';
+import { auditCaller, HitRow, type AuditCaller, type AuditRow } from './hit-row.js';
 import { mapInTurns } from './in-turns.js';
 import { withPrivacy } from './privacy.js';
 import { describe, LoudLog, type AuditLogger } from './log.js';
@@ -52,6 +54,8 @@ const LOUD_EVERY_MS = 10_000;
  * there a flush keeps to batchSize.
  */
 const FLUSH_MAX_EVENTS = 10_000;
+/** Callers whose row part (hit-row.ts) is kept ready. */
+const CALLERS_KEPT = 4_096;
 
 export class AuditWriter {
   readonly #db: SqlDatabase | null;
@@ -64,8 +68,9 @@ export class AuditWriter {
   readonly #replayer: Replayer;
   readonly #upkeep: PartitionUpkeep | null;
 
-  /** Events as recorded; normalised (auditEvent, idempotent) a batch at a time when flushed. */
-  #buffer: Array<AuditEventFields | AuditEvent> = [];
+  /** Events as recorded; normalised (auditEvent, HitRow.normalise; idempotent) a batch at a time when flushed. */
+  #buffer: Array<AuditEventFields | AuditRow> = [];
+  readonly #callers = new LRUCache<string, AuditCaller>({ max: CALLERS_KEPT });
   #flushing: Promise<void> | null = null;
   #flushAgain = false;
   /** Set by flush(): the loop writes everything buffered, not just full batches. */
@@ -146,8 +151,22 @@ export class AuditWriter {
     if (this.#buffer.length > 0) this.#flushTimer.arm(0);
   }
 
-  /** Takes one event for the audit trail (normalised here, see auditEvent); never throws, never waits. */
-  record(event: AuditEventFields): void {
+  /**
+   * The caller part of a memory hit's row (hit-row.ts), normalised and encoded once per caller.
+   * Header values cannot hold NUL, so NUL separates the parts of the key.
+   */
+  caller(sessionId: string | null, userIdentifier: string | null, clientIp: string | undefined, userAgent: string | null): AuditCaller {
+    const key = `${sessionId ?? ''}\0${userIdentifier ?? ''}\0${clientIp ?? ''}\0${userAgent ?? ''}`;
+    let caller = this.#callers.get(key);
+    if (caller === undefined) {
+      caller = auditCaller({ sessionId, userIdentifier, clientIp: clientIp ?? null, userAgent }, this.#config);
+      this.#callers.set(key, caller);
+    }
+    return caller;
+  }
+
+  /** Takes one event (or memory hit row) for the audit trail, normalised when flushed; never throws, never waits. */
+  record(event: AuditEventFields | HitRow): void {
     try {
       if (!this.#config.enabled) return;
       if (this.#closing) {
@@ -253,9 +272,9 @@ export class AuditWriter {
     const viaSpool = this.#sink.viaSpool();
     // Group commit only where the statement runs in Postgres (a COPY), not on PGlite's thread.
     const taken = this.#buffer.splice(0, viaSpool || this.#writes.copies ? Math.max(this.#config.batchSize, FLUSH_MAX_EVENTS) : this.#config.batchSize);
-    const batch = await mapInTurns(taken, (fields) => withPrivacy(auditEvent(fields), this.#config));
+    const batch = await mapInTurns(taken, (item): AuditRow => (item instanceof HitRow ? item.normalise() : withPrivacy(auditEvent(item), this.#config)));
     if (await this.#sink.deliver(batch, viaSpool)) return true;
-    this.#buffer = (batch as Array<AuditEventFields | AuditEvent>).concat(this.#buffer);
+    this.#buffer = (batch as Array<AuditEventFields | AuditRow>).concat(this.#buffer);
     const excess = this.#buffer.length - this.#config.bufferMax;
     if (excess > 0) {
       this.#buffer.length = this.#config.bufferMax;

@@ -1,3 +1,4 @@
+import type { AuditRoute } from '../audit/hit-row.js';
 import type { TierName } from '../cache/store.js';
 import type { RequestIdentity } from '../sessions/identity.js';
 import type { StaleReason } from './events.js';
@@ -20,10 +21,10 @@ export interface ProxyRecord {
   /** Raw query (redacted before it is logged or audited). */
   query: string;
   /**
-   * The query as the audit row keeps it (secret values redacted, null when empty), when worked
-   * out ahead (the hit lane does it once per URL); undefined: `query` is redacted for the row.
+   * What the URL puts in the audit row (secret query values redacted), normalised and encoded
+   * ahead: the hit lane works it out once per URL. Undefined: the row is built from this record.
    */
-  auditQuery: string | null | undefined;
+  auditRoute: AuditRoute | undefined;
   identity: RequestIdentity | null;
   sessionId: string | null;
   action: string | null;
@@ -50,7 +51,7 @@ export function newProxyRecord(startedAt: number): ProxyRecord {
     rule: null,
     path: null,
     query: '',
-    auditQuery: undefined,
+    auditRoute: undefined,
     identity: null,
     sessionId: null,
     action: null,

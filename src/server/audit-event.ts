@@ -1,4 +1,5 @@
 import type { AuditEventFields } from '../audit/events.js';
+import { auditRoute, HitRow, type AuditCaller, type AuditRoute } from '../audit/hit-row.js';
 import { redactQuery } from '../policy/redaction.js';
 import type { ProxyRecord } from '../proxy/record.js';
 
@@ -26,19 +27,19 @@ export interface FinishedRequest {
 export function auditEventFor(finished: FinishedRequest, record: ProxyRecord, redactQueryParams: ReadonlySet<string>): AuditEventFields {
   const { url, method } = finished;
   const q = url.indexOf('?');
-  const rawQuery = record.path === null && q !== -1 ? url.slice(q + 1) : record.query;
+  const route = record.auditRoute ?? auditRouteFields(record, method, url, redactQueryParams);
   return {
     requestId: finished.id,
     ts: record.startedAt,
     sessionId: record.sessionId,
     userIdentifier: record.identity?.userIdentifier ?? null,
-    upstream: record.upstream,
-    method,
-    path: record.path ?? (q === -1 ? url : url.slice(0, q)),
-    query: record.auditQuery !== undefined ? record.auditQuery : rawQuery === '' ? null : redactQuery(rawQuery, redactQueryParams),
-    action: record.action ?? (record.upstream === null ? 'refused' : `${record.upstream}.${method.toLowerCase()}`),
-    resourceType: record.resourceType,
-    resourceId: record.resourceId,
+    upstream: route.upstream ?? null,
+    method: route.method,
+    path: route.path,
+    query: route.query ?? null,
+    action: route.action,
+    resourceType: route.resourceType ?? null,
+    resourceId: route.resourceId ?? null,
     status: finished.status,
     cacheOutcome: record.cache,
     cacheTier: record.tier,
@@ -50,4 +51,41 @@ export function auditEventFor(finished: FinishedRequest, record: ProxyRecord, re
     userAgent: typeof finished.userAgent === 'string' ? finished.userAgent : null,
     errorCode: record.errorCode,
   };
+}
+
+/** What the request's URL puts in its audit row; a request refused before routing keeps its raw path. */
+function auditRouteFields(record: ProxyRecord, method: string, url: string, redactQueryParams: ReadonlySet<string>) {
+  const q = url.indexOf('?');
+  const rawQuery = record.path === null && q !== -1 ? url.slice(q + 1) : record.query;
+  return {
+    upstream: record.upstream,
+    method,
+    path: record.path ?? (q === -1 ? url : url.slice(0, q)),
+    query: rawQuery === '' ? null : redactQuery(rawQuery, redactQueryParams),
+    action: record.action ?? (record.upstream === null ? 'refused' : `${record.upstream}.${method.toLowerCase()}`),
+    resourceType: record.resourceType,
+    resourceId: record.resourceId,
+  };
+}
+
+/** The URL part of the audit row of a routed request (the hit lane keeps it per URL). */
+export function auditRouteFor(record: ProxyRecord, method: string, url: string, redactQueryParams: ReadonlySet<string>): AuditRoute {
+  return auditRoute(auditRouteFields(record, method, url, redactQueryParams));
+}
+
+/** The writer's caller parts (AuditWriter.caller). */
+export type AuditCallers = (sessionId: string | null, userIdentifier: string | null, clientIp: string | undefined, userAgent: string | null) => AuditCaller;
+
+/**
+ * The audit row for a finished request: a memory hit with its URL part worked out ahead (the hit
+ * lane) is a HitRow, a few field writes; anything else the fields of auditEventFor.
+ */
+export function auditRowFor(finished: FinishedRequest, record: ProxyRecord, redactQueryParams: ReadonlySet<string>, callers: AuditCallers): AuditEventFields | HitRow {
+  const route = record.auditRoute;
+  if (route === undefined || record.cache !== 'HIT' || record.tier !== 'memory' || record.upstreamMs !== null || record.requestBytes !== 0 || record.errorCode !== null) {
+    return auditEventFor(finished, record, redactQueryParams);
+  }
+  const userAgent = typeof finished.userAgent === 'string' ? finished.userAgent : null;
+  const caller = callers(record.sessionId, record.identity?.userIdentifier ?? null, finished.clientIp, userAgent);
+  return new HitRow(finished.id, record.startedAt, finished.status, finished.elapsedMs, record.responseBytes ?? finished.contentLength, route, caller);
 }

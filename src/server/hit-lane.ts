@@ -9,7 +9,6 @@ import { freshness } from '../policy/freshness.js';
 import { decideRead } from '../policy/read-decision.js';
 import type { CallerLimits } from '../proxy/caller-limits.js';
 import { headerValue } from '../http/fields.js';
-import { redactQuery } from '../policy/redaction.js';
 import { preparedHead } from '../proxy/prepared-head.js';
 import { acceptsStoredCoding } from '../proxy/respond.js';
 import { planFor, type ReadThrough } from '../proxy/read-through.js';
@@ -20,6 +19,8 @@ import type { UpstreamRouter } from '../proxy/upstreams.js';
 import type { RuleMatch } from '../policy/rules.js';
 import { requestIdentity, validateSessionToken } from '../sessions/identity.js';
 import type { SessionStore } from '../sessions/sessions.js';
+import type { AuditRoute } from '../audit/hit-row.js';
+import { auditRouteFor } from './audit-event.js';
 import type { CompleteRequest } from './completion.js';
 import { sendHit } from './hit-wire.js';
 
@@ -63,7 +64,7 @@ const MEMO_ENTRIES = 10_000;
 /** A routed cacheable GET, with the record fields routing noted, ready to copy onto each request's record. */
 interface RouteMemo {
   readonly routed: RoutedRequest;
-  readonly noted: Pick<ProxyRecord, 'path' | 'query' | 'upstream' | 'rule' | 'action' | 'resourceType' | 'resourceId'> & { readonly auditQuery: string | null };
+  readonly noted: Pick<ProxyRecord, 'path' | 'query' | 'upstream' | 'rule' | 'action' | 'resourceType' | 'resourceId'> & { readonly auditRoute: AuditRoute };
   /**
    * The key the URL made last, and for which partition, when the rule varies on nothing: then
    * URL and partition alone make the key, and a hot URL seen again by the same partition (every
@@ -117,8 +118,8 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
       try {
         const routed = routeRequest(deps.router, 'GET', url, record);
         const { path, query, upstream, rule, action, resourceType, resourceId } = record;
-        const auditQuery = query === '' ? null : redactQuery(query, deps.redactQueryParams);
-        memo = { routed, noted: { path, query, auditQuery, upstream, rule, action, resourceType, resourceId }, lastPartition: null, lastKey: '' };
+        const auditRoute = auditRouteFor(record, 'GET', url, deps.redactQueryParams);
+        memo = { routed, noted: { path, query, auditRoute, upstream, rule, action, resourceType, resourceId }, lastPartition: null, lastKey: '' };
       } catch {
         return null; // not remembered: the full path refuses it with the catalogued error
       }
@@ -179,7 +180,7 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     const { noted } = route;
     record.path = noted.path;
     record.query = noted.query;
-    record.auditQuery = noted.auditQuery;
+    record.auditRoute = noted.auditRoute;
     record.upstream = noted.upstream;
     record.rule = noted.rule;
     record.action = noted.action;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { copyAuditEvents } from '../../../src/audit/copy.js';
+import { copyAuditRows } from '../../../src/audit/copy.js';
 import type { AuditEvent } from '../../../src/audit/events.js';
 import { insertAuditEvents } from '../../../src/audit/writer.js';
 import { REJECTED_FILE } from '../../../src/audit/spool.js';
@@ -46,7 +46,7 @@ t.test('COPY against real Postgres', { skip: target === null }, async (t) => {
   t.test('awkward values: COPY writes exactly the rows the INSERT writes, and the INSERT then finds them', async (t) => {
     const db = await open();
     const batch = awkward();
-    t.equal(await copyAuditEvents(db, batch), batch.length, 'COPY reports every row');
+    t.equal(await copyAuditRows(db, batch), batch.length, 'COPY reports every row');
     const copied = (await db.query<Record<string, unknown>>(ROWS)).rows;
     await db.query('TRUNCATE audit_logs');
     t.same(await insertAuditEvents(db, batch), { inserted: batch.length, rejected: [] });
@@ -58,17 +58,17 @@ t.test('COPY against real Postgres', { skip: target === null }, async (t) => {
       t.same([row['user_agent'], row['path'], row['query'], row['ts']], [e.userAgent, e.path, e.query, e.ts], `${e.requestId} as recorded`);
     }
     // The same events copied after an INSERT: Postgres refuses the whole COPY, nothing doubles.
-    await t.rejects(copyAuditEvents(db, batch), { code: '23505' }, 'a row already in: the COPY is refused');
+    await t.rejects(copyAuditRows(db, batch), { code: '23505' }, 'a row already in: the COPY is refused');
     t.equal(await rowCount(db), batch.length);
     await db.query('TRUNCATE audit_logs');
-    await copyAuditEvents(db, batch);
+    await copyAuditRows(db, batch);
     t.same(await insertAuditEvents(db, batch), { inserted: 0, rejected: [] }, 'copied rows are the same identities a replay inserts');
   });
 
   t.test('a batch larger than one encoding chunk goes in as one COPY, whole or not at all', async (t) => {
     const db = switchable(await open());
     const batch = [...events(2_400), ...awkward().map((e) => ({ ...e, requestId: `aw-${e.requestId}` }))];
-    t.equal(await copyAuditEvents(db, batch), batch.length, 'every row, chunks of 1,000 encoded while the COPY runs');
+    t.equal(await copyAuditRows(db, batch), batch.length, 'every row, chunks of 1,000 encoded while the COPY runs');
     t.equal(db.copies(), 1, 'one statement');
     t.equal(await rowCount(db), batch.length);
     const sample = (await db.query<{ user_agent: string }>("SELECT user_agent FROM audit_logs WHERE request_id = 'aw-req-00000001'")).rows;
@@ -76,7 +76,7 @@ t.test('COPY against real Postgres', { skip: target === null }, async (t) => {
     await db.query('TRUNCATE audit_logs');
     // A row already in, in the last chunk: Postgres refuses the whole COPY after the first chunks went.
     await insertAuditEvents(db, [testEvent(2_399)]);
-    await t.rejects(copyAuditEvents(db, events(2_400)), { code: '23505' });
+    await t.rejects(copyAuditRows(db, events(2_400)), { code: '23505' });
     t.equal(await rowCount(db), 1, 'nothing of the refused COPY is in');
   });
 
@@ -88,9 +88,9 @@ t.test('COPY against real Postgres', { skip: target === null }, async (t) => {
         throw new Error('unencodable');
       },
     });
-    await t.rejects(copyAuditEvents(db, batch), /unencodable/);
+    await t.rejects(copyAuditRows(db, batch), /unencodable/);
     t.equal(await rowCount(db), 0, 'nothing of the first chunk is in');
-    t.equal(await copyAuditEvents(db, events(10)), 10, 'the pool still copies');
+    t.equal(await copyAuditRows(db, events(10)), 10, 'the pool still copies');
   });
 
   t.test('the writer copies new batches: one COPY per flush, no INSERT', async (t) => {

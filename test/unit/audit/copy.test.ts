@@ -1,6 +1,7 @@
 import t from 'tap';
-import { COPY_COLUMNS, COPY_MAX_TS, copyText, encodeCopyRows } from '../../../src/audit/copy.js';
+import { COPY_COLUMNS, COPY_MAX_TS, encodeCopyRows } from '../../../src/audit/copy.js';
 import { auditEvent, type AuditEvent } from '../../../src/audit/events.js';
+import { auditCaller, auditRoute, HitRow } from '../../../src/audit/hit-row.js';
 import { isDataError, isServerError } from '../../../src/audit/insert.js';
 
 const event = (overrides: Partial<AuditEvent> = {}): AuditEvent =>
@@ -13,19 +14,6 @@ function parseCopyLine(line: string): Array<string | null> {
     return field.replace(/\\(.)/g, (_, c: string) => ({ n: '\n', r: '\r', t: '\t', '\\': '\\' })[c] ?? c);
   });
 }
-
-t.test('copyText escapes exactly what COPY text format needs', async (t) => {
-  t.equal(copyText(null), '\\N', 'null');
-  t.equal(copyText(''), '', 'an empty string is not null');
-  t.equal(copyText('plain /path?x=1&y=2'), 'plain /path?x=1&y=2', 'nothing to escape: the same string');
-  t.equal(copyText('a\tb'), 'a\\tb');
-  t.equal(copyText('a\nb\r\nc'), 'a\\nb\\r\\nc');
-  t.equal(copyText('C:\\dir\\file'), 'C:\\\\dir\\\\file');
-  t.equal(copyText('\\N'), '\\\\N', 'the text \\N stays text, not null');
-  t.equal(copyText('\\.'), '\\\\.', 'an end-of-data marker cannot be forged');
-  t.equal(copyText('ünïcødé 日本 🚀'), 'ünïcødé 日本 🚀', 'non-ASCII untouched (sent as UTF-8)');
-  t.equal(copyText('\\\t\n\r'), '\\\\\\t\\n\\r');
-});
 
 t.test('encodeCopyRows: one line per event, 21 tab-separated fields in COPY_COLUMNS order', async (t) => {
   const full = event({
@@ -104,4 +92,17 @@ t.test('isServerError tells an answer from Postgres from a failed connection', a
   t.notOk(isServerError(null));
   t.ok(isDataError({ code: '22P02' }));
   t.notOk(isDataError({ code: '57014' }));
+});
+
+t.test('a memory hit row is copied as the same line its plain event would be', async (t) => {
+  const route = auditRoute({ upstream: 'salesforce', method: 'get', path: '/sobjects/Account/001\t2', query: 'q=a\\b', action: 'salesforce.sobject.read', resourceType: 'Account', resourceId: '001\n2' });
+  const caller = auditCaller({ sessionId: '5F0C6A2E-8D7B-4C1A-9E3F-2B4D6F8A0C1E', userIdentifier: 'alice\t(admin)', clientIp: '203.0.113.9', userAgent: 'agent\r\nX: 1' }, { ipAddress: 'truncated', userAgent: 'full' });
+  const hit = new HitRow('r1', Date.UTC(2026, 0, 15, 12, 0, 0, 7), 200, 0.1234567, 2048, route, caller).normalise();
+  const [hitLine, eventLine] = encodeCopyRows([hit, hit.event()])!.slice(0, -1).split('\n');
+  t.equal(hitLine, eventLine);
+  const fields = Object.fromEntries(COPY_COLUMNS.map((c, i) => [c, parseCopyLine(hitLine!)[i]]));
+  t.match(fields, {
+    request_id: 'r1', total_ms: '0.123', method: 'GET', path: '/sobjects/Account/001\t2', resource_id: '001\n2', session_id: '5f0c6a2e-8d7b-4c1a-9e3f-2b4d6f8a0c1e',
+    client_ip: '203.0.113.0', user_agent: 'agent\r\nX: 1', cache_outcome: 'HIT', cache_tier: 'memory', upstream_ms: null, request_bytes: '0', error_code: null,
+  });
 });
