@@ -57,6 +57,15 @@ const FLUSH_MAX_EVENTS = 10_000;
 /** Callers whose row part (hit-row.ts) is kept ready. */
 const CALLERS_KEPT = 4_096;
 
+/** A caller's part as made, with what it was made from (raw, before normalising). */
+interface KeptCaller {
+  readonly sessionId: string | null;
+  readonly userIdentifier: string | null;
+  readonly clientIp: string | undefined;
+  readonly userAgent: string | null;
+  readonly part: AuditCaller;
+}
+
 export class AuditWriter {
   readonly #db: SqlDatabase | null;
   readonly #config: AuditConfig;
@@ -70,7 +79,7 @@ export class AuditWriter {
 
   /** Events as recorded; normalised (auditEvent, HitRow.normalise; idempotent) a batch at a time when flushed. */
   #buffer: Array<AuditEventFields | AuditRow> = [];
-  readonly #callers = new LRUCache<string, AuditCaller>({ max: CALLERS_KEPT });
+  readonly #callers = new LRUCache<string, KeptCaller>({ max: CALLERS_KEPT });
   #flushing: Promise<void> | null = null;
   #flushAgain = false;
   /** Set by flush(): the loop writes everything buffered, not just full batches. */
@@ -153,16 +162,18 @@ export class AuditWriter {
 
   /**
    * The caller part of a memory hit's row (hit-row.ts), normalised and encoded once per caller.
-   * Header values cannot hold NUL, so NUL separates the parts of the key.
+   * Kept by session id (else user, else address): the session store hands out the same id string
+   * for a session every time, so the look-up hashes nothing new; the other values are compared.
    */
   caller(sessionId: string | null, userIdentifier: string | null, clientIp: string | undefined, userAgent: string | null): AuditCaller {
-    const key = `${sessionId ?? ''}\0${userIdentifier ?? ''}\0${clientIp ?? ''}\0${userAgent ?? ''}`;
-    let caller = this.#callers.get(key);
-    if (caller === undefined) {
-      caller = auditCaller({ sessionId, userIdentifier, clientIp: clientIp ?? null, userAgent }, this.#config);
-      this.#callers.set(key, caller);
+    const key = sessionId ?? userIdentifier ?? clientIp ?? '';
+    const kept = this.#callers.get(key);
+    if (kept !== undefined && kept.sessionId === sessionId && kept.userIdentifier === userIdentifier && kept.clientIp === clientIp && kept.userAgent === userAgent) {
+      return kept.part;
     }
-    return caller;
+    const part = auditCaller({ sessionId, userIdentifier, clientIp: clientIp ?? null, userAgent }, this.#config);
+    this.#callers.set(key, { sessionId, userIdentifier, clientIp, userAgent, part });
+    return part;
   }
 
   /** Takes one event (or memory hit row) for the audit trail, normalised when flushed; never throws, never waits. */

@@ -73,8 +73,10 @@ export function auditRouteFor(record: ProxyRecord, method: string, url: string, 
   return auditRoute(auditRouteFields(record, method, url, redactQueryParams));
 }
 
-/** The writer's caller parts (AuditWriter.caller). */
-export type AuditCallers = (sessionId: string | null, userIdentifier: string | null, clientIp: string | undefined, userAgent: string | null) => AuditCaller;
+/** Where a hit row's caller part comes from (the AuditWriter). */
+export interface AuditCallers {
+  caller(sessionId: string | null, userIdentifier: string | null, clientIp: string | undefined, userAgent: string | null): AuditCaller;
+}
 
 /**
  * The audit row for a finished request: a memory hit with its URL part worked out ahead (the hit
@@ -86,6 +88,6 @@ export function auditRowFor(finished: FinishedRequest, record: ProxyRecord, reda
     return auditEventFor(finished, record, redactQueryParams);
   }
   const userAgent = typeof finished.userAgent === 'string' ? finished.userAgent : null;
-  const caller = callers(record.sessionId, record.identity?.userIdentifier ?? null, finished.clientIp, userAgent);
+  const caller = callers.caller(record.sessionId, record.identity?.userIdentifier ?? null, finished.clientIp, userAgent);
   return new HitRow(finished.id, record.startedAt, finished.status, finished.elapsedMs, record.responseBytes ?? finished.contentLength, route, caller);
 }

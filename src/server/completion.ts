@@ -4,7 +4,7 @@ import { failingParty } from '../errors.js';
 import { redactUrl } from '../policy/redaction.js';
 import type { ProxyEvents } from '../proxy/events.js';
 import type { ProxyRecord } from '../proxy/record.js';
-import { auditRowFor, type AuditCallers, type FinishedRequest } from './audit-event.js';
+import { auditRowFor, type FinishedRequest } from './audit-event.js';
 
 /** Where a finished request is reported: the audit trail, the metrics and the access log. */
 export interface CompletionSinks {
@@ -26,10 +26,9 @@ export type CompleteRequest = (finished: FinishedRequest, record: ProxyRecord) =
 export function requestCompletion(sinks: CompletionSinks): CompleteRequest {
   const { audit, events, log, redactQueryParams, callSaved } = sinks;
   const accessLog = ['info', 'debug', 'trace'].includes(log.level);
-  const callers: AuditCallers | null = audit === null ? null : (...args) => audit.caller(...args);
   return (finished, record) => {
     if (record.audited) {
-      if (audit !== null) audit.record(auditRowFor(finished, record, redactQueryParams, callers!));
+      if (audit !== null) audit.record(auditRowFor(finished, record, redactQueryParams, audit));
       events?.requestCompleted(record.upstream, finished.method, finished.status, record.cache, finished.elapsedMs / 1000, record.tier);
       if ((record.cache === 'HIT' || record.staleReason === 'quota') && record.upstream !== null) callSaved?.(record.upstream);
     }

@@ -2,6 +2,7 @@ import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type { AuditEvent } from '../../../src/audit/events.js';
+import { auditRoute, HitRow } from '../../../src/audit/hit-row.js';
 import { ensurePartitions } from '../../../src/audit/partitions.js';
 import { Spool } from '../../../src/audit/spool.js';
 import type { SqlDatabase } from '../../../src/db/sql.js';
@@ -151,6 +152,49 @@ for (const target of await databases(t)) {
         ['req-00000001'],
       );
       t.same(rows, [{ session_id: null, n: 2048, status: 0, total_ms: 0 }], 'normalised into an insertable row');
+    });
+
+    t.test('memory hit rows land as the events they stand for: copied, inserted, or spooled and replayed', async (t) => {
+      const base = await open();
+      const db = switchable(base);
+      const { writer } = testWriter(t, db, { config: { batchSize: 100, flushIntervalMs: 60_000, ipAddress: 'truncated' }, replayIntervalMs: 50 });
+      await writer.start();
+      const route = auditRoute({ upstream: 'salesforce', method: 'GET', path: '/sobjects/Account/001', query: 'fields=Name\tId', action: 'salesforce.sobject.read', resourceType: 'Account', resourceId: '001' });
+      const session = '5f0c6a2e-8d7b-4c1a-9e3f-2b4d6f8a0c1e';
+      const hit = (i: number) => {
+        const caller = writer.caller(i % 2 === 0 ? session : null, `user${i % 3}`, '203.0.113.9', i % 5 === 0 ? null : `agent/${i % 2}`);
+        return new HitRow(`hit-${String(i).padStart(6, '0')}`, Date.UTC(2026, 0, 15, 12) + i, 200, 0.25 + i / 1000, 2048 + i, route, caller);
+      };
+      t.equal(writer.caller(session, 'user0', '203.0.113.9', 'a'), writer.caller(session, 'user0', '203.0.113.9', 'a'), 'a caller part is made once');
+      t.not(writer.caller(session, 'user0', '203.0.113.9', 'a'), writer.caller(session, 'user0', '203.0.113.9', 'b'), 'and made again when a value changes');
+      const recorded = Array.from({ length: 300 }, (_, i) => hit(i));
+      const expected = recorded.map((row) => new HitRow(row.requestId, row.ts, row.status, row.totalMs, row.responseBytes, row.route, row.caller).normalise().event());
+      for (const row of recorded.slice(0, 200)) writer.record(row);
+      await writer.flush();
+      if (base.kind === 'postgres') t.equal(db.copies(), 1, 'the first 200 in one COPY');
+      db.mode = 'down';
+      for (const row of recorded.slice(200)) writer.record(row);
+      await writer.flush();
+      t.equal(writer.stats().spooled, 100, 'the last 100 spooled while the database is down');
+      db.mode = 'up';
+      await waitFor(t, 'spool replayed', () => writer.stats().spoolPendingRows === 0 && writer.health() === 'ok');
+      const { rows } = await base.query<Record<string, unknown>>(
+        `SELECT request_id, (extract(epoch FROM ts) * 1000)::float8 AS ts, session_id::text AS session_id, user_identifier, upstream, method, path,
+                query, action, resource_type, resource_id, status, cache_outcome, cache_tier, total_ms::float8 AS total_ms, upstream_ms,
+                request_bytes::int AS request_bytes, response_bytes::int AS response_bytes, client_ip, user_agent, error_code
+         FROM audit_logs ORDER BY request_id`,
+      );
+      t.equal(rows.length, 300);
+      t.same(
+        rows,
+        expected.map((e) => ({
+          request_id: e.requestId, ts: e.ts, session_id: e.sessionId, user_identifier: e.userIdentifier, upstream: 'salesforce', method: 'GET',
+          path: '/sobjects/Account/001', query: 'fields=Name\tId', action: 'salesforce.sobject.read', resource_type: 'Account', resource_id: '001',
+          status: 200, cache_outcome: 'HIT', cache_tier: 'memory', total_ms: Math.fround(e.totalMs), upstream_ms: null, request_bytes: 0,
+          response_bytes: e.responseBytes, client_ip: '203.0.113.0', user_agent: e.userAgent, error_code: null,
+        })),
+        'every field as the plain event has it, the address truncated',
+      );
     });
 
     t.test('Postgres down: batches go to the spool, then are replayed in order once it is back', async (t) => {
