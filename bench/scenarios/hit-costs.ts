@@ -6,7 +6,7 @@ export interface HitCostsResult {
   readonly iterations: number;
   /** ns per lane hit under each configuration, in the order each adds one feature. */
   readonly laneNs: Record<string, number>;
-  readonly auditFlushNsPerRow: number;
+  readonly auditFlushNsPerRow: { readonly hit: number; readonly event: number };
 }
 
 const us = (ns: number) => `${(ns / 1000).toFixed(2)} µs`;
@@ -29,6 +29,9 @@ export async function hitCosts(): Promise<{ rows: Row[]; result: HitCostsResult 
     });
     previous = ns;
   }
-  rows.push({ scenario: s, metric: 'audit flush per row, off the response path (normalise + COPY text)', value: us(result.auditFlushNsPerRow) });
+  rows.push(
+    { scenario: s, metric: 'audit flush per lane hit row, off the response path (normalise + COPY bytes)', value: us(result.auditFlushNsPerRow.hit) },
+    { scenario: s, metric: 'audit flush per plain event row (any other request)', value: us(result.auditFlushNsPerRow.event) },
+  );
   return { rows, result };
 }

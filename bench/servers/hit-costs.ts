@@ -19,7 +19,8 @@ import { BODY } from './body.js';
 type AppModule = typeof import('../../src/app.js');
 type LoadModule = typeof import('../../src/config/load.js');
 type EventsModule = typeof import('../../src/audit/events.js');
-type CopyModule = typeof import('../../src/audit/copy.js');
+type CopyModule = typeof import('../../src/audit/copy-encoding.js');
+type HitRowModule = typeof import('../../src/audit/hit-row.js');
 
 const srcDir = process.env['SIDECACHE_SRC'];
 if (srcDir === undefined || srcDir === '') throw new Error('SIDECACHE_SRC is not set');
@@ -27,7 +28,8 @@ const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(
 const { buildApp } = await load<AppModule>('app.js');
 const { loadConfig } = await load<LoadModule>('config/load.js');
 const { auditEvent } = await load<EventsModule>('audit/events.js');
-const { encodeCopyRows } = await load<CopyModule>('audit/copy.js');
+const { encodeCopyChunk } = await load<CopyModule>('audit/copy-encoding.js');
+const { auditCaller, auditRoute, HitRow } = await load<HitRowModule>('audit/hit-row.js');
 
 const ITERATIONS = Number(process.env['ITERATIONS'] ?? 200_000);
 const WARMUP = 50_000;
@@ -117,19 +119,29 @@ async function laneNsPerHit(variant: Variant, index: number): Promise<number> {
 }
 
 /** Normalising and COPY-encoding one audit row, as the writer does per flushed batch (ns per row). */
-function auditFlushNsPerRow(): number {
+/** ns per row to normalise and COPY-encode a batch: lane hit rows, and plain events (any other request). */
+function auditFlushNsPerRow(): { hit: number; event: number } {
   const fields = {
     requestId: '5f0c6a3e-3f7e-4a55-9d7b-2b1c9a1e0f11', ts: Date.now(), sessionId: '1b4e28ba-2fa1-41d2-883f-0016d3cca427', userIdentifier: 'bench-user',
     upstream: 'bench', method: 'GET', path: '/items/1', query: null, action: 'bench.items', resourceType: null, resourceId: null, status: 200,
     cacheOutcome: 'HIT', cacheTier: 'memory', totalMs: 0.041, upstreamMs: null, requestBytes: 0, responseBytes: 2048, clientIp: '127.0.0.1',
     userAgent: 'wrk', errorCode: null,
   } as const;
-  const batch = Array.from({ length: 500 }, () => ({ ...fields }));
-  const rounds = Math.max(10, Math.floor(ITERATIONS / 500));
-  for (let i = 0; i < 20; i++) encodeCopyRows(batch.map(auditEvent));
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < rounds; i++) encodeCopyRows(batch.map(auditEvent));
-  return Number(process.hrtime.bigint() - started) / (rounds * 500);
+  const route = auditRoute(fields);
+  const caller = auditCaller(fields, { ipAddress: 'full', userAgent: 'full' });
+  const events = Array.from({ length: CHUNK }, () => ({ ...fields }));
+  const hits = Array.from({ length: CHUNK }, () => new HitRow(fields.requestId, fields.ts, 200, fields.totalMs, 2048, route, caller));
+  const rounds = Math.max(10, Math.floor(ITERATIONS / CHUNK));
+  const perRow = (flush: () => unknown): number => {
+    for (let i = 0; i < 20; i++) flush();
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < rounds; i++) flush();
+    return Number(process.hrtime.bigint() - started) / (rounds * CHUNK);
+  };
+  return {
+    hit: perRow(() => encodeCopyChunk(hits.map((row) => row.normalise()))),
+    event: perRow(() => encodeCopyChunk(events.map(auditEvent))),
+  };
 }
 
 try {

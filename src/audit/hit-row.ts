@@ -8,11 +8,11 @@ import { keptAddress, keptUserAgent, type AuditPrivacy } from './privacy.js';
  * from one hit to the next: what the URL decides (upstream, path, query, action, resource) and who
  * asked (session, user, address, client). Those parts are normalised (events.ts) and COPY-encoded
  * once — per URL by the hit lane, per caller by the writer — and a hit's row holds them by
- * reference next to the five values that are its own. The writer copies such rows with one
- * template per row (copy.ts); the spool and the INSERT path take them as plain events (`event()`).
+ * reference next to the five values that are its own. The writer copies such rows into the COPY
+ * data byte by byte (copy-encoding.ts); the spool and the INSERT path take them as plain events (`event()`).
  */
 
-/** Normalised text of a row's URL part, and its COPY columns (COPY_COLUMNS order, tab-separated). */
+/** Normalised text of a row's URL part, and its COPY columns (COPY_COLUMNS order, tab-separated, UTF-8). */
 export interface AuditRoute {
   readonly upstream: string | null;
   readonly method: string;
@@ -21,7 +21,7 @@ export interface AuditRoute {
   readonly action: string;
   readonly resourceType: string | null;
   readonly resourceId: string | null;
-  readonly copy: string;
+  readonly copy: Buffer;
 }
 
 /** Normalised text of a row's caller part (privacy applied), and its COPY columns. */
@@ -30,16 +30,18 @@ export interface AuditCaller {
   readonly userIdentifier: string | null;
   readonly clientIp: string | null;
   readonly userAgent: string | null;
-  readonly copy: string;
+  readonly copy: Buffer;
 }
 
 export type AuditRouteFields = Pick<AuditEventFields, 'method' | 'path' | 'action'> & Partial<Pick<AuditEventFields, 'upstream' | 'query' | 'resourceType' | 'resourceId'>>;
 export type AuditCallerFields = Partial<Pick<AuditEventFields, 'sessionId' | 'userIdentifier' | 'clientIp' | 'userAgent'>>;
 
+const copyColumns = (values: ReadonlyArray<string | null>): Buffer => Buffer.from(values.map(copyText).join('\t'), 'utf8');
+
 /** The URL part of a row, normalised as auditEvent would and COPY-encoded. */
 export function auditRoute(fields: AuditRouteFields): AuditRoute {
   const e = auditEvent({ requestId: '-', status: 0, ...fields });
-  const copy = [e.upstream, e.method, e.path, e.query, e.action, e.resourceType, e.resourceId].map(copyText).join('\t');
+  const copy = copyColumns([e.upstream, e.method, e.path, e.query, e.action, e.resourceType, e.resourceId]);
   return { upstream: e.upstream, method: e.method, path: e.path, query: e.query, action: e.action, resourceType: e.resourceType, resourceId: e.resourceId, copy };
 }
 
@@ -48,7 +50,7 @@ export function auditCaller(fields: AuditCallerFields, privacy: AuditPrivacy): A
   const e = auditEvent({ requestId: '-', method: '-', path: '-', action: '-', status: 0, ...fields });
   const clientIp = keptAddress(e.clientIp, privacy.ipAddress);
   const userAgent = keptUserAgent(e.userAgent, privacy.userAgent);
-  const copy = [e.sessionId, e.userIdentifier, clientIp, userAgent].map(copyText).join('\t');
+  const copy = copyColumns([e.sessionId, e.userIdentifier, clientIp, userAgent]);
   return { sessionId: e.sessionId, userIdentifier: e.userIdentifier, clientIp, userAgent, copy };
 }
 

@@ -80,9 +80,9 @@ t.test('normalise is idempotent and keeps the parts by reference', async (t) => 
 
 t.test('parts are COPY-encoded once: tabs, newlines and backslashes escaped, nulls as \\N', async (t) => {
   const route = auditRoute({ upstream: null, method: 'GET', path: '/a\tb', query: 'q=a\\b', action: 'x.read', resourceType: null, resourceId: '1\n2' });
-  t.equal(route.copy, '\\N\tGET\t/a\\tb\tq=a\\\\b\tx.read\t\\N\t1\\n2');
+  t.equal(route.copy.toString('utf8'), '\\N\tGET\t/a\\tb\tq=a\\\\b\tx.read\t\\N\t1\\n2');
   const caller = auditCaller({ sessionId: null, userIdentifier: 'bob', clientIp: '2001:db8:85a3::8a2e:370:7334', userAgent: null }, { ipAddress: 'truncated', userAgent: 'full' });
-  t.equal(caller.copy, '\\N\tbob\t2001:db8:85a3::\t\\N');
+  t.equal(caller.copy.toString('utf8'), '\\N\tbob\t2001:db8:85a3::\t\\N');
 });
 
 t.test('auditEvents turns rows into plain events and leaves events as they are', async (t) => {
