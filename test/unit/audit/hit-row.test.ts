@@ -92,3 +92,12 @@ t.test('auditEvents turns rows into plain events and leaves events as they are',
   t.equal(first, event);
   t.match(second, { cacheOutcome: 'HIT', cacheTier: 'memory', upstreamMs: null, requestBytes: 0, errorCode: null, requestId: 'req-1' });
 });
+
+t.test("a part's bytes are its own, not a slice of Node's shared buffer pool", async (t) => {
+  const route = auditRoute({ method: 'GET', path: '/x', action: 'x.read' });
+  const caller = auditCaller({ userIdentifier: 'bob' }, FULL);
+  for (const bytes of [route.copy, caller.copy]) {
+    t.equal(bytes.byteOffset, 0);
+    t.equal(bytes.buffer.byteLength, bytes.length);
+  }
+});
