@@ -69,7 +69,12 @@ export async function startTlsRelay(t: Test, options: { target: { host: string; 
       const head = socket.read(8) as Buffer | null;
       if (head === null) return socket.once('readable', first);
       if (!head.equals(SSL_REQUEST)) return socket.destroy();
-      socket.write('S', () => secure(socket));
+      // Wrapped in the same turn as the "S" is written: the client's ClientHello can only follow
+      // the "S", and a TLSSocket reads from the socket's handle, so a hello read into the plain
+      // socket's buffer before the wrap (as waiting for the write's callback allowed) was lost
+      // and the handshake hung.
+      socket.write('S');
+      secure(socket);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
