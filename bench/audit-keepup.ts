@@ -10,7 +10,7 @@
 import { stopChild } from './lib/children.js';
 import { pinSelfToLoadCpu, withSideProcessesOnLoadCpu } from './lib/pin.js';
 import { startSidecache, startUpstream } from './lib/servers.js';
-import { createBenchSchema, REDIS_URL, redisNamespace, runPendingCleanups, SERVICE_PROCESSES, SESSION_HEADERS, tempDir } from './lib/services.js';
+import { fullTiers, runPendingCleanups, SERVICE_PROCESSES, SESSION_HEADERS } from './lib/services.js';
 import { runWrk } from './lib/wrk.js';
 
 const CONNECTIONS = Number(process.env['CONNECTIONS'] ?? 200);
@@ -19,15 +19,7 @@ const SHOWN = /^sidecache_(audit_events_total|audit_queue_depth|nodejs_gc_durati
 async function main(): Promise<void> {
   pinSelfToLoadCpu();
   const upstream = await startUpstream('upstream');
-  const server = await startSidecache({
-    name: 'sidecache-full',
-    upstreamUrl: upstream.url,
-    redisUrl: REDIS_URL,
-    databaseUrl: (await createBenchSchema()).url,
-    namespace: redisNamespace().namespace,
-    audit: { enabled: true },
-    dataDir: tempDir('sidecache-keepup-').path,
-  });
+  const server = await startSidecache({ name: 'sidecache-full', upstreamUrl: upstream.url, ...(await fullTiers()) });
   const url = `${server.url}/bench/items/1`;
   const counters = async (): Promise<string> =>
     (await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text())

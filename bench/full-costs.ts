@@ -11,7 +11,7 @@ import { stopAll } from './lib/children.js';
 import { pinSelfToLoadCpu, withSideProcessesOnLoadCpu } from './lib/pin.js';
 import { readCoreTimes, readCpuSeconds, readCpuSecondsByName } from './lib/proc.js';
 import { buildSidecache, startNaive, startSidecache, startUpstream, type Running } from './lib/servers.js';
-import { createBenchSchema, REDIS_URL, redisNamespace, runPendingCleanups, SERVICE_PROCESSES, SESSION_HEADERS, tempDir } from './lib/services.js';
+import { fullTiers, runPendingCleanups, SERVICE_PROCESSES, SESSION_HEADERS } from './lib/services.js';
 import { inRotation } from './lib/slices.js';
 import { runWrk } from './lib/wrk.js';
 
@@ -43,16 +43,7 @@ async function main(): Promise<void> {
   const measured = (name: string, server: Running, headers?: Record<string, string>): Measured => ({
     name, server, ...(headers === undefined ? {} : { headers }), responses: 0, cpuS: 0, sideS: 0, loadBusy: 0, loadTotal: 0,
   });
-  const tiers = async (name: string, audit: boolean) =>
-    startSidecache({
-      name,
-      upstreamUrl: upstream.url,
-      redisUrl: REDIS_URL,
-      databaseUrl: (await createBenchSchema()).url,
-      namespace: redisNamespace().namespace,
-      audit: { enabled: audit },
-      dataDir: tempDir('sidecache-full-costs-').path,
-    });
+  const tiers = async (name: string, audit: boolean) => startSidecache({ name, upstreamUrl: upstream.url, ...(await fullTiers(audit)) });
   const ref = process.env['BENCH_REF'] || undefined;
   const refFull: Measured[] = [];
   if (ref !== undefined) {

@@ -14,7 +14,7 @@ import { stopAll, stopChild } from './lib/children.js';
 import { buildSidecache, startBareFastify, startSidecache, startUpstream, type Running } from './lib/servers.js';
 import { pinSelfToLoadCpu, withSideProcessesOnLoadCpu } from './lib/pin.js';
 import { runWrk } from './lib/wrk.js';
-import { createBenchSchema, REDIS_URL, redisNamespace, runPendingCleanups, SERVICE_PROCESSES, SESSION_HEADERS, tempDir } from './lib/services.js';
+import { createBenchSchema, fullTiers, runPendingCleanups, SERVICE_PROCESSES, SESSION_HEADERS, tempDir } from './lib/services.js';
 
 interface Profile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
@@ -66,13 +66,7 @@ async function profileOnce(mode: 'bare' | 'lean' | 'audit' | 'full'): Promise<vo
     const upstream = await startUpstream('upstream');
     const tiers =
       mode === 'full'
-        ? {
-            redisUrl: REDIS_URL,
-            databaseUrl: (await createBenchSchema()).url,
-            namespace: redisNamespace().namespace,
-            audit: { enabled: true },
-            dataDir: tempDir('sidecache-prof-full-').path,
-          }
+        ? await fullTiers()
         : mode === 'audit'
           ? { databaseUrl: (await createBenchSchema()).url, postgresTier: false, audit: { enabled: true }, dataDir: tempDir('sidecache-prof-audit-').path }
           : {};

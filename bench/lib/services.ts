@@ -187,3 +187,18 @@ export function tempDir(prefix: string): { path: string; remove: () => Promise<v
   const remove = register(async () => rmSync(path, { recursive: true, force: true }));
   return { path, remove };
 }
+
+/**
+ * What makes a sidecache child "full" as scenario 1 runs it: the Redis and Postgres tiers (a
+ * fresh schema and key namespace, both removed at the end of the run) and, unless turned off,
+ * the audit trail to that Postgres; for `startSidecache`.
+ */
+export async function fullTiers(audit = true): Promise<{ redisUrl: string; databaseUrl: string; namespace: string; audit: { enabled: boolean }; dataDir: string }> {
+  return {
+    redisUrl: REDIS_URL,
+    databaseUrl: (await createBenchSchema()).url,
+    namespace: redisNamespace().namespace,
+    audit: { enabled: audit },
+    dataDir: tempDir('sidecache-bench-full-').path,
+  };
+}

@@ -88,8 +88,8 @@ const MAX_DATE_MS = 8.64e15;
  */
 export function auditEvent(fields: AuditEventFields): AuditEvent {
   return {
-    requestId: text(fields.requestId, L.requestId) ?? randomUUID(),
-    ts: timestamp(fields.ts),
+    requestId: ownValue.requestId(fields.requestId),
+    ts: ownValue.ts(fields.ts),
     sessionId: typeof fields.sessionId === 'string' && UUID.test(fields.sessionId) ? fields.sessionId.toLowerCase() : null,
     userIdentifier: text(fields.userIdentifier, L.userIdentifier),
     upstream: text(fields.upstream, L.upstream),
@@ -99,21 +99,30 @@ export function auditEvent(fields: AuditEventFields): AuditEvent {
     action: text(fields.action, L.action) ?? UNKNOWN_ACTION,
     resourceType: text(fields.resourceType, L.resourceType),
     resourceId: text(fields.resourceId, L.resourceId),
-    status: integer(fields.status, 999),
+    status: ownValue.status(fields.status),
     cacheOutcome: outcome(fields.cacheOutcome),
     cacheTier: text(fields.cacheTier, L.cacheTier),
-    totalMs: milliseconds(fields.totalMs) ?? 0,
+    totalMs: ownValue.totalMs(fields.totalMs),
     upstreamMs: milliseconds(fields.upstreamMs),
-    requestBytes: integer(fields.requestBytes, Number.MAX_SAFE_INTEGER),
-    responseBytes: integer(fields.responseBytes, Number.MAX_SAFE_INTEGER),
+    requestBytes: ownValue.bytes(fields.requestBytes),
+    responseBytes: ownValue.bytes(fields.responseBytes),
     clientIp: text(fields.clientIp, L.clientIp),
     userAgent: text(fields.userAgent, L.userAgent),
     errorCode: text(fields.errorCode, L.errorCode),
   };
 }
 
+/** How auditEvent normalises the values every row has of its own (a HitRow normalises with these too). */
+export const ownValue = {
+  requestId: (value: unknown): string => text(value, L.requestId) ?? randomUUID(),
+  ts: (value: unknown): number => timestamp(value),
+  status: (value: unknown): number => integer(value, 999),
+  totalMs: (value: unknown): number => milliseconds(value) ?? 0,
+  bytes: (value: unknown): number => integer(value, Number.MAX_SAFE_INTEGER),
+};
+
 /** Text cut to `max` (never inside a surrogate pair), NUL replaced; null for a non-string or empty value. */
-export function text(value: unknown, max: number): string | null {
+function text(value: unknown, max: number): string | null {
   if (typeof value !== 'string' || value === '') return null;
   let out = value.length > max ? value.slice(0, max) : value;
   if (out.length < value.length && /[\ud800-\udbff]$/.test(out)) out = out.slice(0, -1);
@@ -121,18 +130,18 @@ export function text(value: unknown, max: number): string | null {
 }
 
 /** Epoch ms as an integer a Date (and timestamptz) can hold; now when it is not one. */
-export function timestamp(value: unknown): number {
+function timestamp(value: unknown): number {
   return typeof value === 'number' && value >= 0 && value <= MAX_DATE_MS ? Math.round(value) : Date.now();
 }
 
 /** A count or status: a non-negative integer up to `max`, 0 when not a positive number. */
-export function integer(value: unknown, max: number): number {
+function integer(value: unknown, max: number): number {
   if (typeof value !== 'number' || !(value > 0)) return 0;
   return Math.min(Math.trunc(value), max);
 }
 
 /** A latency to the microsecond: `real` keeps about seven digits anyway, and short numbers are cheaper to write and parse. */
-export function milliseconds(value: unknown): number | null {
+function milliseconds(value: unknown): number | null {
   if (typeof value !== 'number' || Number.isNaN(value)) return null;
   return value > 0 ? Math.min(Math.round(value * 1000) / 1000, MAX_REAL) : 0;
 }

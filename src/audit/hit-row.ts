@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { copyText } from './copy-text.js';
-import { AUDIT_FIELD_LIMITS, auditEvent, integer, milliseconds, text, timestamp, type AuditEvent, type AuditEventFields } from './events.js';
+import { auditEvent, ownValue, type AuditEvent, type AuditEventFields } from './events.js';
 import { keptAddress, keptUserAgent, type AuditPrivacy } from './privacy.js';
 
 /**
@@ -79,11 +78,11 @@ export class HitRow {
 
   /** Normalises the row's own values in place, as auditEvent would (idempotent); returns the row. */
   normalise(): this {
-    this.requestId = text(this.requestId, AUDIT_FIELD_LIMITS.requestId) ?? randomUUID();
-    this.ts = timestamp(this.ts);
-    this.status = integer(this.status, 999);
-    this.totalMs = milliseconds(this.totalMs) ?? 0;
-    this.responseBytes = integer(this.responseBytes, Number.MAX_SAFE_INTEGER);
+    this.requestId = ownValue.requestId(this.requestId);
+    this.ts = ownValue.ts(this.ts);
+    this.status = ownValue.status(this.status);
+    this.totalMs = ownValue.totalMs(this.totalMs);
+    this.responseBytes = ownValue.bytes(this.responseBytes);
     return this;
   }
 

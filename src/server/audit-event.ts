@@ -26,7 +26,6 @@ export interface FinishedRequest {
  */
 export function auditEventFor(finished: FinishedRequest, record: ProxyRecord, redactQueryParams: ReadonlySet<string>): AuditEventFields {
   const { url, method } = finished;
-  const q = url.indexOf('?');
   const route = record.auditRoute ?? auditRouteFields(record, method, url, redactQueryParams);
   return {
     requestId: finished.id,
