@@ -9,7 +9,7 @@
  */
 import { stopAll } from './lib/children.js';
 import { pinSelfToLoadCpu, withSideProcessesOnLoadCpu } from './lib/pin.js';
-import { readCoreTimes, readCpuSeconds, readCpuSecondsByName } from './lib/proc.js';
+import { cpuDelta, readCoreTimes, readCpuSeconds, readCpuSecondsByName } from './lib/proc.js';
 import { buildSidecache, startNaive, startSidecache, startUpstream, type Running } from './lib/servers.js';
 import { fullTiers, runPendingCleanups, SERVICE_PROCESSES, SESSION_HEADERS } from './lib/services.js';
 import { inRotation } from './lib/slices.js';
@@ -29,12 +29,6 @@ interface Measured {
   sideS: number;
   loadBusy: number;
   loadTotal: number;
-}
-
-async function sideCpu(): Promise<number> {
-  let sum = 0;
-  for (const name of SERVICE_PROCESSES) for (const cpu of (await readCpuSecondsByName(name)).values()) sum += cpu;
-  return sum;
 }
 
 async function main(): Promise<void> {
@@ -70,11 +64,11 @@ async function main(): Promise<void> {
     await inRotation(servers, ROUNDS, async (m) => {
       const { pid } = m.server.child;
 
-      const [cpu, side, cores] = [await readCpuSeconds(pid), await sideCpu(), await readCoreTimes()];
+      const [cpu, side, cores] = [await readCpuSeconds(pid), await readCpuSecondsByName(SERVICE_PROCESSES), await readCoreTimes()];
       m.responses += (await wrk(m, SLICE_S)).requests;
       const after = await readCoreTimes();
       m.cpuS += (await readCpuSeconds(pid)) - cpu;
-      m.sideS += (await sideCpu()) - side;
+      m.sideS += cpuDelta(side, await readCpuSecondsByName(SERVICE_PROCESSES));
       m.loadBusy += after[0]!.busy - cores[0]!.busy;
       m.loadTotal += after[0]!.total - cores[0]!.total;
     });

@@ -1,7 +1,7 @@
 /**
- * `npx tsx bench/profile-hit.ts [bare|audit|full]`: CPU-profiles a sidecache child (lean; `audit`:
- * lean with audit rows to Postgres, as scenario 6a; or `full`
- * with Redis, Postgres, audit and a session as scenario 1 runs it, or the bare Fastify baseline)
+ * `npx tsx bench/profile-hit.ts [bare|audit|full|tiers]`: CPU-profiles a sidecache child (lean;
+ * `audit`: lean with audit rows to Postgres, as scenario 6a; `full` with Redis, Postgres, audit
+ * and a session as scenario 1 runs it; `tiers`: full with audit off; or the bare Fastify baseline)
  * under the scenario-1 memory-hit load (wrk, and the machine's Postgres and Redis, pinned to the load core, the child to the server
  * core, 10 s, PROFILE_CONNECTIONS or 50 connections) and prints the top
  * self-time functions in µs per request. Uses dist/ as built (`npm run build`), or with
@@ -21,7 +21,8 @@ interface Profile {
   samples: number[];
   timeDeltas: number[];
 }
-const TOP = 25;
+/** PROFILE_TOP, default 25: how many rows each listing prints. */
+const TOP = Number(process.env['PROFILE_TOP'] ?? 25);
 /** PROFILE_CONNECTIONS, default 50 (scenario 1 also runs 200). */
 const CONNECTIONS = Number(process.env['PROFILE_CONNECTIONS'] ?? 50);
 
@@ -42,7 +43,7 @@ function group(url: string): string {
 
 async function main(): Promise<void> {
   const arg = process.argv[2];
-  const mode = arg === 'bare' || arg === 'full' || arg === 'audit' ? arg : 'lean';
+  const mode = arg === 'bare' || arg === 'full' || arg === 'audit' || arg === 'tiers' ? arg : 'lean';
   const ref = process.env['BENCH_REF'] || undefined;
   pinSelfToLoadCpu();
   const build = ref === undefined ? null : buildSidecache(ref);
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
 }
 
 
-async function profileOnce(mode: 'bare' | 'lean' | 'audit' | 'full'): Promise<void> {
+async function profileOnce(mode: 'bare' | 'lean' | 'audit' | 'full' | 'tiers'): Promise<void> {
   const bare = mode === 'bare';
   const dir = mkdtempSync(join(tmpdir(), 'sidecache-prof-'));
   const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
@@ -65,14 +66,14 @@ async function profileOnce(mode: 'bare' | 'lean' | 'audit' | 'full'): Promise<vo
   } else {
     const upstream = await startUpstream('upstream');
     const tiers =
-      mode === 'full'
-        ? await fullTiers()
+      mode === 'full' || mode === 'tiers'
+        ? await fullTiers(mode === 'full')
         : mode === 'audit'
           ? { databaseUrl: (await createBenchSchema()).url, postgresTier: false, audit: { enabled: true }, dataDir: tempDir('sidecache-prof-audit-').path }
           : {};
     server = await startSidecache({ name: 'sidecache', upstreamUrl: upstream.url, nodeArgs, ...tiers });
   }
-  const headers = mode === 'full' ? SESSION_HEADERS : undefined;
+  const headers = mode === 'full' || mode === 'tiers' ? SESSION_HEADERS : undefined;
   const url = `${server.url}/bench/items/1`;
   // As in scenario 1, the machine's Postgres and Redis run on the load core while it measures.
   const { value: measured } = await withSideProcessesOnLoadCpu(SERVICE_PROCESSES, async () => {

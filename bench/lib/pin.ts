@@ -8,41 +8,59 @@ import { pidsNamed } from './proc.js';
  * generator sharing its core. Done with `taskset` (util-linux): a child is spawned as
  * `taskset -c <core> <command> <args>`, which sets the affinity and then execs the command, so
  * the PID the bench holds (and stops) is the node process itself. BENCH_PIN=0 turns it off.
+ *
+ * The load generator (wrk) is also given the load core first: it runs SCHED_FIFO at priority 1
+ * (`chrt -f 1 taskset -c 0 wrk …`, chrt execs taskset, which execs wrk). On two cores the
+ * machine's Postgres shares the load core, and the kernel here does not preempt a running task
+ * for a woken one at once (PREEMPT_NONE): with the full child's audit rows to write, Postgres
+ * kept wrk runnable but waiting for 0.6 of every 3 s, which left the server idle 10 % of the time
+ * and was counted against it. SCHED_IDLE for Postgres did not help; a real-time wrk did. wrk
+ * uses well under the core (30–65 %), so Postgres and Redis keep the rest, and the kernel's
+ * real-time throttling keeps 5 % for them even if it did not. Every server's wrk gets the same.
  */
 
 /** Where load generators, the bench process and helper upstreams run. */
 export const LOAD_CPU = '0';
 /** Where the server under test runs, alone. */
 export const SERVER_CPU = '1';
+/** The real-time priority (SCHED_FIFO) a load generator runs at on the load core. */
+const GENERATOR_PRIORITY = '1';
 
-export type CpuRole = 'load' | 'server';
+/** `generator`: on the load core, ahead of everything else there (wrk). */
+export type CpuRole = 'load' | 'generator' | 'server';
 
-const cpuOf = (role: CpuRole): string => (role === 'load' ? LOAD_CPU : SERVER_CPU);
+const cpuOf = (role: CpuRole): string => (role === 'server' ? SERVER_CPU : LOAD_CPU);
 
-let state: { enabled: boolean; reason: string } | null = null;
+let state: { enabled: boolean; realtime: boolean; reason: string } | null = null;
 
-function detect(): { enabled: boolean; reason: string } {
-  if (process.env['BENCH_PIN'] === '0') return { enabled: false, reason: 'BENCH_PIN=0' };
-  if (process.platform !== 'linux') return { enabled: false, reason: `not Linux (${process.platform})` };
-  if (cpus().length < 2) return { enabled: false, reason: `${cpus().length} CPU` };
+function detect(): { enabled: boolean; realtime: boolean; reason: string } {
+  if (process.env['BENCH_PIN'] === '0') return { enabled: false, realtime: false, reason: 'BENCH_PIN=0' };
+  if (process.platform !== 'linux') return { enabled: false, realtime: false, reason: `not Linux (${process.platform})` };
+  if (cpus().length < 2) return { enabled: false, realtime: false, reason: `${cpus().length} CPU` };
   const probe = spawnSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' });
-  if (probe.error !== undefined || probe.status !== 0) return { enabled: false, reason: 'taskset not found (util-linux)' };
-  return { enabled: true, reason: `load on core ${LOAD_CPU}, servers on core ${SERVER_CPU}` };
+  if (probe.error !== undefined || probe.status !== 0) return { enabled: false, realtime: false, reason: 'taskset not found (util-linux)' };
+  const pinned = `load on core ${LOAD_CPU}, servers on core ${SERVER_CPU}`;
+  const realtime = spawnSync('chrt', ['-f', GENERATOR_PRIORITY, 'true']);
+  if (realtime.error !== undefined || realtime.status !== 0) return { enabled: true, realtime: false, reason: `${pinned}; wrk not real-time (chrt -f refused: needs root or CAP_SYS_NICE)` };
+  return { enabled: true, realtime: true, reason: `${pinned}, wrk SCHED_FIFO ${GENERATOR_PRIORITY}` };
 }
 
 /** Whether children are pinned, and why (not). */
-export function pinning(): { enabled: boolean; reason: string } {
+export function pinning(): { enabled: boolean; realtime: boolean; reason: string } {
   state ??= detect();
   return state;
 }
 
 /**
  * The command line that runs `command args` on the role's core: `taskset -c N command args`
- * when pinning is on, else unchanged.
+ * when pinning is on (prefixed with `chrt -f 1` for a generator, where allowed), else unchanged.
  */
 export function pinnedCommand(role: CpuRole | undefined, command: string, args: readonly string[]): { command: string; args: string[] } {
-  if (role === undefined || !pinning().enabled) return { command, args: [...args] };
-  return { command: 'taskset', args: ['-c', cpuOf(role), command, ...args] };
+  const { enabled, realtime } = pinning();
+  if (role === undefined || !enabled) return { command, args: [...args] };
+  const pinned = ['-c', cpuOf(role), command, ...args];
+  if (role === 'generator' && realtime) return { command: 'chrt', args: ['-f', GENERATOR_PRIORITY, 'taskset', ...pinned] };
+  return { command: 'taskset', args: pinned };
 }
 
 /**
@@ -54,7 +72,7 @@ export function pinSelfToLoadCpu(): string {
   if (!enabled) return `not pinned: ${reason}`;
   const result = spawnSync('taskset', ['-a', '-c', '-p', LOAD_CPU, String(process.pid)], { encoding: 'utf8' });
   if (result.status !== 0) {
-    state = { enabled: false, reason: `taskset -p failed: ${(result.stderr ?? '').trim()}` };
+    state = { enabled: false, realtime: false, reason: `taskset -p failed: ${(result.stderr ?? '').trim()}` };
     return `not pinned: ${state.reason}`;
   }
   return reason;

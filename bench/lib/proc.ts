@@ -32,10 +32,10 @@ export async function pidsNamed(names: readonly string[]): Promise<number[]> {
   return out;
 }
 
-/** CPU seconds of every process whose name (/proc/<pid>/comm) is `name`, by PID (Linux only). */
-export async function readCpuSecondsByName(name: string): Promise<Map<number, number>> {
+/** CPU seconds of every process named `names` (/proc/<pid>/comm), by PID (Linux only). */
+export async function readCpuSecondsByName(names: string | readonly string[]): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  for (const pid of await pidsNamed([name])) {
+  for (const pid of await pidsNamed(typeof names === 'string' ? [names] : names)) {
     try {
       out.set(pid, await readCpuSeconds(pid));
     } catch {
@@ -45,7 +45,10 @@ export async function readCpuSecondsByName(name: string): Promise<Map<number, nu
   return out;
 }
 
-/** CPU seconds the processes in `after` used since `before` (a process new in `after` counts in full). */
+/**
+ * CPU seconds the processes in `after` used since `before` (a process new in `after` counts in
+ * full; one that exited in between is left out, rather than subtracting all it ever used).
+ */
 export function cpuDelta(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
   let sum = 0;
   for (const [pid, cpu] of after) sum += cpu - (before.get(pid) ?? 0);

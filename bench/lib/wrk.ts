@@ -9,9 +9,10 @@ import { spawnProcess, stopChild } from './children.js';
 import { parseWrkSummary, type WrkRun } from './wrk-summary.js';
 
 /**
- * wrk as the load generator: its own process, one thread, pinned to the load core
- * (`taskset -c 0 wrk -t1 -cN -dXs --latency --timeout 10s -s wrk-summary.lua URL`), so the
- * server under test has the other core to itself. The Lua script writes a JSON summary to a
+ * wrk as the load generator: its own process, one thread, pinned to the load core ahead of
+ * everything else there (`chrt -f 1 taskset -c 0 wrk -t1 -cN -dXs --latency --timeout 10s
+ * -s wrk-summary.lua URL`, bench/lib/pin.ts), so the server under test has the other core to
+ * itself and is never left waiting for its load. The Lua script writes a JSON summary to a
  * temp file named by $WRK_SUMMARY.
  */
 
@@ -51,7 +52,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkRun> {
     ...Object.entries(options.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
     options.url,
   ];
-  const child = spawnProcess('wrk', { name: 'wrk', args, env: { WRK_SUMMARY: out }, cpu: 'load' });
+  const child = spawnProcess('wrk', { name: 'wrk', args, env: { WRK_SUMMARY: out }, cpu: 'generator' });
   try {
     const exited = once(child.process, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     const limit = sleep((options.seconds + (options.timeoutS ?? 10) + 20) * 1000).then(() => null);

@@ -4,7 +4,7 @@ import { Agent, request } from 'undici';
 import { stopChild } from '../lib/children.js';
 import { timedGet, type Timed } from '../lib/http.js';
 import { pinning, SERVER_CPU, withSideProcessesOnLoadCpu } from '../lib/pin.js';
-import { readAffinity, readCoreTimes, readCpuSeconds, readCpuSecondsByName, readExecutable } from '../lib/proc.js';
+import { cpuDelta, readAffinity, readCoreTimes, readCpuSeconds, readCpuSecondsByName, readExecutable } from '../lib/proc.js';
 import { createBenchSchema, randomSuffix, REDIS_URL, redisNamespace, SERVICE_PROCESSES, SESSION_HEADERS, tempDir } from '../lib/services.js';
 import { startBareFastify, startNaive, startSidecache, type Running } from '../lib/servers.js';
 import { int, ms, type Row } from '../lib/table.js';
@@ -112,12 +112,6 @@ async function checkAffinity(server: Running): Promise<string> {
   return exe === 'node' ? cpus : `${cpus} (${exe}, not node)`;
 }
 
-async function sideCpu(): Promise<number> {
-  let sum = 0;
-  for (const name of SERVICE_PROCESSES) for (const cpu of (await readCpuSecondsByName(name)).values()) sum += cpu;
-  return sum;
-}
-
 /** Warm-up and slices at one connection count; every target measured SLICES times. */
 async function measureAt(connections: number, targets: readonly Target[], log: (m: string) => void): Promise<Record<Key, HitMeasure>> {
   const wrkFor = (t: Target, seconds: number) => runWrk({ url: `${t.server.url}${PATH}`, connections, seconds, ...(t.headers === undefined ? {} : { headers: t.headers }) });
@@ -126,11 +120,11 @@ async function measureAt(connections: number, targets: readonly Target[], log: (
   for (let slice = 0; slice < SLICES; slice++) {
     for (const t of slice % 2 === 0 ? targets : [...targets].reverse()) {
       const a = acc.get(t.key)!;
-      const [cpuBefore, sideBefore, coresBefore] = [await readCpuSeconds(t.server.child.pid), await sideCpu(), await readCoreTimes()];
+      const [cpuBefore, sideBefore, coresBefore] = [await readCpuSeconds(t.server.child.pid), await readCpuSecondsByName(SERVICE_PROCESSES), await readCoreTimes()];
       a.runs.push(await wrkFor(t, SLICE_S));
-      const [cpuAfter, sideAfter, coresAfter] = [await readCpuSeconds(t.server.child.pid), await sideCpu(), await readCoreTimes()];
+      const [cpuAfter, sideAfter, coresAfter] = [await readCpuSeconds(t.server.child.pid), await readCpuSecondsByName(SERVICE_PROCESSES), await readCoreTimes()];
       a.cpu += cpuAfter - cpuBefore;
-      a.side += sideAfter - sideBefore;
+      a.side += cpuDelta(sideBefore, sideAfter);
       coresAfter.forEach((c, i) => {
         a.busy[i] = (a.busy[i] ?? 0) + c.busy - (coresBefore[i]?.busy ?? c.busy);
         a.total[i] = (a.total[i] ?? 0) + c.total - (coresBefore[i]?.total ?? c.total);
