@@ -138,6 +138,10 @@ export function waitForReady(client: Redis | Cluster, timeoutMs: number, waitThr
     };
     const onEnd = (): void => done(new Error('redis client has been closed'));
     const timer = setTimeout(() => done(new Error(`redis not ready within ${timeoutMs} ms`)), timeoutMs);
+    // A wait never holds the process open by itself: a client closed while it was between
+    // connection attempts has no socket left to close, so it emits neither 'close' nor 'end', and
+    // a referenced timer kept the process alive for the rest of `timeoutMs` after shutdown.
+    timer.unref();
     client.on('ready', onReady);
     client.on('close', onClose);
     client.on('end', onEnd);

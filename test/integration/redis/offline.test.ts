@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import t, { type Test } from 'tap';
 import type { Cluster, Redis } from 'ioredis';
 import { createRedisClient, waitForReady } from '../../../src/redis/client.js';
@@ -88,4 +89,25 @@ t.test('a command in flight when the server dies settles within the retry budget
   await stopping;
   t.ok(result.failed, `failed: ${result.error}`);
   t.ok(result.ms < 3_000, `settled in ${result.ms.toFixed(0)} ms instead of hanging`);
+});
+
+t.test('a wait for a client closed between connection attempts does not hold the process open', async (t) => {
+  // In a child process, so what is measured is whether the process can exit: a client pointed at
+  // a closed port is between attempts (no socket) when it is closed, so it emits neither 'close'
+  // nor 'end', and the pending wait's 60 s timer used to keep the process alive until it fired.
+  const client = new URL('../../../src/redis/client.ts', import.meta.url).href;
+  const script = `
+    const { createRedisClient, waitForReady } = await import(${JSON.stringify(client)});
+    const c = createRedisClient('redis://127.0.0.1:1', { connectTimeoutMs: 200, name: 'closed-port', log: () => {} });
+    waitForReady(c, 60_000, true).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    c.disconnect();
+    console.log('closed at', Math.round(performance.now()));
+  `;
+  const started = Date.now();
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  const ms = Date.now() - started;
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stdout, /closed at \d+/);
+  t.ok(ms < 15_000, `the process exited ${ms} ms after it started, not when the 60 s wait would have timed out`);
 });
