@@ -77,7 +77,10 @@ export async function startSidecacheProcess(t: Test, configPath: string, env: Re
     };
     child.stdout!.on('data', onLine);
     child.stderr!.on('data', onLine);
-    void exited.then((code) => reject(new Error(`sidecache exited (${code}) before listening:\n${output.join('\n')}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`sidecache exited (${code}) before listening:\n${output.join('\n')}`));
+    });
   });
   return { child, url, output, exited };
 }
