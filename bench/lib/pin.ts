@@ -31,22 +31,30 @@ export type CpuRole = 'load' | 'generator' | 'server';
 
 const cpuOf = (role: CpuRole): string => (role === 'server' ? SERVER_CPU : LOAD_CPU);
 
-let state: { enabled: boolean; realtime: boolean; reason: string } | null = null;
+/** Whether children are pinned, whether the load generator runs real-time, and why (not). */
+interface Pinning {
+  readonly enabled: boolean;
+  readonly realtime: boolean;
+  readonly reason: string;
+}
 
-function detect(): { enabled: boolean; realtime: boolean; reason: string } {
-  if (process.env['BENCH_PIN'] === '0') return { enabled: false, realtime: false, reason: 'BENCH_PIN=0' };
-  if (process.platform !== 'linux') return { enabled: false, realtime: false, reason: `not Linux (${process.platform})` };
-  if (cpus().length < 2) return { enabled: false, realtime: false, reason: `${cpus().length} CPU` };
+let state: Pinning | null = null;
+
+const unpinned = (reason: string): Pinning => ({ enabled: false, realtime: false, reason });
+
+function detect(): Pinning {
+  if (process.env['BENCH_PIN'] === '0') return unpinned('BENCH_PIN=0');
+  if (process.platform !== 'linux') return unpinned(`not Linux (${process.platform})`);
+  if (cpus().length < 2) return unpinned(`${cpus().length} CPU`);
   const probe = spawnSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' });
-  if (probe.error !== undefined || probe.status !== 0) return { enabled: false, realtime: false, reason: 'taskset not found (util-linux)' };
+  if (probe.error !== undefined || probe.status !== 0) return unpinned('taskset not found (util-linux)');
   const pinned = `load on core ${LOAD_CPU}, servers on core ${SERVER_CPU}`;
   const realtime = spawnSync('chrt', ['-f', GENERATOR_PRIORITY, 'true']);
   if (realtime.error !== undefined || realtime.status !== 0) return { enabled: true, realtime: false, reason: `${pinned}; wrk not real-time (chrt -f refused: needs root or CAP_SYS_NICE)` };
   return { enabled: true, realtime: true, reason: `${pinned}, wrk SCHED_FIFO ${GENERATOR_PRIORITY}` };
 }
 
-/** Whether children are pinned, and why (not). */
-export function pinning(): { enabled: boolean; realtime: boolean; reason: string } {
+export function pinning(): Pinning {
   state ??= detect();
   return state;
 }
@@ -72,7 +80,7 @@ export function pinSelfToLoadCpu(): string {
   if (!enabled) return `not pinned: ${reason}`;
   const result = spawnSync('taskset', ['-a', '-c', '-p', LOAD_CPU, String(process.pid)], { encoding: 'utf8' });
   if (result.status !== 0) {
-    state = { enabled: false, realtime: false, reason: `taskset -p failed: ${(result.stderr ?? '').trim()}` };
+    state = unpinned(`taskset -p failed: ${(result.stderr ?? '').trim()}`);
     return `not pinned: ${state.reason}`;
   }
   return reason;

@@ -32,10 +32,10 @@ export async function pidsNamed(names: readonly string[]): Promise<number[]> {
   return out;
 }
 
-/** CPU seconds of every process named `names` (/proc/<pid>/comm), by PID (Linux only). */
-export async function readCpuSecondsByName(names: string | readonly string[]): Promise<Map<number, number>> {
+/** CPU seconds of every process whose name (/proc/<pid>/comm) is one of `names`, by PID (Linux only). */
+export async function readCpuSecondsByName(names: readonly string[]): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  for (const pid of await pidsNamed(typeof names === 'string' ? [names] : names)) {
+  for (const pid of await pidsNamed(names)) {
     try {
       out.set(pid, await readCpuSeconds(pid));
     } catch {

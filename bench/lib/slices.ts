@@ -41,11 +41,11 @@ export async function alternatingSlices(a: SliceTarget, b: SliceTarget, options:
   a.warmup = await run(a, options.warmupS);
   b.warmup = await run(b, options.warmupS);
   await inRotation([a, b], options.slices, async (target) => {
-    const sideBefore = options.sideProcess === undefined ? null : await readCpuSecondsByName(options.sideProcess);
+    const sideBefore = options.sideProcess === undefined ? null : await readCpuSecondsByName([options.sideProcess]);
     const cpuBefore = await readCpuSeconds(target.pid);
     target.runs.push(await run(target, options.measureS / options.slices));
     target.cpuSeconds += (await readCpuSeconds(target.pid)) - cpuBefore;
-    if (sideBefore !== null) target.sideCpuSeconds += cpuDelta(sideBefore, await readCpuSecondsByName(options.sideProcess!));
+    if (sideBefore !== null) target.sideCpuSeconds += cpuDelta(sideBefore, await readCpuSecondsByName([options.sideProcess!]));
   });
 }
 

@@ -118,7 +118,6 @@ async function laneNsPerHit(variant: Variant, index: number): Promise<number> {
   }
 }
 
-/** Normalising and COPY-encoding one audit row, as the writer does per flushed batch (ns per row). */
 /** ns per row to normalise and COPY-encode a batch: lane hit rows, and plain events (any other request). */
 function auditFlushNsPerRow(): { hit: number; event: number } {
   const fields = {
