@@ -5,7 +5,8 @@
  * Postgres and Redis on the load core, in rotating 3 s slices (ROUNDS, default 4; CONNECTIONS,
  * default 50) after a warm-up. Prints req/s, server CPU µs per response, Postgres + Redis CPU µs
  * per response and how busy the load core was. Needs `npm run build`. With BENCH_REF=<git ref>,
- * a full child built from that commit runs in the same rotation, for an A/B of a change.
+ * a lean and a full child built from that commit run in the same rotation, for an A/B of a
+ * change (`ONLY=<name prefixes>` keeps some of them).
  */
 import { stopAll } from './lib/children.js';
 import { pinSelfToLoadCpu, withSideProcessesOnLoadCpu } from './lib/pin.js';
@@ -39,11 +40,12 @@ async function main(): Promise<void> {
   });
   const tiers = async (name: string, audit: boolean) => startSidecache({ name, upstreamUrl: upstream.url, ...(await fullTiers(audit)) });
   const ref = process.env['BENCH_REF'] || undefined;
-  const refFull: Measured[] = [];
+  const refBuilt: Measured[] = [];
   if (ref !== undefined) {
     const build = buildSidecache(ref);
     if (build.errors !== null) throw new Error(`${ref} does not build:\n${build.errors}`);
-    refFull.push(measured(`full @${ref}`, await tiers('full-ref', true), SESSION_HEADERS));
+    refBuilt.push(measured(`lean @${ref}`, await startSidecache({ name: 'lean-ref', upstreamUrl: upstream.url })));
+    refBuilt.push(measured(`full @${ref}`, await tiers('full-ref', true), SESSION_HEADERS));
     const current = buildSidecache();
     if (current.errors !== null) throw new Error(`the working tree does not build:\n${current.errors}`);
   }
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
     ...(process.env['LEAN_SESSION'] ? [measured('naive, session hdrs', await startNaive(upstream.url), { ...SESSION_HEADERS, 'user-agent': 'bench-full-costs' }), measured('lean, session hdrs', await startSidecache({ name: 'lean-s', upstreamUrl: upstream.url }), { ...SESSION_HEADERS, 'user-agent': 'bench-full-costs' })] : []),
     measured('full, audit off', await tiers('full-no-audit', false), SESSION_HEADERS),
     measured('full', await tiers('full', true), SESSION_HEADERS),
-    ...refFull,
+    ...refBuilt,
   ];
 
   const only = process.env['ONLY']?.split(',');

@@ -28,6 +28,8 @@ export interface SpawnOptions {
    * execs the command: the PID is still the command's own. Absent: inherit the bench's affinity.
    */
   readonly cpu?: CpuRole;
+  /** Give the child a stdin pipe (`child.process.stdin`); by default its stdin is ignored. */
+  readonly stdin?: boolean;
 }
 
 const live = new Map<number, Child>();
@@ -44,7 +46,7 @@ export function spawnProcess(command: string, options: SpawnOptions): Child {
   const proc = spawn(pinned.command, pinned.args, {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   if (proc.pid === undefined) throw new Error(`${options.name}: spawn failed`);
   const pid = proc.pid;

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { stopChild } from '../lib/children.js';
 import { timedGet, type Timed } from '../lib/http.js';
+import { AUDIT_LOAD_UPSTREAM, startAuditLoad, type AuditLoad } from '../lib/audit-load.js';
 import { pinning, SERVER_CPU, withSideProcessesOnLoadCpu } from '../lib/pin.js';
 import { cpuDelta, readAffinity, readCoreTimes, readCpuSeconds, readCpuSecondsByName, readExecutable } from '../lib/proc.js';
 import { createBenchSchema, randomSuffix, REDIS_URL, redisNamespace, SERVICE_PROCESSES, SESSION_HEADERS, tempDir } from '../lib/services.js';
@@ -24,6 +25,11 @@ import { poolRuns, type PooledRuns, type WrkRun } from '../lib/wrk-summary.js';
  * three headers cost any node:http server to parse (about 10% of the naive peer's req/s on this
  * 2-core box), so the naive peer is measured twice, once with the plain requests lean gets and
  * once with the full child's, and full is compared with the naive peer answering the same requests.
+ *
+ * The full child's audit rows keep Postgres busy on the load core, and on this 2-core VM that
+ * work slows the server core's sends too, whichever server runs there. A control row measures it:
+ * the naive peer answering the full child's requests while a load child (bench/clients/audit-load.ts)
+ * COPYs the same rows at the full child's last measured rate.
  */
 
 const S = '1 hit path';
@@ -36,20 +42,23 @@ const WARM_POLL_MS = 5_000;
 const AUDIT_SETTLE_MS = 15_000;
 const TARGET = { leanVsNaive: 1.0, fullVsNaive: 0.8, p99VsBare: 2 } as const;
 
-type Key = 'bare' | 'naive' | 'lean' | 'naiveSession' | 'full';
-const KEYS: readonly Key[] = ['bare', 'naive', 'lean', 'naiveSession', 'full'];
+type Key = 'bare' | 'naive' | 'lean' | 'naiveSession' | 'full' | 'naiveAuditLoad';
+const KEYS: readonly Key[] = ['bare', 'naive', 'lean', 'naiveSession', 'full', 'naiveAuditLoad'];
 const LABEL: Record<Key, string> = {
   bare: 'bare fastify',
   naive: 'naive peer',
   lean: 'sidecache lean',
   naiveSession: "naive peer, full's request headers",
   full: 'sidecache full',
+  naiveAuditLoad: "naive peer, full's requests, full's audit COPY beside it",
 };
 
 interface Target {
   readonly key: Key;
   readonly server: Running;
   readonly headers?: Record<string, string>;
+  /** Runs beside this target's runs at the full child's last measured req/s (the control row). */
+  readonly auditLoad?: AuditLoad;
 }
 
 /** One server at one connection count, over its measured slices. */
@@ -82,6 +91,8 @@ export interface HitPathResult {
     readonly fullVsNaive: Record<string, number>;
     /** Against the naive peer answering lean's plain requests. */
     readonly fullVsPlainNaive: Record<string, number>;
+    /** Against the naive peer answering the full child's requests with the same audit COPY load on Postgres. */
+    readonly fullVsAuditLoadNaive: Record<string, number>;
     readonly naiveVsBare: Record<string, number>;
     readonly leanVsBare: Record<string, number>;
     readonly p99LeanVsBare200: number;
@@ -114,7 +125,17 @@ async function checkAffinity(server: Running): Promise<string> {
 
 /** Warm-up and slices at one connection count; every target measured SLICES times. */
 async function measureAt(connections: number, targets: readonly Target[], log: (m: string) => void): Promise<Record<Key, HitMeasure>> {
-  const wrkFor = (t: Target, seconds: number) => runWrk({ url: `${t.server.url}${PATH}`, connections, seconds, ...(t.headers === undefined ? {} : { headers: t.headers }) });
+  let fullRps = 0;
+  const wrkFor = async (t: Target, seconds: number) => {
+    await t.auditLoad?.setRate(fullRps);
+    try {
+      const run = await runWrk({ url: `${t.server.url}${PATH}`, connections, seconds, ...(t.headers === undefined ? {} : { headers: t.headers }) });
+      if (t.key === 'full') fullRps = run.requests / seconds;
+      return run;
+    } finally {
+      await t.auditLoad?.setRate(0);
+    }
+  };
   const acc = new Map<Key, { warmup: WrkRun; runs: WrkRun[]; cpu: number; side: number; busy: number[]; total: number[] }>();
   for (const t of targets) acc.set(t.key, { warmup: await wrkFor(t, WARMUP_S), runs: [], cpu: 0, side: 0, busy: [], total: [] });
   for (let slice = 0; slice < SLICES; slice++) {
@@ -165,6 +186,7 @@ export async function hitPath(upstream: Running, log: (message: string) => void)
   const redisNs = redisNamespace();
   const dataDir = tempDir('sidecache-bench-full-');
   const started: Running[] = [];
+  let auditLoad: AuditLoad | null = null;
   const agent = new Agent({ connections: 1 });
   try {
     const bare = await startBareFastify();
@@ -191,6 +213,9 @@ export async function hitPath(upstream: Running, log: (message: string) => void)
       { key: 'naiveSession', server: naive, headers: fullHeaders },
       { key: 'full', server: full, headers: fullHeaders },
     ];
+    // After the full child has migrated the schema: the load child COPYs into its audit_logs.
+    auditLoad = await startAuditLoad(db.url);
+    targets.push({ key: 'naiveAuditLoad', server: naive, headers: fullHeaders, auditLoad });
 
     const affinity = {} as Record<Key, string>;
     for (const t of targets) affinity[t.key] = await checkAffinity(t.server);
@@ -219,7 +244,7 @@ export async function hitPath(upstream: Running, log: (message: string) => void)
     let previous = -1;
     while (Date.now() < deadline) {
       try {
-        rows = await db.count('SELECT count(*) AS n FROM audit_logs');
+        rows = await db.count('SELECT count(*) AS n FROM audit_logs WHERE upstream IS DISTINCT FROM $1', [AUDIT_LOAD_UPSTREAM]);
       } catch (err) {
         rows = `error: ${err instanceof Error ? err.message : String(err)}`;
         break;
@@ -235,6 +260,7 @@ export async function hitPath(upstream: Running, log: (message: string) => void)
       leanVsNaive: ratioOf('lean', 'naive'),
       fullVsNaive: ratioOf('full', 'naiveSession'),
       fullVsPlainNaive: ratioOf('full', 'naive'),
+      fullVsAuditLoadNaive: ratioOf('full', 'naiveAuditLoad'),
       naiveVsBare: ratioOf('naive', 'bare'),
       leanVsBare: ratioOf('lean', 'bare'),
       p99LeanVsBare200: at(200).lean.p99 / at(200).bare.p99,
@@ -255,6 +281,7 @@ export async function hitPath(upstream: Running, log: (message: string) => void)
     return { rows: rowsOf(result), result };
   } finally {
     await agent.close();
+    if (auditLoad !== null) await auditLoad.stop();
     for (const server of started.reverse()) await stopChild(server.child);
     await redisNs.cleanup().catch((err: unknown) => log(`WARNING: redis namespace ${redisNs.namespace} cleanup failed: ${String(err)}`));
     await db.drop().catch((err: unknown) => log(`WARNING: schema ${db.schema} drop failed: ${String(err)}`));
@@ -294,7 +321,7 @@ function rowsOf(r: HitPathResult): Row[] {
     for (const k of KEYS) {
       const v = m[k];
       failures += v.errors + v.httpErrors;
-      const side = k === 'full' ? ` (+${v.sideCpuUsPerRequest.toFixed(1)} pg/redis)` : '';
+      const side = k === 'full' || k === 'naiveAuditLoad' ? ` (+${v.sideCpuUsPerRequest.toFixed(1)} pg/redis)` : '';
       rows.push({
         scenario: S,
         metric: `@${c} ${LABEL[k]}: req/s, p50 / p99, CPU per request (share of core 1)`,
@@ -307,7 +334,7 @@ function rowsOf(r: HitPathResult): Row[] {
       value: KEYS.map((k) => `${pct(m[k].coreBusy[0] ?? Number.NaN)}/${pct(m[k].coreBusy[1] ?? Number.NaN)}`).join(' | '),
     });
   }
-  const { leanVsNaive, fullVsNaive, fullVsPlainNaive, naiveVsBare, leanVsBare } = r.ratios;
+  const { leanVsNaive, fullVsNaive, fullVsPlainNaive, fullVsAuditLoadNaive, naiveVsBare, leanVsBare } = r.ratios;
   rows.push(
     { scenario: S, metric: 'errors + responses >= 400 (all runs)', value: int(failures), target: '0', pass: failures === 0 },
     { scenario: S, metric: 'naive / bare req/s @50 | @200', value: `${x(naiveVsBare[50]!)} | ${x(naiveVsBare[200]!)}` },
@@ -326,6 +353,11 @@ function rowsOf(r: HitPathResult): Row[] {
     });
   }
   rows.push(
+    {
+      scenario: S,
+      metric: "full / naive req/s @50 | @200, the naive peer with full's audit COPY beside it (control)",
+      value: `${x(fullVsAuditLoadNaive[50]!)} | ${x(fullVsAuditLoadNaive[200]!)}`,
+    },
     {
       scenario: S,
       metric: 'p99 lean / p99 bare @200',
