@@ -27,9 +27,9 @@ import { poolRuns, type PooledRuns, type WrkRun } from '../lib/wrk-summary.js';
  * 2-core box), so the naive peer is measured twice, once with the plain requests lean gets and
  * once with the full child's, and full is compared with the naive peer answering the same requests.
  *
- * The full child's audit rows keep Postgres busy on the load core, and on this 2-core VM that
- * work slows the server core's sends too, whichever server runs there. A control row measures it:
- * the naive peer answering the full child's requests while a load child (bench/clients/audit-load.ts)
+ * The full child's audit rows keep Postgres busy on the load core, and on this 2-core VM load on
+ * one vCPU can slow the other, whichever server runs there. A control row measures how much: the
+ * naive peer answering the full child's requests while a load child (bench/clients/audit-load.ts)
  * COPYs the same rows at the full child's last measured rate.
  */
 
