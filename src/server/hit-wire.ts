@@ -100,7 +100,7 @@ export function sendHit(req: IncomingMessage, res: ServerResponse, entry: CacheE
 }
 
 /**
- * Writes a memory hit's head and body to the socket in one write and ends the response,
+ * Writes a memory hit's head and body to the socket in one corked write and ends the response,
  * leaving node:http's ServerResponse nothing to build: the head is the one `writeHead` would
  * have built, byte for byte. Only for the plain case — an HTTP/1.1 request on a connection that
  * stays open, whose response is next on its socket (no pipelined answer ahead of it), with no
@@ -129,16 +129,12 @@ function writeDirect(req: IncomingMessage, res: ServerResponse, status: number, 
     return false;
   }
   const wireHead = `${wire[0]}${id}${wire[1]}${age}${wire[2]}${cacheStatus}${wire[3]}${connectionFields(timeoutMs, maxRequests)}\r\n`;
-  // One buffer, one write: a corked string and body go through Node's writev path, which
-  // builds a chunk list and copies the string again in C++; copying 2 KB here is cheaper.
-  const headLength = wireHead.length;
-  const bytes = Buffer.allocUnsafe(headLength + body.length);
-  bytes.write(wireHead, 0, headLength, 'latin1');
-  body.copy(bytes, headLength);
   res.statusCode = status;
-  socket.write(bytes);
+  socket.cork();
+  socket.write(wireHead, 'latin1');
+  socket.write(body);
   internals._header = wireHead;
   internals._headerSent = true;
-  res.end(); // finishes the response as node:http does once a head is sent
+  res.end(); // uncorks fully, and finishes the response as node:http does once a head is sent
   return true;
 }
