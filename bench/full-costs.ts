@@ -10,10 +10,9 @@
  */
 import { stopAll } from './lib/children.js';
 import { pinSelfToLoadCpu, withSideProcessesOnLoadCpu } from './lib/pin.js';
-import { cpuDelta, readCoreTimes, readCpuSeconds, readCpuSecondsByName } from './lib/proc.js';
 import { buildSidecache, startNaive, startSidecache, startUpstream, type Running } from './lib/servers.js';
 import { fullTiers, runPendingCleanups, SERVICE_PROCESSES, SESSION_HEADERS } from './lib/services.js';
-import { inRotation } from './lib/slices.js';
+import { inRotation, measureSlice } from './lib/slices.js';
 import { runWrk } from './lib/wrk.js';
 
 const CONNECTIONS = Number(process.env['CONNECTIONS'] ?? 50);
@@ -64,15 +63,12 @@ async function main(): Promise<void> {
   await withSideProcessesOnLoadCpu(SERVICE_PROCESSES, async () => {
     for (const m of servers) await wrk(m, 2);
     await inRotation(servers, ROUNDS, async (m) => {
-      const { pid } = m.server.child;
-
-      const [cpu, side, cores] = [await readCpuSeconds(pid), await readCpuSecondsByName(SERVICE_PROCESSES), await readCoreTimes()];
-      m.responses += (await wrk(m, SLICE_S)).requests;
-      const after = await readCoreTimes();
-      m.cpuS += (await readCpuSeconds(pid)) - cpu;
-      m.sideS += cpuDelta(side, await readCpuSecondsByName(SERVICE_PROCESSES));
-      m.loadBusy += after[0]!.busy - cores[0]!.busy;
-      m.loadTotal += after[0]!.total - cores[0]!.total;
+      const { value: run, usage } = await measureSlice(m.server.child.pid, SERVICE_PROCESSES, () => wrk(m, SLICE_S));
+      m.responses += run.requests;
+      m.cpuS += usage.cpuS;
+      m.sideS += usage.sideS;
+      m.loadBusy += usage.cores[0]!.busy;
+      m.loadTotal += usage.cores[0]!.total;
     });
   });
   console.log(`${CONNECTIONS} connections, ${ROUNDS} x ${SLICE_S} s each:`);

@@ -27,7 +27,7 @@ const caller = auditCaller(
 const copySql = `COPY audit_logs (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
 
 let rate = 0;
-let written = 0;
+let rowsMade = 0;
 let stopping = false;
 createInterface({ input: process.stdin }).on('line', (line) => {
   const value = Number(line.trim());
@@ -42,7 +42,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 async function copyBatch(rows: number): Promise<void> {
   const now = Date.now();
   const batch: HitRow[] = [];
-  for (let i = 0; i < rows; i++) batch.push(new HitRow(`audit-load-${++written}`, now, 200, 0.3, 2048, route, caller));
+  for (let i = 0; i < rows; i++) batch.push(new HitRow(`audit-load-${++rowsMade}`, now, 200, 0.3, 2048, route, caller));
   const stream = client.query(copyFrom(copySql));
   await new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
@@ -58,9 +58,7 @@ while (!stopping) {
   carry += (rate * BATCH_EVERY_MS) / 1000;
   const rows = Math.floor(carry);
   carry -= rows;
-  if (rate === 0) carry = 0;
   if (rows > 0) await copyBatch(rows);
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, BATCH_EVERY_MS - (Date.now() - started))));
 }
 await client.end();
-process.stdout.write(`${JSON.stringify({ written })}\n`);

@@ -1,5 +1,5 @@
 import { cannon, type CannonResult } from './cannon.js';
-import { cpuDelta, readCpuSeconds, readCpuSecondsByName } from './proc.js';
+import { cpuDelta, readCoreTimes, readCpuSeconds, readCpuSecondsByName } from './proc.js';
 
 /** One server measured by `alternatingSlices`; `runs` and `cpuSeconds` are filled in. */
 export interface SliceTarget {
@@ -72,4 +72,23 @@ export async function inRotation<T>(targets: readonly T[], rounds: number, measu
   for (let round = 0; round < rounds; round++) {
     for (const target of round % 2 === 0 ? targets : [...targets].reverse()) await measure(target, round);
   }
+}
+
+/** What one measured run cost: the server's CPU, the side processes' CPU, and each core's busy and total time (seconds and ticks). */
+export interface SliceUsage {
+  readonly cpuS: number;
+  readonly sideS: number;
+  readonly cores: readonly { readonly busy: number; readonly total: number }[];
+}
+
+/**
+ * Runs `run` and reads around it what it cost: CPU of the server `pid`, of every process named in
+ * `sideProcesses` (e.g. postgres), and each core's busy and total time from /proc/stat.
+ */
+export async function measureSlice<T>(pid: number, sideProcesses: readonly string[], run: () => Promise<T>): Promise<{ value: T; usage: SliceUsage }> {
+  const [cpuBefore, sideBefore, coresBefore] = [await readCpuSeconds(pid), await readCpuSecondsByName(sideProcesses), await readCoreTimes()];
+  const value = await run();
+  const [cpuAfter, sideAfter, coresAfter] = [await readCpuSeconds(pid), await readCpuSecondsByName(sideProcesses), await readCoreTimes()];
+  const cores = coresAfter.map((c, i) => ({ busy: c.busy - (coresBefore[i]?.busy ?? c.busy), total: c.total - (coresBefore[i]?.total ?? c.total) }));
+  return { value, usage: { cpuS: cpuAfter - cpuBefore, sideS: cpuDelta(sideBefore, sideAfter), cores } };
 }

@@ -5,9 +5,10 @@ import { stopChild } from '../lib/children.js';
 import { timedGet, type Timed } from '../lib/http.js';
 import { AUDIT_LOAD_UPSTREAM, startAuditLoad, type AuditLoad } from '../lib/audit-load.js';
 import { pinning, SERVER_CPU, withSideProcessesOnLoadCpu } from '../lib/pin.js';
-import { cpuDelta, readAffinity, readCoreTimes, readCpuSeconds, readCpuSecondsByName, readExecutable } from '../lib/proc.js';
+import { readAffinity, readExecutable } from '../lib/proc.js';
 import { createBenchSchema, randomSuffix, REDIS_URL, redisNamespace, SERVICE_PROCESSES, SESSION_HEADERS, tempDir } from '../lib/services.js';
 import { startBareFastify, startNaive, startSidecache, type Running } from '../lib/servers.js';
+import { measureSlice } from '../lib/slices.js';
 import { median } from '../lib/stats.js';
 import { int, ms, type Row } from '../lib/table.js';
 import { runWrk } from '../lib/wrk.js';
@@ -142,14 +143,13 @@ async function measureAt(connections: number, targets: readonly Target[], log: (
   for (let slice = 0; slice < SLICES; slice++) {
     for (const t of slice % 2 === 0 ? targets : [...targets].reverse()) {
       const a = acc.get(t.key)!;
-      const [cpuBefore, sideBefore, coresBefore] = [await readCpuSeconds(t.server.child.pid), await readCpuSecondsByName(SERVICE_PROCESSES), await readCoreTimes()];
-      a.runs.push(await wrkFor(t, SLICE_S));
-      const [cpuAfter, sideAfter, coresAfter] = [await readCpuSeconds(t.server.child.pid), await readCpuSecondsByName(SERVICE_PROCESSES), await readCoreTimes()];
-      a.cpu += cpuAfter - cpuBefore;
-      a.side += cpuDelta(sideBefore, sideAfter);
-      coresAfter.forEach((c, i) => {
-        a.busy[i] = (a.busy[i] ?? 0) + c.busy - (coresBefore[i]?.busy ?? c.busy);
-        a.total[i] = (a.total[i] ?? 0) + c.total - (coresBefore[i]?.total ?? c.total);
+      const { value: run, usage } = await measureSlice(t.server.child.pid, SERVICE_PROCESSES, () => wrkFor(t, SLICE_S));
+      a.runs.push(run);
+      a.cpu += usage.cpuS;
+      a.side += usage.sideS;
+      usage.cores.forEach((c, i) => {
+        a.busy[i] = (a.busy[i] ?? 0) + c.busy;
+        a.total[i] = (a.total[i] ?? 0) + c.total;
       });
     }
     log(`1 @${connections}: slice ${slice + 1}/${SLICES} done`);
