@@ -25,6 +25,8 @@ interface Measured {
   readonly server: Running;
   readonly headers?: Record<string, string>;
   responses: number;
+  /** Seconds under load (a run's pause while its connections open is left out). */
+  loadS: number;
   cpuS: number;
   sideS: number;
   loadBusy: number;
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
   pinSelfToLoadCpu();
   const upstream = await startUpstream('upstream');
   const measured = (name: string, server: Running, headers?: Record<string, string>): Measured => ({
-    name, server, ...(headers === undefined ? {} : { headers }), responses: 0, cpuS: 0, sideS: 0, loadBusy: 0, loadTotal: 0,
+    name, server, ...(headers === undefined ? {} : { headers }), responses: 0, loadS: 0, cpuS: 0, sideS: 0, loadBusy: 0, loadTotal: 0,
   });
   const tiers = async (name: string, audit: boolean) => startSidecache({ name, upstreamUrl: upstream.url, ...(await fullTiers(audit)) });
   const ref = process.env['BENCH_REF'] || undefined;
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     await inRotation(servers, ROUNDS, async (m) => {
       const { value: run, usage } = await measureSlice(m.server.child.pid, SERVICE_PROCESSES, () => wrk(m, SLICE_S));
       m.responses += run.requests;
+      m.loadS += run.seconds;
       m.cpuS += usage.cpuS;
       m.sideS += usage.sideS;
       m.loadBusy += usage.cores[0]!.busy;
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
   console.log(`${CONNECTIONS} connections, ${ROUNDS} x ${SLICE_S} s each:`);
   const naive = servers[0]!;
   for (const m of servers) {
-    const rps = m.responses / (ROUNDS * SLICE_S);
+    const rps = m.responses / m.loadS;
     const us = (s: number) => ((s * 1e6) / m.responses).toFixed(2).padStart(6);
     console.log(
       `${m.name.padEnd(18)} ${rps.toFixed(0).padStart(7)} req/s (${(m.responses / naive.responses).toFixed(2)}× naive)  server ${us(m.cpuS)} µs/resp  pg+redis ${us(m.sideS)} µs/resp  load core ${((100 * m.loadBusy) / m.loadTotal).toFixed(0)}% busy`,

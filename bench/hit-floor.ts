@@ -22,13 +22,15 @@ interface Measured {
   readonly name: string;
   readonly server: Running;
   responses: number;
+  /** Seconds under load (a run's pause while its connections open is left out). */
+  loadS: number;
   cpuS: number;
 }
 
 async function main(): Promise<void> {
   pinSelfToLoadCpu();
   const upstream = await startUpstream('upstream');
-  const measured = (name: string, server: Running): Measured => ({ name, server, responses: 0, cpuS: 0 });
+  const measured = (name: string, server: Running): Measured => ({ name, server, responses: 0, loadS: 0, cpuS: 0 });
   const servers = [
     measured("node:http, naive peer's 2 fields", await startRawHttp('naive')),
     measured("node:http, a lane hit's 9 fields", await startRawHttp('lane')),
@@ -40,12 +42,14 @@ async function main(): Promise<void> {
   await inRotation(servers, ROUNDS, async (m) => {
     const { pid } = m.server.child;
     const before = await readCpuSeconds(pid);
-    m.responses += (await runWrk({ url: m.server.url + PATH, connections: CONNECTIONS, seconds: SLICE_S })).requests;
+    const run = await runWrk({ url: m.server.url + PATH, connections: CONNECTIONS, seconds: SLICE_S });
+    m.responses += run.requests;
+    m.loadS += run.seconds;
     m.cpuS += (await readCpuSeconds(pid)) - before;
   });
   console.log(`${CONNECTIONS} connections, ${ROUNDS} x ${SLICE_S} s each:`);
-  for (const { name, responses, cpuS } of servers) {
-    const rps = (responses / (ROUNDS * SLICE_S)).toFixed(0).padStart(7);
+  for (const { name, responses, loadS, cpuS } of servers) {
+    const rps = (responses / loadS).toFixed(0).padStart(7);
     console.log(`${name.padEnd(44)} ${rps} req/s  ${((cpuS * 1e6) / responses).toFixed(2).padStart(6)} µs/response`);
   }
 }

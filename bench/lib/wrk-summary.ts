@@ -16,6 +16,7 @@ export interface WrkErrors {
 export interface WrkRun {
   /** Responses received. */
   readonly requests: number;
+  /** How long the load ran: wrk's duration less the start delay, if any. */
   readonly seconds: number;
   readonly rps: number;
   readonly bytes: number;
@@ -46,7 +47,9 @@ export function parseWrkSummary(text: string): WrkRun {
   const o = raw as Record<string, unknown>;
   const requests = count(o['requests'], 'requests');
   const durationUs = count(o['durationUs'], 'durationUs');
-  if (durationUs === 0) throw new Error('wrk summary: durationUs is 0');
+  // The pause before the first requests (wrk-summary.lua) is in wrk's duration but carries no load.
+  const startDelayUs = o['startDelayUs'] === undefined ? 0 : count(o['startDelayUs'], 'startDelayUs');
+  if (durationUs <= startDelayUs) throw new Error(`wrk summary: durationUs ${durationUs} is not beyond the start delay (${startDelayUs} µs)`);
   const e = (o['errors'] ?? {}) as Record<string, unknown>;
   const errors = Object.fromEntries(ERROR_KINDS.map((k) => [k, count(e[k], `errors.${k}`)])) as unknown as WrkErrors;
   const l = (o['latencyUs'] ?? {}) as Record<string, unknown>;
@@ -61,7 +64,7 @@ export function parseWrkSummary(text: string): WrkRun {
   for (let i = 1; i < quantiles.length; i++) {
     if (quantiles[i]![0] <= quantiles[i - 1]![0]) throw new Error('wrk summary: quantile percentiles are not ascending');
   }
-  const seconds = durationUs / 1e6;
+  const seconds = (durationUs - startDelayUs) / 1e6;
   return {
     requests,
     seconds,

@@ -32,6 +32,10 @@ import { poolRuns, type PooledRuns, type WrkRun } from '../lib/wrk-summary.js';
  * one vCPU can slow the other, whichever server runs there. A control row measures how much: the
  * naive peer answering the full child's requests while a load child (bench/clients/audit-load.ts)
  * COPYs the same rows at the full child's last measured rate.
+ *
+ * Every wrk run opens its connections before its first request (bench/lib/wrk.ts), so the
+ * figures are steady load. What a burst of new connections meets at a busy server (Node accepts
+ * one per event-loop turn) is measured apart, once per server at 200 connections.
  */
 
 const S = '1 hit path';
@@ -45,6 +49,9 @@ const AUDIT_SETTLE_MS = 15_000;
 const TARGET = { leanVsNaive: 1.0, fullVsNaive: 0.8, p99VsBare: 2 } as const;
 
 type Key = 'bare' | 'naive' | 'lean' | 'naiveSession' | 'full' | 'naiveAuditLoad';
+/** The servers whose connection burst is measured (the naive peer once: headers do not change how it accepts). */
+const BURST_KEYS = ['bare', 'naive', 'lean', 'full'] as const satisfies readonly Key[];
+const BURST_CONNECTIONS = 200;
 const KEYS: readonly Key[] = ['bare', 'naive', 'lean', 'naiveSession', 'full', 'naiveAuditLoad'];
 const LABEL: Record<Key, string> = {
   bare: 'bare fastify',
@@ -87,6 +94,11 @@ export interface HitPathResult {
   readonly sample: Record<'naive' | 'lean' | 'full', { status: number; xCache: string | undefined; tier: string | undefined }>;
   readonly fullReadyz: unknown;
   readonly measures: Record<string, Record<Key, HitMeasure>>;
+  /**
+   * One run per server at 200 connections that start their requests as they connect, while the
+   * server is already busy with the first ones: p99 and the slowest response, in ms.
+   */
+  readonly connectionBurst: Record<(typeof BURST_KEYS)[number], { readonly p99: number; readonly maxMs: number; readonly requests: number }>;
   readonly ratios: {
     readonly leanVsNaive: Record<string, number>;
     /** Against the naive peer answering the full child's requests (session headers and all). */
@@ -132,7 +144,7 @@ async function measureAt(connections: number, targets: readonly Target[], log: (
     await t.auditLoad?.setRate(fullRps);
     try {
       const run = await runWrk({ url: `${t.server.url}${PATH}`, connections, seconds, ...(t.headers === undefined ? {} : { headers: t.headers }) });
-      if (t.key === 'full') fullRps = run.requests / seconds;
+      if (t.key === 'full') fullRps = run.rps;
       return run;
     } finally {
       await t.auditLoad?.setRate(0);
@@ -230,16 +242,23 @@ export async function hitPath(upstream: Running, log: (message: string) => void)
     const fullReadyz = await readyz(full.url);
 
     const measures: Record<string, Record<Key, HitMeasure>> = {};
+    const connectionBurst = {} as HitPathResult['connectionBurst'];
     const { note: sideProcesses } = await withSideProcessesOnLoadCpu(SERVICE_PROCESSES, async () => {
       for (const connections of CONNECTIONS) {
         log(`1 @${connections} connections: warm-up ${WARMUP_S} s each, then ${SLICES} x ${SLICE_S} s slices each`);
         measures[connections] = await measureAt(connections, targets, log);
       }
+      log(`1: ${BURST_CONNECTIONS} connections opened under load, ${SLICE_S} s each`);
+      for (const key of BURST_KEYS) {
+        const t = targets.find((target) => target.key === key)!;
+        const run = await runWrk({ url: `${t.server.url}${PATH}`, connections: BURST_CONNECTIONS, seconds: SLICE_S, connectFirst: false, ...(t.headers === undefined ? {} : { headers: t.headers }) });
+        connectionBurst[key] = { p99: run.p99, maxMs: run.maxMs, requests: run.requests };
+      }
     });
 
     // Every request the full child answered should have its audit row once the writer catches up.
     const fullRuns = Object.values(measures).map((m) => m['full']);
-    const responses = fullRuns.reduce((n, m) => n + m.requests + m.warmup.requests, 0);
+    const responses = fullRuns.reduce((n, m) => n + m.requests + m.warmup.requests, 0) + connectionBurst.full.requests;
     let rows: number | string = 0;
     const deadline = Date.now() + AUDIT_SETTLE_MS;
     let previous = -1;
@@ -275,6 +294,7 @@ export async function hitPath(upstream: Running, log: (message: string) => void)
       sample,
       fullReadyz,
       measures,
+      connectionBurst,
       ratios,
       audit: { rows, responses },
       ratio: ratios.leanVsBare[50]!,
@@ -375,6 +395,11 @@ function rowsOf(r: HitPathResult): Row[] {
       value: `${x(r.ratios.p99LeanVsBare200)} (${ms(r.measures[200]!.lean.p99)} / ${ms(r.measures[200]!.bare.p99)})`,
       target: `<= ${TARGET.p99VsBare}x`,
       pass: r.ratios.p99LeanVsBare200 <= TARGET.p99VsBare,
+    },
+    {
+      scenario: S,
+      metric: `${BURST_CONNECTIONS} connections opened under load (one run each): p99 / slowest, ${BURST_KEYS.join(' | ')}`,
+      value: BURST_KEYS.map((k) => `${ms(r.connectionBurst[k].p99)} / ${ms(r.connectionBurst[k].maxMs)}`).join(' | '),
     },
     {
       scenario: S,

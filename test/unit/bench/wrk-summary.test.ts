@@ -29,11 +29,19 @@ t.test('parseWrkSummary', async (t) => {
     t.same(run.quantiles[0], [1, 1.01]);
   });
 
+  t.test('req/s leaves out the pause before the first requests', async (t) => {
+    const run = parseWrkSummary(summary(9_000, () => 1000, { startDelayUs: 200_000 }));
+    t.equal(run.seconds, 1.8);
+    t.equal(run.rps, 5000);
+  });
+
   t.test('refuses what is not the script output, naming the field', async (t) => {
     t.throws(() => parseWrkSummary('Running 2s test @ http://127.0.0.1'), /not JSON/);
     t.throws(() => parseWrkSummary('[]'), /quantiles missing|requests/);
     t.throws(() => parseWrkSummary(summary(10, () => 1, { requests: -1 })), /requests is not a count/);
-    t.throws(() => parseWrkSummary(summary(10, () => 1, { durationUs: 0 })), /durationUs is 0/);
+    t.throws(() => parseWrkSummary(summary(10, () => 1, { durationUs: 0 })), /durationUs 0 is not beyond/);
+    t.throws(() => parseWrkSummary(summary(10, () => 1, { startDelayUs: 2_000_000 })), /not beyond the start delay/);
+    t.throws(() => parseWrkSummary(summary(10, () => 1, { startDelayUs: -5 })), /startDelayUs is not a count/);
     t.throws(() => parseWrkSummary(summary(10, () => 1, { errors: { connect: 0 } })), /errors\.read/);
     t.throws(() => parseWrkSummary(summary(10, () => 1, { quantiles: [] })), /quantiles missing/);
     t.throws(() => parseWrkSummary(summary(10, () => 1, { quantiles: [[50, 1], [40, 2]] })), /not ascending/);
