@@ -9,7 +9,8 @@
 -- (libuv >= 1.45) accepts one new connection per event-loop turn, each turn serving every
 -- connection already open: the last of 200 waits a few hundred ms for its first response. The
 -- summary's `startDelayUs` lets the run's req/s leave the pause out. wrk only asks `delay` when
--- the script defines it, so a run without the pause pays nothing for it.
+-- the script defines it: with the pause, every later request takes wrk's delay path with 0 ms (a
+-- timer event each; req/s did not move, see README), and a run without it pays nothing.
 
 local start_delay_ms = tonumber(os.getenv("WRK_START_DELAY_MS") or "0") or 0
 if start_delay_ms > 0 then

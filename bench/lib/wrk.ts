@@ -66,9 +66,11 @@ export async function runWrk(options: WrkOptions): Promise<WrkRun> {
   ];
   const startDelay = options.connectFirst === false ? {} : { WRK_START_DELAY_MS: String(CONNECT_FIRST_MS), WRK_CONNECTIONS: String(options.connections) };
   const child = spawnProcess('wrk', { name: 'wrk', args, env: { WRK_SUMMARY: out, ...startDelay }, cpu: 'generator' });
+  // Cancelled once the run is over, so a finished run leaves no timer holding the process open.
+  const overdue = new AbortController();
   try {
     const exited = once(child.process, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    const limit = sleep((options.seconds + (options.timeoutS ?? 10) + 20) * 1000).then(() => null);
+    const limit = sleep((options.seconds + (options.timeoutS ?? 10) + 20) * 1000, null, { signal: overdue.signal }).catch(() => null);
     const result = await Promise.race([exited, limit]);
     if (result === null) throw new Error(`wrk did not finish a ${options.seconds} s run in time`);
     const [code, signal] = result;
@@ -81,6 +83,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkRun> {
     }
     return parseWrkSummary(text);
   } finally {
+    overdue.abort();
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   }

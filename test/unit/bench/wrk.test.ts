@@ -49,8 +49,9 @@ t.test('runWrk against a real wrk', async (t) => {
     // wrk may open one more, to learn the address, before its load connections.
     t.ok(server.acceptedAtFirstRequest >= CONNECTIONS, `${server.acceptedAtFirstRequest} connections accepted before the first request`);
     t.ok(server.firstRequestAt - started >= CONNECT_FIRST_MS, `first request ${Math.round(server.firstRequestAt - started)} ms after wrk started`);
-    // wrk's duration is the run's measured length, a little over the asked-for second.
-    t.ok(Math.abs(run.seconds - (1 - CONNECT_FIRST_MS / 1000)) < 0.05, `load ran ${run.seconds} s`);
+    // wrk's duration is the run's measured length: the asked-for second, or up to 0.1 s more
+    // (wrk checks for the end on a 100 ms timer). Less the pause, that is 0.8–0.9 s under load.
+    t.ok(run.seconds > 1 - CONNECT_FIRST_MS / 1000 - 0.05 && run.seconds < 1.15 - CONNECT_FIRST_MS / 1000, `load ran ${run.seconds} s`);
     t.ok(run.requests > 0, `${run.requests} responses`);
     t.equal(run.rps, run.requests / run.seconds);
   });
@@ -60,7 +61,7 @@ t.test('runWrk against a real wrk', async (t) => {
     const started = performance.now();
     const run = await runWrk({ url: server.url, connections: CONNECTIONS, seconds: 1, connectFirst: false });
     t.ok(server.firstRequestAt - started < CONNECT_FIRST_MS, `first request ${Math.round(server.firstRequestAt - started)} ms after wrk started`);
-    t.ok(Math.abs(run.seconds - 1) < 0.05, `load ran ${run.seconds} s`);
+    t.ok(run.seconds > 0.95 && run.seconds < 1.15, `load ran ${run.seconds} s`);
     t.ok(run.requests > 0, `${run.requests} responses`);
   });
 });
