@@ -14,6 +14,7 @@ import { buildSidecache, startNaive, startSidecache, startUpstream, type Running
 import { fullTiers, runPendingCleanups, SERVICE_PROCESSES, SESSION_HEADERS } from './lib/services.js';
 import { inRotation, measureSlice } from './lib/slices.js';
 import { runWrk } from './lib/wrk.js';
+import { poolRuns, type WrkRun } from './lib/wrk-summary.js';
 
 const CONNECTIONS = Number(process.env['CONNECTIONS'] ?? 50);
 const ROUNDS = Number(process.env['ROUNDS'] ?? 4);
@@ -24,9 +25,7 @@ interface Measured {
   readonly name: string;
   readonly server: Running;
   readonly headers?: Record<string, string>;
-  responses: number;
-  /** Seconds under load (a run's pause while its connections open is left out). */
-  loadS: number;
+  readonly runs: WrkRun[];
   cpuS: number;
   sideS: number;
   loadBusy: number;
@@ -37,7 +36,7 @@ async function main(): Promise<void> {
   pinSelfToLoadCpu();
   const upstream = await startUpstream('upstream');
   const measured = (name: string, server: Running, headers?: Record<string, string>): Measured => ({
-    name, server, ...(headers === undefined ? {} : { headers }), responses: 0, loadS: 0, cpuS: 0, sideS: 0, loadBusy: 0, loadTotal: 0,
+    name, server, ...(headers === undefined ? {} : { headers }), runs: [], cpuS: 0, sideS: 0, loadBusy: 0, loadTotal: 0,
   });
   const tiers = async (name: string, audit: boolean) => startSidecache({ name, upstreamUrl: upstream.url, ...(await fullTiers(audit)) });
   const ref = process.env['BENCH_REF'] || undefined;
@@ -66,8 +65,7 @@ async function main(): Promise<void> {
     for (const m of servers) await wrk(m, 2);
     await inRotation(servers, ROUNDS, async (m) => {
       const { value: run, usage } = await measureSlice(m.server.child.pid, SERVICE_PROCESSES, () => wrk(m, SLICE_S));
-      m.responses += run.requests;
-      m.loadS += run.seconds;
+      m.runs.push(run);
       m.cpuS += usage.cpuS;
       m.sideS += usage.sideS;
       m.loadBusy += usage.cores[0]!.busy;
@@ -75,12 +73,12 @@ async function main(): Promise<void> {
     });
   });
   console.log(`${CONNECTIONS} connections, ${ROUNDS} x ${SLICE_S} s each:`);
-  const naive = servers[0]!;
+  const naive = poolRuns(servers[0]!.runs);
   for (const m of servers) {
-    const rps = m.responses / m.loadS;
-    const us = (s: number) => ((s * 1e6) / m.responses).toFixed(2).padStart(6);
+    const { rps, requests } = poolRuns(m.runs);
+    const us = (s: number) => ((s * 1e6) / requests).toFixed(2).padStart(6);
     console.log(
-      `${m.name.padEnd(18)} ${rps.toFixed(0).padStart(7)} req/s (${(m.responses / naive.responses).toFixed(2)}× naive)  server ${us(m.cpuS)} µs/resp  pg+redis ${us(m.sideS)} µs/resp  load core ${((100 * m.loadBusy) / m.loadTotal).toFixed(0)}% busy`,
+      `${m.name.padEnd(18)} ${rps.toFixed(0).padStart(7)} req/s (${(requests / naive.requests).toFixed(2)}× naive)  server ${us(m.cpuS)} µs/resp  pg+redis ${us(m.sideS)} µs/resp  load core ${((100 * m.loadBusy) / m.loadTotal).toFixed(0)}% busy`,
     );
   }
 }

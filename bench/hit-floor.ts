@@ -8,10 +8,10 @@
  */
 import { stopAll } from './lib/children.js';
 import { pinSelfToLoadCpu } from './lib/pin.js';
-import { readCpuSeconds } from './lib/proc.js';
 import { startNaive, startRawHttp, startSidecache, startUpstream, type Running } from './lib/servers.js';
-import { inRotation } from './lib/slices.js';
+import { inRotation, measureSlice } from './lib/slices.js';
 import { runWrk } from './lib/wrk.js';
+import { poolRuns, type WrkRun } from './lib/wrk-summary.js';
 
 const CONNECTIONS = Number(process.env['CONNECTIONS'] ?? 50);
 const ROUNDS = Number(process.env['ROUNDS'] ?? 4);
@@ -21,16 +21,14 @@ const PATH = '/bench/items/1';
 interface Measured {
   readonly name: string;
   readonly server: Running;
-  responses: number;
-  /** Seconds under load (a run's pause while its connections open is left out). */
-  loadS: number;
+  readonly runs: WrkRun[];
   cpuS: number;
 }
 
 async function main(): Promise<void> {
   pinSelfToLoadCpu();
   const upstream = await startUpstream('upstream');
-  const measured = (name: string, server: Running): Measured => ({ name, server, responses: 0, loadS: 0, cpuS: 0 });
+  const measured = (name: string, server: Running): Measured => ({ name, server, runs: [], cpuS: 0 });
   const servers = [
     measured("node:http, naive peer's 2 fields", await startRawHttp('naive')),
     measured("node:http, a lane hit's 9 fields", await startRawHttp('lane')),
@@ -40,17 +38,14 @@ async function main(): Promise<void> {
   ];
   for (const { server } of servers) await runWrk({ url: server.url + PATH, connections: CONNECTIONS, seconds: 2 });
   await inRotation(servers, ROUNDS, async (m) => {
-    const { pid } = m.server.child;
-    const before = await readCpuSeconds(pid);
-    const run = await runWrk({ url: m.server.url + PATH, connections: CONNECTIONS, seconds: SLICE_S });
-    m.responses += run.requests;
-    m.loadS += run.seconds;
-    m.cpuS += (await readCpuSeconds(pid)) - before;
+    const { value: run, usage } = await measureSlice(m.server.child.pid, [], () => runWrk({ url: m.server.url + PATH, connections: CONNECTIONS, seconds: SLICE_S }));
+    m.runs.push(run);
+    m.cpuS += usage.cpuS;
   });
   console.log(`${CONNECTIONS} connections, ${ROUNDS} x ${SLICE_S} s each:`);
-  for (const { name, responses, loadS, cpuS } of servers) {
-    const rps = (responses / loadS).toFixed(0).padStart(7);
-    console.log(`${name.padEnd(44)} ${rps} req/s  ${((cpuS * 1e6) / responses).toFixed(2).padStart(6)} µs/response`);
+  for (const { name, runs, cpuS } of servers) {
+    const { rps, requests } = poolRuns(runs);
+    console.log(`${name.padEnd(44)} ${rps.toFixed(0).padStart(7)} req/s  ${((cpuS * 1e6) / requests).toFixed(2).padStart(6)} µs/response`);
   }
 }
 

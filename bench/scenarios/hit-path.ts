@@ -11,7 +11,7 @@ import { startBareFastify, startNaive, startSidecache, type Running } from '../l
 import { measureSlice } from '../lib/slices.js';
 import { median } from '../lib/stats.js';
 import { int, ms, type Row } from '../lib/table.js';
-import { runWrk } from '../lib/wrk.js';
+import { runWrk, type WrkOptions } from '../lib/wrk.js';
 import { poolRuns, type PooledRuns, type WrkRun } from '../lib/wrk-summary.js';
 
 /**
@@ -137,13 +137,21 @@ async function checkAffinity(server: Running): Promise<string> {
   return exe === 'node' ? cpus : `${cpus} (${exe}, not node)`;
 }
 
+/** A wrk run of the hot URL against the target, with the target's request headers. */
+const wrkOptions = (t: Target, connections: number, seconds: number): WrkOptions => ({
+  url: `${t.server.url}${PATH}`,
+  connections,
+  seconds,
+  ...(t.headers === undefined ? {} : { headers: t.headers }),
+});
+
 /** Warm-up and slices at one connection count; every target measured SLICES times. */
 async function measureAt(connections: number, targets: readonly Target[], log: (m: string) => void): Promise<Record<Key, HitMeasure>> {
   let fullRps = 0;
   const wrkFor = async (t: Target, seconds: number) => {
     await t.auditLoad?.setRate(fullRps);
     try {
-      const run = await runWrk({ url: `${t.server.url}${PATH}`, connections, seconds, ...(t.headers === undefined ? {} : { headers: t.headers }) });
+      const run = await runWrk(wrkOptions(t, connections, seconds));
       if (t.key === 'full') fullRps = run.rps;
       return run;
     } finally {
@@ -251,7 +259,7 @@ export async function hitPath(upstream: Running, log: (message: string) => void)
       log(`1: ${BURST_CONNECTIONS} connections opened under load, ${SLICE_S} s each`);
       for (const key of BURST_KEYS) {
         const t = targets.find((target) => target.key === key)!;
-        const run = await runWrk({ url: `${t.server.url}${PATH}`, connections: BURST_CONNECTIONS, seconds: SLICE_S, connectFirst: false, ...(t.headers === undefined ? {} : { headers: t.headers }) });
+        const run = await runWrk({ ...wrkOptions(t, BURST_CONNECTIONS, SLICE_S), connectFirst: false });
         connectionBurst[key] = { p99: run.p99, maxMs: run.maxMs, requests: run.requests };
       }
     });
