@@ -2,7 +2,8 @@
  * `npx tsx bench/hit-floor.ts`: where a lean memory hit's CPU goes, against its floors. Runs, each
  * alone on the server core with wrk on the load core (as scenario 1): a bare node:http server
  * sending the naive peer's two fields, the same sending a lane hit's nine, the naive peer,
- * sidecache lean, and lean with `directHitWrites: false` (its hits written through `writeHead`),
+ * sidecache lean, lean with `directHitWrites: false` (its hits written through `writeHead`), and
+ * lean with `batchHitWrites: false` (each hit written as soon as it is decided, not at the turn's end),
  * in rotating 3 s slices (ROUNDS, default 4; CONNECTIONS, default 50) after a warm-up, and prints
  * req/s and server CPU µs per response for each. Needs `npm run build`.
  */
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     measured('naive peer (Fastify + undici + lru-cache)', await startNaive(upstream.url)),
     measured('sidecache lean', await startSidecache({ name: 'lean', upstreamUrl: upstream.url })),
     measured('sidecache lean, hits through writeHead', await startSidecache({ name: 'lean-writehead', upstreamUrl: upstream.url, directHitWrites: false })),
+    measured('sidecache lean, each hit written at once', await startSidecache({ name: 'lean-at-once', upstreamUrl: upstream.url, batchHitWrites: false })),
   ];
   for (const { server } of servers) await runWrk({ url: server.url + PATH, connections: CONNECTIONS, seconds: 2 });
   await inRotation(servers, ROUNDS, async (m) => {

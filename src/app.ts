@@ -207,6 +207,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     trustsForwardedFor: config.audit.trustedProxies.length > 0,
     redactQueryParams,
     directWrites: config.server.directHitWrites,
+    batchWrites: config.server.batchHitWrites,
     complete,
     logError: (obj, msg) => log.error(obj, msg),
   });

@@ -210,6 +210,8 @@ export interface SidecacheOptions {
   readonly hooks?: string;
   /** `server.directHitWrites`; absent = sidecache's default (on). */
   readonly directHitWrites?: boolean;
+  /** `server.batchHitWrites`; absent = sidecache's default (on). */
+  readonly batchHitWrites?: boolean;
 }
 
 /** An upstream configured by its preset alone, as proxy.config.yaml ships `salesforce` and `jira`. */
@@ -272,7 +274,9 @@ function configYaml(port: number, adminPort: number, options: SidecacheOptions):
       : `audit: { enabled: ${audit.enabled}${audit.spoolDir === undefined ? '' : `, spoolDir: ${q(audit.spoolDir)}`}${
           audit.flushInterval === undefined ? '' : `, flushInterval: ${audit.flushInterval}`
         }${audit.batchSize === undefined ? '' : `, batchSize: ${audit.batchSize}`} }\n`;
-  return `server: { host: 127.0.0.1, port: ${port}, logLevel: warn, shutdownGrace: 2s${options.directHitWrites === undefined ? '' : `, directHitWrites: ${options.directHitWrites}`} }
+  return `server: { host: 127.0.0.1, port: ${port}, logLevel: warn, shutdownGrace: 2s${options.directHitWrites === undefined ? '' : `, directHitWrites: ${options.directHitWrites}`}${
+    options.batchHitWrites === undefined ? '' : `, batchHitWrites: ${options.batchHitWrites}`
+  } }
 admin: { host: 127.0.0.1, port: ${adminPort}${options.adminToken === undefined ? '' : `, token: ${q(options.adminToken)}`} }
 cache:
   keySecret: bench-secret

@@ -68,6 +68,7 @@ function normaliseServer(raw: Static<typeof ServerSchema>): ServerConfig {
     logLevel: raw.logLevel,
     maxHeaderBytes: parseSize(raw.maxHeaderBytes),
     directHitWrites: raw.directHitWrites,
+    batchHitWrites: raw.batchHitWrites,
     requestBody: {
       idleTimeoutMs: parseDuration(body.idleTimeout),
       minBytesPerSecond: parseSize(body.minBytesPerSecond),

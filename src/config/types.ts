@@ -127,6 +127,11 @@ export interface ServerConfig {
   readonly maxHeaderBytes: number;
   /** The hit lane writes a plain hit's head and body to the socket itself (server/hit-wire.ts); false: through `writeHead`. */
   readonly directHitWrites: boolean;
+  /**
+   * The hit lane answers the hits of one event-loop turn together at its end (server/turn-batch.ts);
+   * false: each as soon as it is decided.
+   */
+  readonly batchHitWrites: boolean;
   readonly requestBody: RequestBodyConfig;
 }
 

@@ -1,7 +1,7 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
-import { ageSeconds, ttlSeconds } from '../cache/entry.js';
+import { ageSeconds, ttlSeconds, type CacheEntry } from '../cache/entry.js';
 import { cachePartition } from '../cache/key.js';
 import type { TierStack } from '../cache/stack.js';
 import type { SessionsConfig } from '../config/types.js';
@@ -9,7 +9,8 @@ import { freshness } from '../policy/freshness.js';
 import { decideRead } from '../policy/read-decision.js';
 import type { CallerLimits } from '../proxy/caller-limits.js';
 import { headerValue } from '../http/fields.js';
-import { preparedHead } from '../proxy/prepared-head.js';
+import { clientFaultOf } from '../proxy/client-fault.js';
+import { preparedHead, type PreparedHead } from '../proxy/prepared-head.js';
 import { acceptsStoredCoding } from '../proxy/respond.js';
 import { planFor, type ReadThrough } from '../proxy/read-through.js';
 import { readKeyFor } from '../proxy/read-key.js';
@@ -23,6 +24,7 @@ import type { AuditRoute } from '../audit/hit-row.js';
 import { auditRouteFor } from './audit-event.js';
 import type { CompleteRequest } from './completion.js';
 import { sendHit } from './hit-wire.js';
+import { turnBatch } from './turn-batch.js';
 
 export interface HitLaneDeps {
   readonly router: UpstreamRouter;
@@ -42,14 +44,20 @@ export interface HitLaneDeps {
   readonly redactQueryParams: ReadonlySet<string>;
   /** Write a plain hit's bytes to the socket (hit-wire.ts) rather than through `writeHead`. */
   readonly directWrites: boolean;
+  /** Hold each hit's answer to the end of the event-loop turn and write the turn's answers together. */
+  readonly batchWrites: boolean;
   readonly complete: CompleteRequest;
   /** Where an unexpected error in the lane is reported (the request still gets its answer). */
   readonly logError: (obj: object, msg: string) => void;
 }
 
-/** The lane's entry: serves the request and returns true, or returns false having written nothing. */
+/**
+ * The lane's entry: takes the request and returns true, or returns false having written nothing.
+ * A request the lane took but then could not answer before writing anything goes to `fallback`
+ * (the full path).
+ */
 export interface HitLane {
-  serve(req: IncomingMessage, res: ServerResponse): boolean;
+  serve(req: IncomingMessage, res: ServerResponse, fallback: RequestListener): boolean;
   /** Requests the lane has answered since start. */
   readonly served: number;
 }
@@ -72,6 +80,23 @@ interface RouteMemo {
    */
   lastPartition: string | null;
   lastKey: string;
+}
+
+/** A hit the lane decided to serve, with everything its answer and its report need. */
+interface LaneHit {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly fallback: RequestListener;
+  readonly entry: CacheEntry;
+  readonly prepared: PreparedHead;
+  readonly id: string;
+  readonly age: string;
+  readonly cacheStatus: string;
+  readonly record: ProxyRecord;
+  readonly url: string;
+  readonly started: number;
+  readonly clientIp: string | undefined;
+  readonly userAgent: string | undefined;
 }
 
 /**
@@ -107,6 +132,7 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
   const { trustsForwardedFor, directWrites } = deps;
 
   let served = 0;
+  const atTurnEnd = deps.batchWrites ? turnBatch(answerOrHandOver, failedAtTurnEnd) : null;
   const routes = new LRUCache<string, RouteMemo>({ max: MEMO_ENTRIES });
   const keys = new LRUCache<string, string>({ max: MEMO_ENTRIES });
 
@@ -144,7 +170,7 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     return key;
   }
 
-  function serveHit(req: IncomingMessage, res: ServerResponse): boolean {
+  function serveHit(req: IncomingMessage, res: ServerResponse, fallback: RequestListener): boolean {
     if (req.method !== 'GET' || deps.isDraining()) return false;
     const headers = req.headers;
     // Each of these is handled, the same way, by the full path; so is a client address to work out.
@@ -194,31 +220,68 @@ export function createHitLane(deps: HitLaneDeps): HitLane {
     deps.stack.countMemoryHit();
     deps.readThrough.noteFreshHit(entry, key, match, () => planFor({ method: 'GET', rawHeaders: req.rawHeaders, id }, target, match, key, null, vary));
 
-    sendHit(req, res, entry, prepared, id, String(ageSeconds(entry, now)), `sidecache; hit; ttl=${ttlSeconds(entry, now)}`, directWrites);
+    const hit: LaneHit = {
+      req,
+      res,
+      fallback,
+      entry,
+      prepared,
+      id,
+      age: String(ageSeconds(entry, now)),
+      cacheStatus: `sidecache; hit; ttl=${ttlSeconds(entry, now)}`,
+      record,
+      url,
+      started,
+      clientIp: req.socket.remoteAddress,
+      userAgent: headers['user-agent'],
+    };
+    if (atTurnEnd === null) answer(hit);
+    else atTurnEnd.add(hit);
+    return true;
+  }
+
+  /** Writes the hit's answer and reports it, or reports the client gone if it left while the answer waited. */
+  function answer(hit: LaneHit): void {
+    const { req, res, entry, record } = hit;
+    let status = entry.status;
+    let contentLength = entry.body.length;
+    if (req.socket.destroyed) {
+      const fault = clientFaultOf(req);
+      record.errorCode = fault.code;
+      status = fault.status;
+      contentLength = 0;
+    } else {
+      sendHit(req, res, entry, hit.prepared, hit.id, hit.age, hit.cacheStatus, directWrites);
+      served += 1;
+    }
     deps.complete(
-      {
-        id,
-        method: 'GET',
-        url,
-        status: entry.status,
-        elapsedMs: performance.now() - started,
-        clientIp: req.socket.remoteAddress,
-        userAgent: headers['user-agent'],
-        contentLength: entry.body.length,
-      },
+      { id: hit.id, method: 'GET', url: hit.url, status, elapsedMs: performance.now() - hit.started, clientIp: hit.clientIp, userAgent: hit.userAgent, contentLength },
       record,
     );
-    served += 1;
-    return true;
+  }
+
+  /** At the turn's end: answers the hit, or, if that failed before a byte was written, hands it to the full path. */
+  function answerOrHandOver(hit: LaneHit): void {
+    try {
+      answer(hit);
+    } catch (err) {
+      if (hit.res.headersSent) throw err;
+      deps.logError({ err }, 'hit lane failed before writing; the full path serves the request');
+      hit.fallback(hit.req, hit.res);
+    }
+  }
+
+  function failedAtTurnEnd(err: unknown): void {
+    deps.logError({ err }, 'hit lane failed after the response was sent, or handing the request to the full path failed');
   }
 
   /**
    * An exception thrown from a `request` listener would take the process down. Before anything is
    * written the full path simply takes the request over; after, the response is already out.
    */
-  function serve(req: IncomingMessage, res: ServerResponse): boolean {
+  function serve(req: IncomingMessage, res: ServerResponse, fallback: RequestListener): boolean {
     try {
-      return serveHit(req, res);
+      return serveHit(req, res, fallback);
     } catch (err) {
       deps.logError({ err }, 'hit lane failed; the full path serves the request unless the response was already sent');
       return res.headersSent;

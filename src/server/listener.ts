@@ -17,7 +17,7 @@ interface ListenerOptions {
 export function hitLaneServerFactory(lane: HitLane, limits: { readonly maxHeaderBytes: number }) {
   return (handler: RequestListener, options: Record<string, unknown>): Server => {
     const server = createServer({ maxHeaderSize: limits.maxHeaderBytes }, (req: IncomingMessage, res: ServerResponse) => {
-      if (!lane.serve(req, res)) handler(req, res);
+      if (!lane.serve(req, res, handler)) handler(req, res);
     });
     const { keepAliveTimeout, requestTimeout, connectionTimeout, maxRequestsPerSocket } = options as unknown as ListenerOptions;
     server.keepAliveTimeout = keepAliveTimeout;

@@ -85,6 +85,7 @@ export function testConfig(upstreams: UpstreamInput[], overrides: {
       logLevel: 'silent',
       maxHeaderBytes: 16 * 1024,
       directHitWrites: true,
+      batchHitWrites: true,
       requestBody: { idleTimeoutMs: 10_000, minBytesPerSecond: 1024, minRateAfterMs: 10_000, bufferUpToBytes: 1024 * 1024 },
       ...overrides.server,
     },

@@ -13,6 +13,7 @@ export const ServerSchema = Section({
   // Node's own default, and Salesforce's limit for the request line and headers together.
   maxHeaderBytes: Size('16KB'),
   directHitWrites: Bool(true),
+  batchHitWrites: Bool(true),
   requestBody: Section({
     // 0 turns either check off.
     idleTimeout: Duration('10s'),

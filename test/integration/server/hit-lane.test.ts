@@ -1,5 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { setImmediate as nextImmediate } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { startProxy } from '../../helpers/app.js';
+import { startProxy, type RunningProxy } from '../../helpers/app.js';
 import { testConfig } from '../../helpers/config.js';
 import { postgresOrSkip } from '../../helpers/database.js';
 import { startFakeUpstream } from '../../helpers/fake-upstream.js';
@@ -23,11 +26,11 @@ async function itemsUpstream(t: Test) {
   return upstream;
 }
 
-for (const directHitWrites of [true, false]) {
-  const how = directHitWrites ? 'written to the socket' : "written through node's writeHead";
+for (const [directHitWrites, batchHitWrites] of [[true, true], [true, false], [false, true], [false, false]] as const) {
+  const how = `${directHitWrites ? 'written to the socket' : "written through node's writeHead"}, ${batchHitWrites ? 'at the end of the turn' : 'at once'}`;
   t.test(`a fresh memory hit is answered by the lane with the same status, headers and body as the full path (${how})`, async (t) => {
     const upstream = await itemsUpstream(t);
-    const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'shared' }] }], { server: { directHitWrites } }));
+    const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'shared' }] }], { server: { directHitWrites, batchHitWrites } }));
 
     const miss = await proxy.fetch('/api/items/1?b=2&a=1');
     t.equal(miss.headers['x-cache'], 'MISS');
@@ -249,4 +252,134 @@ t.test('an unexpected error in the lane never takes the process down', async (t)
   const after = await proxy.fetch('/api/items/1');
   t.equal(after.status, 200, 'and the process keeps serving');
   t.equal(upstream.received.length, 1);
+});
+
+/** A request and response the lane can be handed directly, recording what is written to it. */
+function fakeExchange(url: string, headers: Record<string, string> = {}) {
+  const socket = { remoteAddress: '127.0.0.1', destroyed: false };
+  const req = { method: 'GET', url, httpVersion: '1.1', headers: { host: 'lane.test', ...headers }, rawHeaders: ['host', 'lane.test', ...Object.entries(headers).flat()], socket } as unknown as IncomingMessage;
+  const written: { status?: number; head?: unknown[]; body?: Buffer } = {};
+  const res = {
+    headersSent: false,
+    writeHead(status: number, head: unknown[]) {
+      written.status = status;
+      written.head = head;
+      res.headersSent = true;
+      return res;
+    },
+    end(body: Buffer) {
+      written.body = body;
+      return res;
+    },
+  };
+  return { req, res: res as unknown as ServerResponse, socket, written, fake: res };
+}
+
+const noFallback = () => {
+  throw new Error('handed to the full path');
+};
+
+/** The proxy's request metrics as (status, cache) pairs, observed by replacing requestCompleted. */
+function observeCompletions(proxy: RunningProxy): Array<{ status: number; cache: string | null }> {
+  const seen: Array<{ status: number; cache: string | null }> = [];
+  const requestCompleted = proxy.metrics.requestCompleted.bind(proxy.metrics);
+  proxy.metrics.requestCompleted = (upstream, method, status, cache, seconds, tier) => {
+    seen.push({ status, cache });
+    requestCompleted(upstream, method, status, cache, seconds, tier);
+  };
+  return seen;
+}
+
+t.test('the hits of one turn are answered together at its end, each with its own entry, and reported then', async (t) => {
+  const upstream = await itemsUpstream(t);
+  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'authorization' }] }]));
+  await proxy.fetch('/api/items/1', { headers: { authorization: 'Bearer alice' } });
+  await proxy.fetch('/api/items/1', { headers: { authorization: 'Bearer bob' } });
+  const completions = observeCompletions(proxy);
+
+  const exchanges = ['alice', 'bob', 'alice'].map((who) => ({ who, ...fakeExchange('/api/items/1', { authorization: `Bearer ${who}` }) }));
+  for (const { req, res } of exchanges) t.ok(proxy.hitLane.serve(req, res, noFallback), 'taken by the lane');
+  t.ok(exchanges.every(({ written }) => written.status === undefined), 'nothing written during the turn that decided them');
+  t.same(completions, [], 'nor reported');
+
+  await nextImmediate();
+  for (const { who, written } of exchanges) {
+    t.equal(written.status, 200);
+    t.same(JSON.parse(written.body!.toString('utf8')), { url: '/items/1', auth: `Bearer ${who}` }, `${who} gets their own entry`);
+  }
+  t.same(completions, [{ status: 200, cache: 'HIT' }, { status: 200, cache: 'HIT' }, { status: 200, cache: 'HIT' }], 'one report each, after writing');
+  t.equal(proxy.hitLane.served, 3);
+  t.equal(upstream.received.length, 2);
+});
+
+t.test('a client that leaves while its answer waits for the turn end gets nothing written and is reported as gone', async (t) => {
+  const upstream = await itemsUpstream(t);
+  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'shared' }] }]));
+  await proxy.fetch('/api/items/1');
+  const completions = observeCompletions(proxy);
+  const left = fakeExchange('/api/items/1');
+  const stayed = fakeExchange('/api/items/1');
+  t.ok(proxy.hitLane.serve(left.req, left.res, noFallback));
+  t.ok(proxy.hitLane.serve(stayed.req, stayed.res, noFallback));
+  left.socket.destroyed = true;
+  await nextImmediate();
+  t.same(left.written, {}, 'nothing written to a closed connection');
+  t.equal(stayed.written.status, 200);
+  t.same(completions, [{ status: 0, cache: 'HIT' }, { status: 200, cache: 'HIT' }], 'status 0 for the client that left (client_aborted), as on the full path');
+  t.equal(proxy.hitLane.served, 1, 'only the answer written counts as served');
+});
+
+t.test('a failure at the turn end before writing hands the request to the full path; after writing, the answer stands', async (t) => {
+  const upstream = await itemsUpstream(t);
+  const errors: string[] = [];
+  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'shared' }] }]), {
+    logger: { level: 'error', stream: { write: (line: string) => errors.push(JSON.parse(line).msg as string) } },
+  });
+  await proxy.fetch('/api/items/1');
+
+  const beforeWriting = fakeExchange('/api/items/1');
+  Object.defineProperty(beforeWriting.socket, 'destroyed', { get: () => { throw new Error('boom before writing'); } });
+  const handedOver: unknown[] = [];
+  const afterWriting = fakeExchange('/api/items/1');
+  afterWriting.fake.end = () => {
+    throw new Error('boom after writing');
+  };
+  const fine = fakeExchange('/api/items/1');
+  t.ok(proxy.hitLane.serve(beforeWriting.req, beforeWriting.res, (req, res) => handedOver.push([req, res])));
+  t.ok(proxy.hitLane.serve(afterWriting.req, afterWriting.res, noFallback));
+  t.ok(proxy.hitLane.serve(fine.req, fine.res, noFallback));
+  await nextImmediate();
+
+  t.same(handedOver, [[beforeWriting.req, beforeWriting.res]], 'nothing written yet: the full path takes it over');
+  t.equal(afterWriting.written.status, 200, 'the head already went out');
+  t.equal(fine.written.status, 200, 'the hits after a failure are still answered');
+  t.same(errors, [
+    'hit lane failed before writing; the full path serves the request',
+    'hit lane failed after the response was sent, or handing the request to the full path failed',
+  ]);
+});
+
+t.test('pipelined and concurrent hits with different credentials each get their own entry', async (t) => {
+  const upstream = await itemsUpstream(t);
+  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'authorization' }] }]));
+  const who = ['alice', 'bob', 'carol'];
+  for (const name of who) await proxy.fetch('/api/items/1', { headers: { authorization: `Bearer ${name}` } });
+
+  // One write holding five requests: the listener reads them in one turn.
+  const order = ['alice', 'bob', 'alice', 'carol', 'bob'];
+  const requests = order.map((name, i) => `GET /api/items/1 HTTP/1.1\r\nHost: lane.test\r\nAuthorization: Bearer ${name}\r\n${i === order.length - 1 ? 'Connection: close\r\n' : ''}\r\n`).join('');
+  const { port } = new URL(proxy.url);
+  const raw = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end(requests));
+    let text = '';
+    socket.setEncoding('latin1').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve(text)).on('error', reject);
+  });
+  const answered = [...raw.matchAll(/"auth":"Bearer (\w+)"/g)].map((m) => m[1]);
+  t.same(answered, order, 'pipelined answers in request order, each from its own partition');
+  t.equal(raw.match(/x-cache: HIT/gi)?.length, order.length);
+
+  const concurrent = await Promise.all(Array.from({ length: 30 }, (_, i) => who[i % who.length]!).map(async (name) => ({ name, response: await proxy.fetch('/api/items/1', { headers: { authorization: `Bearer ${name}` } }) })));
+  for (const { name, response } of concurrent) t.same(response.json(), { url: '/items/1', auth: `Bearer ${name}` }, `${name} reads their own entry`);
+  t.equal(proxy.hitLane.served, order.length + concurrent.length, 'every one from the lane (the pipelined ones behind the first, and the closing one, through writeHead)');
+  t.equal(upstream.received.length, who.length, 'no upstream call after the fills');
 });

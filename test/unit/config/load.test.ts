@@ -18,6 +18,7 @@ t.test('a minimal config gets every documented default', async (t) => {
     logLevel: 'info',
     maxHeaderBytes: 16 * 1024,
     directHitWrites: true,
+    batchHitWrites: true,
     requestBody: { idleTimeoutMs: 10_000, minBytesPerSecond: 1024, minRateAfterMs: 10_000, bufferUpToBytes: 1024 ** 2 },
   });
   t.strictSame(config.sessions, {
