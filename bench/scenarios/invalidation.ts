@@ -161,7 +161,7 @@ async function addEpochs(admin: string, agent: Agent, tags: number, prefixes: nu
     const names = Array.from({ length: Math.min(1000, tags - from) }, (_, j) => `${label}:${from + j}`);
     await postJson(agent, `${admin}/admin/invalidate`, { tags: names }, AUTH);
   }
-  for (let j = 0; j < prefixes; j++) await postJson(agent, `${admin}/admin/invalidate`, { upstream: 'bench', prefix: `/elsewhere/${j}` }, AUTH);
+  for (let j = 0; j < prefixes; j++) await postJson(agent, `${admin}/admin/invalidate`, { upstream: 'bench', prefix: `/tagged/elsewhere-${j}` }, AUTH);
 }
 
 type HitTarget = 'bare' | 'plain' | 'epochs' | 'full';
@@ -174,8 +174,8 @@ const HIT_TARGETS: readonly HitTarget[] = ['bare', 'plain', 'epochs', 'full'];
  * check costs from what a big heap costs.
  */
 async function hitThroughput(filled: RunningSidecache, upstream: Running, admin: string, agent: Agent, epochsSoFar: number) {
-  // None of these epochs reaches the measured entry; the prefix ones make every hit also walk
-  // its path's ancestors.
+  // None of these epochs reaches the measured entry; the prefix ones (under the tagged rule, which
+  // the admin route requires, in groups no entry has) make every hit also walk its path's ancestors.
   await addEpochs(admin, agent, EXTRA_TAG_EPOCHS, PREFIX_EPOCHS, 'other');
   const epochs = epochsSoFar + EXTRA_TAG_EPOCHS + PREFIX_EPOCHS;
   const hotPath = '/bench/tagged/hot/1';
