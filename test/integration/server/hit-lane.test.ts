@@ -26,6 +26,14 @@ async function itemsUpstream(t: Test) {
   return upstream;
 }
 
+/** A proxy that caches /items/:id for every caller, with /api/items/1 already cached. */
+async function proxyWithSharedHit(t: Test, options?: Parameters<typeof startProxy>[2]) {
+  const upstream = await itemsUpstream(t);
+  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'shared' }] }]), options);
+  await proxy.fetch('/api/items/1');
+  return { upstream, proxy };
+}
+
 for (const [directHitWrites, batchHitWrites] of [[true, true], [true, false], [false, true], [false, false]] as const) {
   const how = `${directHitWrites ? 'written to the socket' : "written through node's writeHead"}, ${batchHitWrites ? 'at the end of the turn' : 'at once'}`;
   t.test(`a fresh memory hit is answered by the lane with the same status, headers and body as the full path (${how})`, async (t) => {
@@ -227,9 +235,7 @@ t.test('the lane keys by vary header values, never by the URL alone', async (t) 
 });
 
 t.test('an unexpected error in the lane never takes the process down', async (t) => {
-  const upstream = await itemsUpstream(t);
-  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'shared' }] }]));
-  await proxy.fetch('/api/items/1');
+  const { upstream, proxy } = await proxyWithSharedHit(t);
 
   const memoryEntry = proxy.stack.memoryEntry.bind(proxy.stack);
   proxy.stack.memoryEntry = () => {
@@ -313,9 +319,7 @@ t.test('the hits of one turn are answered together at its end, each with its own
 });
 
 t.test('a client that leaves while its answer waits for the turn end gets nothing written and is reported as gone', async (t) => {
-  const upstream = await itemsUpstream(t);
-  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'shared' }] }]));
-  await proxy.fetch('/api/items/1');
+  const { upstream, proxy } = await proxyWithSharedHit(t);
   const completions = observeCompletions(proxy);
   const left = fakeExchange('/api/items/1');
   const stayed = fakeExchange('/api/items/1');
@@ -330,12 +334,8 @@ t.test('a client that leaves while its answer waits for the turn end gets nothin
 });
 
 t.test('a failure at the turn end before writing hands the request to the full path; after writing, the answer stands', async (t) => {
-  const upstream = await itemsUpstream(t);
   const errors: string[] = [];
-  const proxy = await startProxy(t, testConfig([{ target: upstream.url, rules: [{ path: '/items/:id', scope: 'shared' }] }]), {
-    logger: { level: 'error', stream: { write: (line: string) => errors.push(JSON.parse(line).msg as string) } },
-  });
-  await proxy.fetch('/api/items/1');
+  const { proxy } = await proxyWithSharedHit(t, { logger: { level: 'error', stream: { write: (line: string) => errors.push(JSON.parse(line).msg as string) } } });
 
   const beforeWriting = fakeExchange('/api/items/1');
   Object.defineProperty(beforeWriting.socket, 'destroyed', { get: () => { throw new Error('boom before writing'); } });
