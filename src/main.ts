@@ -48,8 +48,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
-  await app.listen({ host: config.server.host, port: config.server.port });
+  // The admin listener first: once the traffic port answers, /healthz included, every route is up.
   await admin.listen({ host: config.admin.host, port: config.admin.port });
+  await app.listen({ host: config.server.host, port: config.server.port });
 }
 
 main().catch((err: unknown) => {

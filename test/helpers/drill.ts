@@ -1,6 +1,6 @@
 import type { Test } from 'tap';
 import { Agent, request, type Dispatcher } from 'undici';
-import type { SidecacheProcess } from './process.js';
+import { isAdminLine, type SidecacheProcess } from './process.js';
 
 /** Shared plumbing of the fault drills: real sidecache processes, probed over HTTP only. */
 
@@ -27,14 +27,11 @@ export async function within<T, F>(promise: Promise<T>, ms: number, fallback: F)
 import { waitFor } from '../integration/tiers-e2e/helpers.js';
 export { waitFor };
 
-/**
- * The admin listener's URL: the process logs "Server listening at" for the proxy listener first
- * (that is the one `startSidecacheProcess` returns), then for the admin listener.
- */
+/** The admin listener's URL, from its "Server listening at" line (the admin logger marks its lines). */
 export function adminUrl(proc: SidecacheProcess, timeoutMs = 10_000): Promise<string> {
   return waitFor('the admin listener', () => {
-    const urls = proc.output.flatMap((line) => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1] ?? []);
-    return urls.length >= 2 ? urls[1] : undefined;
+    const line = proc.output.find((l) => isAdminLine(l) && l.includes('Server listening at'));
+    return line === undefined ? undefined : /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
   }, timeoutMs);
 }
 

@@ -48,6 +48,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A log line from the admin listener: its logger binds `listener: "admin"`; the proxy's binds none. */
+export const isAdminLine = (line: string): boolean => line.includes('"listener":"admin"');
+
 /**
  * Runs `src/main.ts` as a real process (through tsx) on an ephemeral port and waits until it
  * logs that it listens. Killed by PID at test end if still running.
@@ -69,7 +72,7 @@ export async function startSidecacheProcess(t: Test, configPath: string, env: Re
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
         output.push(line);
         const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-        if (match) {
+        if (match && !isAdminLine(line)) {
           clearTimeout(timer);
           resolve(match[1]!);
         }
