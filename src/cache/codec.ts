@@ -8,6 +8,7 @@ import { ENTRY_FORMAT_VERSION, type CacheEntry, type StoredHeaders } from './ent
 import { ENTRY_BYTES_OFFSET, FIXED_HEADER_BYTES, FLAG_BROTLI, MAX_U32, SCOPES } from './envelope.js';
 import { parseEnvelope } from './envelope-reader.js';
 import { varintSize, writeVarint } from './varint.js';
+import { ownedBytes } from './owned-bytes.js';
 
 export { ENTRY_BYTES_OFFSET } from './envelope.js';
 
@@ -132,7 +133,7 @@ export async function decodeEntry(buf: Buffer): Promise<CacheEntry | undefined> 
     } else {
       if (buf.length - bodyOffset !== rawBodyLength) return undefined;
       // A copy, so the entry does not pin (or alias) the caller's whole buffer.
-      body = Buffer.from(buf.subarray(bodyOffset));
+      body = ownedBytes([buf.subarray(bodyOffset)]);
     }
     return { ...fields, body };
   } catch {

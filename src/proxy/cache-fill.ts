@@ -16,6 +16,7 @@ import type { Forwarder } from './forwarder.js';
 import { forwardResponseHeaders, storableResponseHeaders } from './headers.js';
 import { readRequestHeaders } from './read-key.js';
 import type { ProxyTarget } from './target.js';
+import { ownedBytes } from '../cache/owned-bytes.js';
 
 type StoredDecision = Extract<StoreDecision, { store: true }>;
 
@@ -197,7 +198,7 @@ export class CacheFiller {
         return { kind: 'oversize', status: response.status, headers: responseHeaders, head: chunks, rest: iterator, upstreamMs };
       }
     }
-    const responseBody = Buffer.concat(chunks, size);
+    const responseBody = ownedBytes(chunks, size);
     const failure = classifyUpstreamResponse(response.status, responseHeaders, response.status === 403 ? responseBody.subarray(0, FAILURE_BODY_SNIPPET_BYTES) : undefined);
     const kept = this.#keep(plan, { status: response.status, headers: responseHeaders, body: responseBody, requestedAt }, candidate);
     return { kind: 'complete', status: response.status, headers: responseHeaders, body: responseBody, upstreamMs, revalidated: false, failure, requestedAt, ...kept };

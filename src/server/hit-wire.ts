@@ -52,7 +52,16 @@ function buildWire(status: number, prepared: PreparedHead): HitWire | null {
     return null;
   }
   parts.push(part);
-  return dated && parts.length === 4 ? (parts as unknown as HitWire) : null;
+  return dated && parts.length === 4 ? (parts.map(flat) as unknown as HitWire) : null;
+}
+
+/**
+ * The string copied into one flat sequence of bytes. Built with `+=`, each part is a tree of
+ * V8 cons strings, one node per piece, that would live as long as the entry: about 2 KB for
+ * eight stored fields, against 0.3 KB flat. Node validated every value as Latin-1.
+ */
+function flat(text: string): string {
+  return Buffer.from(text, 'latin1').toString('latin1');
 }
 
 /**
