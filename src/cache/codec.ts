@@ -8,7 +8,7 @@ import { ENTRY_FORMAT_VERSION, type CacheEntry, type StoredHeaders } from './ent
 import { ENTRY_BYTES_OFFSET, FIXED_HEADER_BYTES, FLAG_BROTLI, MAX_U32, SCOPES } from './envelope.js';
 import { parseEnvelope } from './envelope-reader.js';
 import { varintSize, writeVarint } from './varint.js';
-import { ownedBytes } from './owned-bytes.js';
+import { ownedBuffer, ownedBytes } from './owned-bytes.js';
 
 export { ENTRY_BYTES_OFFSET } from './envelope.js';
 
@@ -128,7 +128,7 @@ export async function decodeEntry(buf: Buffer): Promise<CacheEntry | undefined> 
     let body: Buffer;
     if (compressed) {
       // Bounding the output also guards against a corrupt or hostile "zip bomb" value.
-      body = await decompressAsync(buf.subarray(bodyOffset), { maxOutputLength: Math.max(1, rawBodyLength) });
+      body = ownedBuffer(await decompressAsync(buf.subarray(bodyOffset), { maxOutputLength: Math.max(1, rawBodyLength) }));
       if (body.length !== rawBodyLength) return undefined;
     } else {
       if (buf.length - bodyOffset !== rawBodyLength) return undefined;

@@ -13,3 +13,8 @@ export function ownedBytes(chunks: readonly Uint8Array[], size = chunks.reduce((
   }
   return owned;
 }
+
+/** The buffer itself when it already owns all of its memory (zlib's output often does), else a copy. */
+export function ownedBuffer(buffer: Buffer): Buffer {
+  return buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.length ? buffer : ownedBytes([buffer], buffer.length);
+}

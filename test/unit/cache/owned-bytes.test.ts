@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ownedBytes } from '../../../src/cache/owned-bytes.js';
+import { ownedBuffer, ownedBytes } from '../../../src/cache/owned-bytes.js';
 
 t.test('copies the chunks, in order, into a buffer that owns exactly its bytes', async (t) => {
   const chunks = [Buffer.from('{"id":'), Buffer.from('42'), Buffer.from('}')];
@@ -14,4 +14,15 @@ t.test('copies the chunks, in order, into a buffer that owns exactly its bytes',
 t.test('takes the size when the caller has counted it, and handles no bytes', async (t) => {
   t.equal(ownedBytes([Buffer.from('ab'), Buffer.from('c')], 3).toString(), 'abc');
   t.equal(ownedBytes([]).length, 0);
+});
+
+t.test('ownedBuffer keeps a buffer that owns its memory and copies a pooled or sliced one', async (t) => {
+  const own = Buffer.allocUnsafeSlow(16).fill(7);
+  t.equal(ownedBuffer(own), own, 'the same buffer, no copy');
+  const pooled = Buffer.from('a small body');
+  t.ok(pooled.buffer.byteLength > pooled.length, "Buffer.from of a short string is a slice of Node's pool");
+  const copied = ownedBuffer(pooled);
+  t.not(copied, pooled);
+  t.equal(copied.toString(), 'a small body');
+  t.equal(copied.buffer.byteLength, copied.length);
 });
