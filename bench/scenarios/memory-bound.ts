@@ -43,7 +43,10 @@ export interface MemoryBoundResult {
   readonly countedBytes: number;
 }
 
-/** Scenario 4: RSS of a fresh sidecache after 100k distinct 2 KB entries, against its byte bound. */
+/**
+ * Scenario 4: what a fresh sidecache holds after 100k distinct 2 KB entries, each fetched then hit
+ * once, against its byte bound: V8's heap used plus external memory after a full GC, and RSS.
+ */
 export async function memoryBound(upstream: Running): Promise<{ rows: Row[]; result: MemoryBoundResult }> {
   const sidecache = await startSidecache({
     name: 'sidecache-memory',

@@ -7,8 +7,8 @@ import { brotliCompress, brotliDecompress, constants as zlibConstants } from 'no
 import { ENTRY_FORMAT_VERSION, type CacheEntry, type StoredHeaders } from './entry.js';
 import { ENTRY_BYTES_OFFSET, FIXED_HEADER_BYTES, FLAG_BROTLI, MAX_U32, SCOPES } from './envelope.js';
 import { parseEnvelope } from './envelope-reader.js';
-import { varintSize, writeVarint } from './varint.js';
 import { ownedBuffer, ownedBytes } from './owned-bytes.js';
+import { varintSize, writeVarint } from './varint.js';
 
 export { ENTRY_BYTES_OFFSET } from './envelope.js';
 

@@ -1,5 +1,6 @@
 import type { CacheEntry, StoredHeaders } from '../cache/entry.js';
 import type { FillLeases } from '../cache/fill-lease.js';
+import { ownedBytes } from '../cache/owned-bytes.js';
 import type { TierHit, TierStack } from '../cache/stack.js';
 import { CONDITIONAL_REQUEST_HEADERS, mergeNotModified, notModifiedSelects, revalidationHeaders } from '../policy/conditional.js';
 import { freshness } from '../policy/freshness.js';
@@ -16,7 +17,6 @@ import type { Forwarder } from './forwarder.js';
 import { forwardResponseHeaders, storableResponseHeaders } from './headers.js';
 import { readRequestHeaders } from './read-key.js';
 import type { ProxyTarget } from './target.js';
-import { ownedBytes } from '../cache/owned-bytes.js';
 
 type StoredDecision = Extract<StoreDecision, { store: true }>;
 
