@@ -5,7 +5,7 @@ import { stopChild } from '../lib/children.js';
 import { control, runPool, timedGet } from '../lib/http.js';
 import { collectGarbage, INSPECTABLE_NODE_ARGS } from '../lib/inspector-gc.js';
 import { readRssBytes } from '../lib/proc.js';
-import { promSum, scrapeMetrics } from '../lib/prom.js';
+import { promSum, scrapeMetrics, type PromSample } from '../lib/prom.js';
 import { startSidecache, type Running } from '../lib/servers.js';
 import { int, mb, type Row } from '../lib/table.js';
 
@@ -24,7 +24,7 @@ const MAX_ENTRIES = 200_000;
 const HELD_FACTOR = 1.15;
 
 /** V8's heap in use plus memory outside it (bodies), from the child's own process metrics. */
-function heldBytes(samples: Parameters<typeof promSum>[0]): number {
+function heldBytes(samples: readonly PromSample[]): number {
   return promSum(samples, 'sidecache_nodejs_heap_size_used_bytes') + promSum(samples, 'sidecache_nodejs_external_memory_bytes');
 }
 

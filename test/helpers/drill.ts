@@ -1,6 +1,6 @@
 import type { Test } from 'tap';
 import { Agent, request, type Dispatcher } from 'undici';
-import { isAdminLine, type SidecacheProcess } from './process.js';
+import { listeningUrl, type SidecacheProcess } from './process.js';
 
 /** Shared plumbing of the fault drills: real sidecache processes, probed over HTTP only. */
 
@@ -30,8 +30,11 @@ export { waitFor };
 /** The admin listener's URL, from its "Server listening at" line (the admin logger marks its lines). */
 export function adminUrl(proc: SidecacheProcess, timeoutMs = 10_000): Promise<string> {
   return waitFor('the admin listener', () => {
-    const line = proc.output.find((l) => isAdminLine(l) && l.includes('Server listening at'));
-    return line === undefined ? undefined : /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
+    for (const line of proc.output) {
+      const url = listeningUrl(line, 'admin');
+      if (url !== undefined) return url;
+    }
+    return undefined;
   }, timeoutMs);
 }
 

@@ -51,6 +51,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** A log line from the admin listener: its logger binds `listener: "admin"`; the proxy's binds none. */
 export const isAdminLine = (line: string): boolean => line.includes('"listener":"admin"');
 
+/** The URL in a listener's "Server listening at" line, if the line is that listener's. */
+export function listeningUrl(line: string, listener: 'proxy' | 'admin'): string | undefined {
+  if (isAdminLine(line) !== (listener === 'admin')) return undefined;
+  return /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
+}
+
 /**
  * Runs `src/main.ts` as a real process (through tsx) on an ephemeral port and waits until it
  * logs that it listens. Killed by PID at test end if still running.
@@ -71,10 +77,10 @@ export async function startSidecacheProcess(t: Test, configPath: string, env: Re
     const onLine = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
         output.push(line);
-        const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-        if (match && !isAdminLine(line)) {
+        const proxyUrl = listeningUrl(line, 'proxy');
+        if (proxyUrl !== undefined) {
           clearTimeout(timer);
-          resolve(match[1]!);
+          resolve(proxyUrl);
         }
       }
     };
